@@ -1,0 +1,72 @@
+# airflow-dash: dashboards for Apache Airflow as code.
+# `make setup build` on a fresh Debian/Ubuntu machine, `make test` for the whole suite.
+
+PYTHON ?= python3
+BACKENDS ?=
+OUT ?= build
+CLI = $(PYTHON) -m airflow_dash.cli
+
+.PHONY: help setup setup-system setup-python setup-node build list collectors lint preview diff publish \
+        test bench record-airflow stack-up stack-down clean
+
+help:
+	@echo "make setup build   install everything, then compile the bundled dashboards to $(OUT)/"
+	@echo "make test          run the whole test suite (starts real Prometheus, node_exporter, InfluxDB)"
+	@echo "make publish       build and publish to GRAFANA_URL with GRAFANA_TOKEN"
+	@echo "make lint | preview | collectors | bench | stack-up | stack-down | clean"
+
+setup: setup-system setup-python setup-node
+
+# Real servers the tests start: Prometheus + promtool, node_exporter, InfluxDB 1.x.
+setup-system:
+	bash scripts/install-system-deps.sh
+
+setup-python:
+	$(PYTHON) -m pip install --quiet -e '.[test]'
+
+# The Flux checker is an npm package (wasm); node itself must already be there.
+setup-node:
+	@command -v node >/dev/null || { echo "node is missing: install Node.js >= 18 (e.g. apt-get install nodejs npm)" >&2; exit 2; }
+	npm install --no-audit --no-fund --silent
+
+build:
+	$(CLI) build --out $(OUT) $(foreach b,$(BACKENDS),--backend $(b))
+
+list:
+	$(CLI) list --verbose
+
+collectors:
+	$(CLI) collectors --out $(OUT)/collectors
+
+lint:
+	$(CLI) lint
+
+preview:
+	$(CLI) preview --out $(OUT)/preview
+
+diff:
+	$(CLI) diff --against live
+
+publish: build
+	$(CLI) publish $(foreach b,$(BACKENDS),--backend $(b))
+
+# pytest exits 5 when it collected nothing: that must fail loudly, never pass.
+test:
+	@$(PYTHON) -m pytest; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "ERROR: pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+bench:
+	$(PYTHON) scripts/bench.py --json bench-results.json
+
+# Re-record the StatsD fixtures from real Airflow 2 and 3 (needs PyPI; several minutes).
+record-airflow:
+	bash scripts/record-airflow-statsd.sh
+
+stack-up: collectors
+	docker compose up -d
+
+stack-down:
+	docker compose down
+
+clean:
+	rm -rf $(OUT) .pytest_cache .hypothesis

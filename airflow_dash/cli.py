@@ -1,0 +1,103 @@
+"""The `airflow-dash` command line.
+
+Commands live in `airflow_dash.commands.<name>` and are imported only when run, so `airflow-dash build` does
+not pay for requests, influxdb-client or Pillow. Commands stay thin: the library does the work.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from airflow_dash.errors import AirflowDashError
+
+# command name -> "module:attribute"; kept in one table so `--help` can list them without importing them.
+COMMANDS: dict[str, str] = {
+    "build": "airflow_dash.commands.build:build",
+    "list": "airflow_dash.commands.build:list_dashboards",
+    "collectors": "airflow_dash.commands.collectors:collectors",
+    "verify": "airflow_dash.commands.verify:verify",
+    "publish": "airflow_dash.commands.publish:publish",
+    "diff": "airflow_dash.commands.publish:diff",
+    "pull": "airflow_dash.commands.publish:pull",
+    "config": "airflow_dash.commands.publish:config",
+    "lint": "airflow_dash.commands.lint:lint",
+    "preview": "airflow_dash.commands.preview:preview",
+}
+
+SHORT_HELP: dict[str, str] = {
+    "build": "Compile dashboards to Grafana JSON.",
+    "list": "List dashboards and the backends they compile for.",
+    "collectors": "Write statsd_exporter, Telegraf and Prometheus configs from the metric catalog.",
+    "verify": "Run every panel query against a live datasource and report panels without data.",
+    "publish": "Publish datasources, folders and dashboards to Grafana safely.",
+    "diff": "Show what differs between compiled dashboards and Grafana or a git revision.",
+    "pull": "Export live dashboards from Grafana as formatted JSON.",
+    "config": "Show the effective settings and where each comes from.",
+    "lint": "Check dashboards for mistakes reviewers care about.",
+    "preview": "Render dashboard layouts to SVG/PNG and an index.html.",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module_name, attribute = target.split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:
+                return None  # not built yet in this checkout
+            raise
+        return getattr(module, attribute)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Short help from the table, so `--help` imports no command module.
+        rows = [(name, SHORT_HELP.get(name, "")) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.version_option(package_name="airflow-dash")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Grafana dashboards for Apache Airflow, as code: build, check, preview and publish them."""
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: library errors become one line on stderr and an exit code."""
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    try:
+        cli.main(args=args, prog_name="airflow-dash", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2 if exc.exit_code == 2 else exc.exit_code)
+    except AirflowDashError as exc:
+        if debug:
+            raise
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":
+    main()

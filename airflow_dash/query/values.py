@@ -1,0 +1,102 @@
+"""Typed values a query can hold besides plain literals: dashboard variables, raw regexes, durations.
+
+Builders never glue strings: a `Variable` in a matcher is rendered by each language the way its Grafana
+datasource needs (see `airflow_dash.escaping`), a `str` is always a literal and is escaped.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Union
+
+from airflow_dash import escaping
+
+
+@dataclass(frozen=True)
+class Variable:
+    """A reference to a dashboard template variable.
+
+    `multi` is True for variables that can hold several values or "All": they can only be matched with a
+    regex, and builders do that automatically. A single-value variable in an equality renders as `$name`.
+    """
+
+    name: str
+    multi: bool = True
+
+    def __post_init__(self) -> None:
+        escaping.grafana_variable_name(self.name)
+
+    def __str__(self) -> str:
+        return escaping.grafana_variable(self.name)
+
+
+@dataclass(frozen=True)
+class Regex:
+    """An RE2 pattern written by hand (not escaped). Literal strings never need this."""
+
+    pattern: str
+
+    def __post_init__(self) -> None:
+        try:
+            re.compile(self.pattern)  # close enough to RE2 to catch typos early
+        except re.error as exc:
+            raise ValueError(f"invalid regex {self.pattern!r}: {exc}") from None
+
+
+_DURATION = re.compile(r"(\d+(ms|s|m|h|d|w|y))+")
+_MACROS = frozenset({"$__rate_interval", "$__interval", "$__range"})
+
+
+@dataclass(frozen=True)
+class Duration:
+    """A PromQL/InfluxQL duration such as `5m` or `1h30m`, or one of Grafana's interval macros."""
+
+    text: str
+
+    def __post_init__(self) -> None:
+        if self.text not in _MACROS and not _DURATION.fullmatch(self.text):
+            raise ValueError(f"invalid duration {self.text!r} (expected e.g. 30s, 5m, 1h or a Grafana macro)")
+
+    def __str__(self) -> str:
+        return self.text
+
+    @property
+    def is_macro(self) -> bool:
+        return self.text in _MACROS
+
+
+RATE_INTERVAL = Duration("$__rate_interval")
+"""Grafana's safe range for rate(): max($__interval + scrape interval, 4 x scrape interval)."""
+INTERVAL = Duration("$__interval")
+RANGE = Duration("$__range")
+
+DurationLike = Union[Duration, str]
+MatchValue = Union[str, Variable, Regex]
+
+
+def duration(value: DurationLike) -> Duration:
+    return value if isinstance(value, Duration) else Duration(value)
+
+
+@dataclass(frozen=True)
+class Affine:
+    """`multiply * value + add`: the unit conversions panels need (bytes→bits, 100 - idle%, ns→s).
+
+    One small value type serves Flux and InfluxQL alike, so a conversion is written once per signal.
+    """
+
+    multiply: float = 1.0
+    add: float = 0.0
+
+    @property
+    def is_identity(self) -> bool:
+        return self.multiply == 1.0 and self.add == 0.0
+
+
+def number_text(value: float) -> str:
+    """Shortest exact text for a number: 100 not 100.0, 0.5, 1e-09."""
+    value = float(value)
+    if value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return repr(value)
