@@ -1,0 +1,287 @@
+"""`airflow-dash publish | diff | pull | config`: thin click wrappers over `airflow_dash.grafana`.
+
+Exit codes: 0 success / no difference; 1 an operation failed, a publish was refused (drift, conflict) or
+`diff` found differences; 2 bad input or configuration, including a token Grafana rejects (401).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from airflow_dash.errors import OperationError, UserError
+
+
+def _grafana_options(function: Callable) -> Callable:
+    """Connection options shared by publish, diff and pull (the token comes from GRAFANA_TOKEN only, so it
+    never shows in `ps` or shell history)."""
+    options = [
+        click.option("--grafana-url", help="Grafana base URL [env GRAFANA_URL]."),
+        click.option("--org-id", "grafana_org_id", type=int, help="Organisation id [env GRAFANA_ORG_ID]."),
+        click.option("--ca-cert", type=click.Path(dir_okay=False), help="CA bundle to verify Grafana's TLS certificate."),
+        click.option("--insecure", is_flag=True, default=None, help="Do not verify Grafana's TLS certificate."),
+        click.option("--timeout", "read_timeout", type=float, help="Seconds to wait for each answer."),
+        click.option("--retries", type=int, help="Retries on connection errors and 429/502/503/504."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def _settings(**cli: Any):
+    from airflow_dash.settings import load_settings
+
+    return load_settings(cli)
+
+
+@dataclass(frozen=True)
+class JsonDashboard:
+    """A dashboard read from a JSON file (`publish --from-dir`): already compiled, not validated here."""
+
+    uid: str
+    title: str
+    folder: str | None
+    backend: str
+    model: dict
+
+
+def _load_json_dir(directory: Path) -> list[JsonDashboard]:
+    files = sorted(Path(directory).glob("**/*.json"))
+    if not files:
+        raise UserError(f"no *.json dashboards in {directory}")
+    result = []
+    for path in files:
+        try:
+            model = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise UserError(f"{path}: not a JSON dashboard ({exc})") from None
+        model = model.get("dashboard", model) if isinstance(model, dict) else model
+        if not isinstance(model, dict) or not model.get("uid") or not model.get("title"):
+            raise UserError(f"{path}: a dashboard needs a uid and a title")
+        result.append(JsonDashboard(model["uid"], model["title"], None, "json", model))
+    return result
+
+
+def _compile(settings, names: tuple[str, ...], backends: tuple[str, ...]) -> list:
+    from airflow_dash.compile import compile_dashboards  # the lead's compiler; raises UserError on bad input
+
+    return compile_dashboards(names=list(names) or None, backends=list(backends) or settings.backends,
+                              dashboards_dir=Path(settings.dashboards_dir))
+
+
+def _is_tty() -> bool:
+    return click.get_text_stream("stdout").isatty()
+
+
+# -- publish ------------------------------------------------------------------------------------------------
+
+_SYMBOL = {"created": "+", "updated": "~", "deleted": "-", "unchanged": "=", "removed": "-", "failed": "!",
+           "conflict": "!", "refused": "!", "not attempted": "?", "kept": "!"}
+
+
+def _print_plan(plan) -> None:
+    for ds in plan.datasources:
+        extra = f" ({', '.join(ds.changes)})" if ds.changes else ""
+        click.echo(f"  datasource {ds.spec.name} [{ds.spec.uid}]: {ds.action}{extra}")
+    for folder in plan.folders:
+        click.echo(f"  folder     {folder.label} [{folder.uid}]: {'exists' if folder.exists else 'create'}")
+    for step in plan.dashboards:
+        reason = f" ({step.reason})" if step.reason and step.action != "create" else ""
+        click.echo(f"  dashboard  {step.title} [{step.uid}] in {step.folder_label or '-'}: {step.action}{reason}")
+
+
+def _print_report(report, plan) -> None:
+    rows = [(i.kind, i.title, i.key, i.outcome, "" if i.version is None else str(i.version), i.detail)
+            for i in report.items if not (i.kind == "datasource" and i.outcome == "unchanged" and not i.detail)]
+    headers = ("kind", "name", "uid", "outcome", "version", "detail")
+    widths = [max([len(headers[c])] + [len(r[c]) for r in rows]) for c in range(5)]
+    click.echo("")
+    click.echo("  ".join(h.ljust(w) for h, w in zip(headers, widths)) + "  detail")
+    for row in rows:
+        click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths)) + "  " + row[5])
+    counts: dict[str, int] = {}
+    for item in report.items:
+        counts[item.outcome] = counts.get(item.outcome, 0) + 1
+    click.echo("summary: " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
+
+
+@click.command()
+@click.argument("names", nargs=-1)
+@click.option("--backend", "backends", multiple=True, help="Publish only these backends (repeatable).")
+@click.option("--folder", help="Target Grafana folder, e.g. Airflow or Airflow/Prod [env AIRFLOW_DASH_FOLDER].")
+@click.option("--dry-run", is_flag=True, help="Show the plan; write nothing.")
+@click.option("--force", is_flag=True, help="Overwrite dashboards edited in Grafana or not managed by airflow-dash.")
+@click.option("--prune", is_flag=True, help="Delete managed dashboards in the target folders that no longer exist locally.")
+@click.option("--concurrency", type=int, help="Parallel requests.")
+@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--datasources/--no-datasources", "publish_datasources", default=None,
+              help="Push the datasources the dashboards use (from datasources_dir) first.")
+@click.option("--datasources-only", is_flag=True, help="Push every datasource file; no dashboards.")
+@click.option("--update-secrets", is_flag=True, help="Re-send datasource secrets even when already set.")
+@click.option("--from-dir", type=click.Path(file_okay=False, exists=True),
+              help="Publish already compiled dashboard JSON files instead of compiling.")
+@click.option("--message", help="Version-history message.")
+@_grafana_options
+def publish(names, backends, folder, dry_run, force, prune, concurrency, output, publish_datasources,
+            datasources_only, update_secrets, from_dir, message, **connection):
+    """Publish datasources, folders and dashboards to Grafana, safely.
+
+    Plans first (reads only), refuses dashboards edited in Grafana since the last publish unless --force,
+    writes with the version it read, and reports exactly what was and was not published.
+    """
+    from airflow_dash.grafana.datasources import load_datasources, plan_datasources, referenced_datasource_uids
+    from airflow_dash.grafana.publish import PublishOptions, apply_plan, dry_run_report, plan_publish
+
+    settings = _settings(folder=folder, concurrency=concurrency, publish_datasources=publish_datasources,
+                         **connection)
+    if datasources_only:
+        dashboards = []
+        specs = load_datasources(Path(settings.datasources_dir))
+    else:
+        dashboards = _load_json_dir(Path(from_dir)) if from_dir else _compile(settings, names, backends)
+        specs = []
+        if settings.publish_datasources:
+            uids: set[str] = set()
+            for dashboard in dashboards:
+                uids |= referenced_datasource_uids(dashboard.model)
+            if uids:
+                specs = load_datasources(Path(settings.datasources_dir), uids=uids)
+    options = PublishOptions(root_folder=settings.folder, prune=prune, force=force, dry_run=dry_run,
+                             concurrency=settings.concurrency, message=message)
+    as_json = output == "json"
+    with settings.client() as client:
+        ds_plans = plan_datasources(client, specs, update_secrets=update_secrets)
+        if datasources_only:
+            from airflow_dash.grafana.publish import Plan
+
+            plan = Plan(datasources=tuple(ds_plans), folders=(), dashboards=())
+        else:
+            plan = plan_publish(client, dashboards, root_folder=options.root_folder, datasources=ds_plans,
+                                prune=prune, force=force, concurrency=options.concurrency)
+        if not as_json:
+            click.echo(f"Plan for {client.url} (folder {settings.folder}): {plan.write_count} write(s)")
+            _print_plan(plan)
+            for step in plan.blocked:
+                click.echo(f"\nrefusing {step.title} [{step.uid}]: {step.reason}. Differences live -> local:", err=False)
+                click.echo(step.diff.rstrip("\n") or "(no content difference)", color=_is_tty())
+        if dry_run:
+            report = dry_run_report(plan)
+        elif plan.blocked:
+            report = apply_plan(client, plan)  # records refusals; writes nothing
+        else:
+            report = _apply_with_progress(client, plan, options, as_json)
+    if as_json:
+        click.echo(json.dumps({"plan": plan.to_dict(), "report": report.to_dict()}, indent=2, sort_keys=True))
+    else:
+        _print_report(report, plan)
+    if plan.blocked and not dry_run:
+        raise OperationError(f"publish refused: {len(plan.blocked)} dashboard(s) changed in Grafana or not managed "
+                             "by airflow-dash (see the diff above); nothing was written; --force overwrites them")
+    if not report.ok:
+        published = [i.key for i in report.items if i.outcome in ("created", "updated", "deleted")]
+        missing = [i.key for i in report.items if not i.ok]
+        raise OperationError(f"publish incomplete: {len(missing)} item(s) not published ({', '.join(missing[:10])}"
+                             f"{', ...' if len(missing) > 10 else ''}); {len(published)} written")
+
+
+def _apply_with_progress(client, plan, options, as_json: bool):
+    from airflow_dash.grafana.publish import apply_plan
+
+    total = len(plan.datasources) + len(plan.folders) + len(plan.dashboards)
+    if _is_tty() and not as_json and total:
+        with click.progressbar(length=total, label="Publishing", file=sys.stderr) as bar:
+            return apply_plan(client, plan, concurrency=options.concurrency, message=options.message,
+                              on_result=lambda item: bar.update(1))
+
+    def line(item) -> None:
+        if not as_json and item.outcome != "unchanged":
+            click.echo(f"{_SYMBOL.get(item.outcome, ' ')} {item.kind} {item.title} [{item.key}]: {item.outcome}"
+                       + (f" ({item.detail})" if item.detail else ""), err=True)
+
+    return apply_plan(client, plan, concurrency=options.concurrency, message=options.message, on_result=line)
+
+
+# -- diff ---------------------------------------------------------------------------------------------------
+
+@click.command()
+@click.argument("names", nargs=-1)
+@click.option("--against", default="live", show_default=True, help="'live' (Grafana) or a git revision.")
+@click.option("--backend", "backends", multiple=True, help="Only these backends (repeatable).")
+@click.option("--folder", help="Target Grafana folder (for --against live).")
+@click.option("--output", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True)
+@_grafana_options
+def diff(names, against, backends, folder, output, **connection):
+    """Show what differs between the compiled dashboards and Grafana or a git revision (exit 1 if anything)."""
+    from airflow_dash.grafana.diff import (
+        diff_against_live, diff_against_revision, render_json, render_markdown, render_text,
+    )
+
+    settings = _settings(folder=folder, **connection)
+    dashboards = _compile(settings, names, backends)
+    if against == "live":
+        with settings.client() as client:
+            diffs = diff_against_live(client, dashboards, settings.folder, settings.concurrency)
+        heading = f"Dashboard changes against Grafana {client.url}"
+    else:
+        diffs = diff_against_revision(against, dashboards, repo_root=Path(settings.project_root),
+                                      dashboards_dir=Path(settings.dashboards_dir),
+                                      backends=list(backends) or settings.backends, names=names or None)
+        heading = f"Dashboard changes since {against}"
+    if output == "json":
+        click.echo(render_json(diffs), nl=False)
+    elif output == "markdown":
+        click.echo(render_markdown(diffs, heading), nl=False)
+    else:
+        text = render_text(diffs, color=_is_tty())
+        click.echo(text or f"No differences ({len(diffs)} dashboards).\n", nl=False, color=_is_tty())
+    if any(d.status != "equal" for d in diffs):
+        raise SystemExit(1)  # not an error: "different", like diff(1)
+
+
+# -- pull ---------------------------------------------------------------------------------------------------
+
+@click.command()
+@click.argument("uids", nargs=-1)
+@click.option("--folder", "folder_name", help="Export every dashboard in this folder (title, path or uid).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Directory for <uid>.json files.")
+@_grafana_options
+def pull(uids, folder_name, out_dir, **connection):
+    """Export live dashboards as formatted JSON (sorted keys, 2-space indent), without id and version."""
+    from airflow_dash.grafana.pull import pull_dashboards
+
+    if not uids and not folder_name:
+        raise UserError("pull needs dashboard UIDs or --folder NAME")
+    if len(uids) + (1 if folder_name else 0) > 1 and not out_dir:
+        raise UserError("pulling more than one dashboard needs --out DIR")
+    settings = _settings(**connection)
+    with settings.client() as client:
+        exported = pull_dashboards(client, uids=uids, folder=folder_name, out_dir=Path(out_dir) if out_dir else None)
+    if out_dir:
+        for item in exported:
+            click.echo(f"wrote {item.path}")
+    else:
+        for item in exported:
+            click.echo(item.text, nl=False)
+
+
+# -- config -------------------------------------------------------------------------------------------------
+
+@click.command()
+@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def config(output):
+    """Show the effective settings and where each comes from (secrets masked)."""
+    from airflow_dash.settings import effective_settings
+
+    values = effective_settings()
+    if output == "json":
+        click.echo(json.dumps({name: {"value": s.display if s.secret or s.value is None else s.value,
+                                      "source": s.source} for name, s in values.items()}, indent=2, sort_keys=True))
+        return
+    width = max(len(name) for name in values)
+    for name, setting in values.items():
+        click.echo(f"{name.ljust(width)}  {setting.display}  ({setting.source})")

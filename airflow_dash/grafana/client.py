@@ -1,0 +1,441 @@
+"""A small, typed client for the Grafana HTTP API.
+
+Every failure becomes ONE line that says what was attempted, the HTTP status and Grafana's own message
+(`GrafanaHTTPError`, `GrafanaAuthError`, `GrafanaUnreachable`). Secrets (token, password) never appear in a
+message, a log line or a `repr()`.
+
+Retries (urllib3 `Retry`: bounded, exponential backoff, honours `Retry-After` up to a cap) apply to connection
+errors, read errors and 429/502/503/504 answers, for every method this client sends, POST included. That is safe
+only because each write this client issues is either idempotent or guarded so that a duplicate cannot do harm:
+
+- `POST /api/dashboards/db` carries the `version` we read. If the first attempt was applied but its answer was
+  lost (proxy 502/504, dropped connection), the retry posts a now-stale version and Grafana answers
+  412 version-mismatch instead of applying it twice. The caller then re-reads the dashboard: if it is exactly
+  what we posted at the next version, the write succeeded (`airflow_dash.grafana.publish` does this); anything
+  else is a conflict. A create posts no version, so a duplicate create also ends in 412 and the same check.
+  With `overwrite=True` (only `--force`) a duplicate apply stores the same content once more: at worst one
+  redundant version in the history, never different content.
+- `POST /api/folders` with our uid: a duplicate gives 409 "already exists"; `ensure_folder` re-reads it.
+- `POST /api/datasources` with our uid: a duplicate gives 409; the caller re-reads by uid.
+- `PUT` and `DELETE` are idempotent (a repeated DELETE answers 404, which `delete_*` treats as "already gone").
+
+`requests` is imported lazily: the CLI imports this module only for commands that talk to Grafana.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+from urllib.parse import quote, urlsplit, urlunsplit
+
+from airflow_dash.errors import OperationError, UserError
+
+# Statuses worth another attempt: rate limited, or a proxy/gateway in front of Grafana had a hiccup.
+RETRY_STATUSES = (429, 502, 503, 504)
+# A Retry-After longer than this is not waited for in full: a CLI should not hang for minutes.
+MAX_RETRY_AFTER_SECONDS = 30.0
+USER_AGENT = "airflow-dash"
+
+
+class GrafanaHTTPError(OperationError):
+    """Grafana answered with an error status. `status` is the HTTP code, `grafana_status` the body's `status`
+    field (e.g. "version-mismatch") and `grafana_message` its `message`."""
+
+    def __init__(self, message: str, *, status: int, grafana_status: str = "", grafana_message: str = ""):
+        super().__init__(message)
+        self.status = status
+        self.grafana_status = grafana_status
+        self.grafana_message = grafana_message
+
+
+class GrafanaAuthError(UserError):
+    """Grafana rejected the credentials (401): a configuration problem, so exit code 2."""
+
+
+class GrafanaUnreachable(OperationError):
+    """No HTTP answer at all: connection refused, DNS failure, TLS failure or timeout."""
+
+
+@dataclass(frozen=True)
+class LiveDashboard:
+    """A dashboard as Grafana stores it right now."""
+
+    uid: str
+    model: dict = field(repr=False)
+    version: int
+    folder_uid: str | None
+    provisioned: bool = False
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _strip_userinfo(url: str) -> tuple[str, str | None, str | None]:
+    """Return the URL without `user:password@` and the credentials it carried (never shown anywhere)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        # The URL itself is not echoed: it may carry user:password.
+        raise UserError(f"Grafana URL must look like http(s)://host[:port] (got scheme {parts.scheme!r}, "
+                        f"host {parts.hostname or ''!r})")
+    netloc = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
+    if parts.port:
+        netloc += f":{parts.port}"
+    clean = urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
+    return clean, parts.username, parts.password
+
+
+def _make_retry(retries: int, backoff: float):
+    from urllib3.util.retry import Retry
+
+    class BoundedRetry(Retry):
+        """Honours Retry-After, but never waits longer than MAX_RETRY_AFTER_SECONDS for one attempt."""
+
+        def get_retry_after(self, response):  # type: ignore[override]
+            seconds = super().get_retry_after(response)
+            return None if seconds is None else min(seconds, MAX_RETRY_AFTER_SECONDS)
+
+    return BoundedRetry(
+        total=retries,
+        connect=retries,
+        read=retries,
+        status=retries,
+        other=0,
+        backoff_factor=backoff,
+        backoff_max=10.0,
+        status_forcelist=RETRY_STATUSES,
+        # POST included on purpose: see the module docstring for why each write is safe to repeat.
+        allowed_methods=frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "POST"}),
+        respect_retry_after_header=True,
+        raise_on_status=False,  # hand back the last answer so the error carries Grafana's message
+    )
+
+
+_ERRNO_TEXT = re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)")
+
+
+def _connection_cause(exc: BaseException) -> str:
+    """The short human cause of a connection failure, e.g. "connection refused"."""
+    text = str(exc)
+    match = _ERRNO_TEXT.search(text)
+    if match:
+        return match.group(1).strip().rstrip(".").lower()
+    for hint in ("Connection refused", "Name or service not known", "No route to host", "Remote end closed",
+                 "Connection reset", "Connection aborted", "certificate verify failed"):
+        if hint.lower() in text.lower():
+            return hint.lower()
+    return type(exc).__name__
+
+
+class GrafanaClient:
+    """Typed access to the parts of the Grafana HTTP API that airflow-dash needs.
+
+    Thread-safe: each thread gets its own `requests.Session` (sessions are not safe to share).
+    Authentication: a service-account `token` (Bearer) or `user`/`password` (Basic); `org_id` sets
+    X-Grafana-Org-Id. `verify` is True (system CAs), a CA bundle path, or False (only on `--insecure`).
+    `timeout` is (connect, read) seconds.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        token: str | None = None,
+        user: str | None = None,
+        password: str | None = None,
+        org_id: int | None = None,
+        verify: bool | str = True,
+        timeout: tuple[float, float] = (5.0, 30.0),
+        retries: int = 4,
+        backoff: float = 0.25,
+    ):
+        self.url, url_user, url_password = _strip_userinfo(url)
+        self._token = token or None
+        self._user = user or url_user
+        self._password = password if password is not None else url_password
+        self.org_id = org_id
+        self.verify = verify
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self.host = urlsplit(self.url).netloc
+        self._local = threading.local()
+        self._sessions: list[Any] = []
+        self._sessions_lock = threading.Lock()
+
+    # -- plumbing -------------------------------------------------------------------------------------------
+
+    @property
+    def auth_kind(self) -> str:
+        if self._token:
+            return "token"
+        if self._user:
+            return "basic"
+        return "none"
+
+    def __repr__(self) -> str:
+        return (f"GrafanaClient(url={self.url!r}, auth={self.auth_kind!r}, org_id={self.org_id!r}, "
+                f"verify={self.verify!r})")
+
+    def _secrets(self) -> list[str]:
+        return [s for s in (self._token, self._password) if s]
+
+    def _scrub(self, text: str) -> str:
+        """Defence in depth: no secret survives into a message, whatever a server or library echoed."""
+        for secret in self._secrets():
+            text = text.replace(secret, "***")
+        return text
+
+    def _session(self):
+        session = getattr(self._local, "session", None)
+        if session is None:
+            import requests
+            from requests.adapters import HTTPAdapter
+
+            session = requests.Session()
+            adapter = HTTPAdapter(max_retries=_make_retry(self.retries, self.backoff), pool_maxsize=4)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            session.headers["User-Agent"] = USER_AGENT
+            session.headers["Accept"] = "application/json"
+            if self._token:
+                session.headers["Authorization"] = f"Bearer {self._token}"
+            elif self._user:
+                session.auth = (self._user, self._password or "")
+            if self.org_id is not None:
+                session.headers["X-Grafana-Org-Id"] = str(self.org_id)
+            session.verify = self.verify
+            session.trust_env = False  # no surprise proxies or netrc credentials on loopback / in CI
+            self._local.session = session
+            with self._sessions_lock:
+                self._sessions.append(session)
+        return session
+
+    def close(self) -> None:
+        with self._sessions_lock:
+            for session in self._sessions:
+                session.close()
+            self._sessions.clear()
+        self._local = threading.local()
+
+    def __enter__(self) -> "GrafanaClient":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        what: str,
+        params: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None,
+        json: Any = None,
+        allow: Iterable[int] = (),
+    ) -> tuple[int, Any]:
+        """Send one request; return (status, parsed body). Statuses in `allow` (besides 2xx) are returned
+        instead of raised. `what` describes the attempt for error messages, e.g. "saving dashboard 'x'"."""
+        import requests
+
+        try:
+            response = self._session().request(method, self.url + path, params=params, json=json,
+                                               timeout=self.timeout)
+        except requests.exceptions.SSLError as exc:
+            raise GrafanaUnreachable(self._scrub(
+                f"{what} failed: TLS verification failed for {self.host} ({_connection_cause(exc)}); "
+                "pass --ca-cert FILE, or --insecure to skip verification")) from None
+        except requests.exceptions.ConnectTimeout:
+            raise GrafanaUnreachable(
+                f"{what} failed: connecting to Grafana at {self.host} timed out after {self.timeout[0]:g}s") from None
+        except requests.exceptions.ReadTimeout:
+            raise GrafanaUnreachable(
+                f"{what} failed: Grafana at {self.host} did not answer within {self.timeout[1]:g}s") from None
+        except requests.exceptions.RetryError as exc:  # pragma: no cover - raise_on_status=False avoids it
+            raise GrafanaUnreachable(self._scrub(f"{what} failed: {self.host}: {_one_line(str(exc), 150)}")) from None
+        except requests.exceptions.ConnectionError as exc:
+            raise GrafanaUnreachable(self._scrub(
+                f"{what} failed: cannot reach Grafana at {self.host} ({_connection_cause(exc)})")) from None
+        except requests.exceptions.RequestException as exc:
+            raise GrafanaUnreachable(self._scrub(
+                f"{what} failed: {self.host}: {_one_line(type(exc).__name__ + ': ' + str(exc), 150)}")) from None
+
+        body = self._parse(response)
+        status = response.status_code
+        if 200 <= status < 300 or status in set(allow):
+            return status, body
+        raise self._error(what, status, body, response)
+
+    @staticmethod
+    def _parse(response) -> Any:
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            return response.text
+
+    def _error(self, what: str, status: int, body: Any, response) -> Exception:
+        grafana_status = ""
+        message = ""
+        if isinstance(body, dict):
+            grafana_status = str(body.get("status") or "")
+            message = str(body.get("message") or body.get("error") or "")
+        elif isinstance(body, str):
+            message = body
+        message = self._scrub(_one_line(message, 200))
+        if status == 401:
+            credential = {"token": "token", "basic": "user/password"}.get(self.auth_kind)
+            if credential is None:
+                return GrafanaAuthError(
+                    f"{what} failed: Grafana at {self.url} requires authentication: set GRAFANA_TOKEN")
+            return GrafanaAuthError(f"{what} failed: {credential} rejected by Grafana at {self.url} (HTTP 401)")
+        detail = f"HTTP {status}"
+        if grafana_status:
+            detail += f" {grafana_status}"
+        if message:
+            detail += f": {message}"
+        elif response.reason:
+            detail += f" {response.reason}"
+        if status == 403:
+            detail += " (the token's role lacks permission)"
+        return GrafanaHTTPError(f"{what} failed: {detail}", status=status, grafana_status=grafana_status,
+                                grafana_message=message)
+
+    # -- health ---------------------------------------------------------------------------------------------
+
+    def health(self) -> dict:
+        """GET /api/health (no auth needed): {"database": "ok", "version": ...}."""
+        return self.request("GET", "/api/health", what=f"checking Grafana health at {self.url}")[1] or {}
+
+    # -- dashboards -----------------------------------------------------------------------------------------
+
+    def get_dashboard(self, uid: str) -> LiveDashboard | None:
+        """The live dashboard, or None when Grafana has no dashboard with this uid."""
+        status, body = self.request("GET", f"/api/dashboards/uid/{quote(uid, safe='')}",
+                                    what=f"reading dashboard {uid!r}", allow=(404,))
+        if status == 404:
+            return None
+        model = body.get("dashboard") or {}
+        meta = body.get("meta") or {}
+        folder_uid = meta.get("folderUid") or None
+        return LiveDashboard(uid=uid, model=model, version=int(model.get("version") or meta.get("version") or 0),
+                             folder_uid=folder_uid, provisioned=bool(meta.get("provisioned")))
+
+    def save_dashboard(self, model: Mapping[str, Any], folder_uid: str | None = None, message: str = "",
+                       overwrite: bool = False) -> dict:
+        """POST /api/dashboards/db. `model["version"]` must be the version read (absent for a create) unless
+        `overwrite`. Returns Grafana's answer ({uid, version, url, ...}). 412 raises GrafanaHTTPError."""
+        body: dict[str, Any] = {"dashboard": dict(model), "message": message[:500], "overwrite": bool(overwrite)}
+        if folder_uid:
+            body["folderUid"] = folder_uid
+        uid = model.get("uid")
+        return self.request("POST", "/api/dashboards/db", json=body, what=f"saving dashboard {uid!r}")[1] or {}
+
+    def delete_dashboard(self, uid: str) -> bool:
+        """Delete by uid; False when it was already gone."""
+        status, _ = self.request("DELETE", f"/api/dashboards/uid/{quote(uid, safe='')}",
+                                 what=f"deleting dashboard {uid!r}", allow=(404,))
+        return status != 404
+
+    def search(self, query: str | None = None, tags: Iterable[str] = (), folder_uids: Iterable[str] = (),
+               type: str | None = None, limit: int = 1000) -> list[dict]:
+        """GET /api/search, following pages until a short one. `type` is "dash-db" or "dash-folder"."""
+        base: list[tuple[str, Any]] = []
+        if query:
+            base.append(("query", query))
+        base += [("tag", t) for t in tags]
+        base += [("folderUIDs", f) for f in folder_uids]
+        if type:
+            base.append(("type", type))
+        hits: list[dict] = []
+        page = 1
+        while True:
+            params = base + [("limit", limit), ("page", page)]
+            _, body = self.request("GET", "/api/search", params=params, what="searching dashboards")
+            batch = body or []
+            hits.extend(batch)
+            if len(batch) < limit:
+                return hits
+            page += 1
+
+    def dashboard_versions(self, uid: str, limit: int = 20) -> list[dict]:
+        """Version history, newest first. Accepts both the list and the {"versions": [...]} shapes."""
+        _, body = self.request("GET", f"/api/dashboards/uid/{quote(uid, safe='')}/versions",
+                               params={"limit": limit}, what=f"listing versions of dashboard {uid!r}")
+        if isinstance(body, dict):
+            body = body.get("versions") or []
+        return list(body or [])
+
+    def dashboard_version(self, uid: str, version: int) -> dict | None:
+        status, body = self.request("GET", f"/api/dashboards/uid/{quote(uid, safe='')}/versions/{int(version)}",
+                                    what=f"reading version {version} of dashboard {uid!r}", allow=(404,))
+        return None if status == 404 else body
+
+    # -- folders --------------------------------------------------------------------------------------------
+
+    def get_folder(self, uid: str) -> dict | None:
+        status, body = self.request("GET", f"/api/folders/{quote(uid, safe='')}", what=f"reading folder {uid!r}",
+                                    allow=(404,))
+        return None if status == 404 else body
+
+    def list_folders(self, parent_uid: str | None = None) -> list[dict]:
+        params = {"limit": 1000}
+        if parent_uid:
+            params["parentUid"] = parent_uid
+        return list(self.request("GET", "/api/folders", params=params, what="listing folders")[1] or [])
+
+    def create_folder(self, uid: str, title: str, parent_uid: str | None = None) -> dict:
+        body: dict[str, Any] = {"uid": uid, "title": title}
+        if parent_uid:
+            body["parentUid"] = parent_uid
+        return self.request("POST", "/api/folders", json=body, what=f"creating folder {title!r}")[1] or {}
+
+    def ensure_folder(self, uid: str, title: str, parent_uid: str | None = None,
+                      known_missing: bool = False) -> tuple[dict, bool]:
+        """Get or create the folder with this uid; returns (folder, created). A 409 (created meanwhile, or a
+        retried create that had already been applied) is resolved by reading it. `known_missing` skips the
+        first read when the caller just saw the folder missing."""
+        if not known_missing:
+            existing = self.get_folder(uid)
+            if existing is not None:
+                return existing, False
+        status, body = self.request("POST", "/api/folders",
+                                    json={"uid": uid, "title": title, **({"parentUid": parent_uid} if parent_uid else {})},
+                                    what=f"creating folder {title!r}", allow=(409,))
+        if status == 409:
+            existing = self.get_folder(uid)
+            if existing is None:
+                message = body.get("message") if isinstance(body, dict) else body
+                raise GrafanaHTTPError(f"creating folder {title!r} failed: HTTP 409: {_one_line(str(message), 200)}",
+                                       status=409, grafana_message=str(message))
+            return existing, False
+        return body or {}, True
+
+    def delete_folder(self, uid: str) -> bool:
+        """Delete a folder (Grafana also deletes what is inside: callers check it is empty first)."""
+        status, _ = self.request("DELETE", f"/api/folders/{quote(uid, safe='')}", what=f"deleting folder {uid!r}",
+                                 allow=(404,))
+        return status != 404
+
+    # -- datasources ----------------------------------------------------------------------------------------
+
+    def get_datasource(self, uid: str) -> dict | None:
+        status, body = self.request("GET", f"/api/datasources/uid/{quote(uid, safe='')}",
+                                    what=f"reading datasource {uid!r}", allow=(404,))
+        return None if status == 404 else body
+
+    def get_datasource_by_name(self, name: str) -> dict | None:
+        status, body = self.request("GET", f"/api/datasources/name/{quote(name, safe='')}",
+                                    what=f"reading datasource {name!r}", allow=(404,))
+        return None if status == 404 else body
+
+    def create_datasource(self, body: Mapping[str, Any]) -> dict:
+        return self.request("POST", "/api/datasources", json=dict(body),
+                            what=f"creating datasource {body.get('name')!r}")[1] or {}
+
+    def update_datasource(self, uid: str, body: Mapping[str, Any]) -> dict:
+        return self.request("PUT", f"/api/datasources/uid/{quote(uid, safe='')}", json=dict(body),
+                            what=f"updating datasource {body.get('name') or uid!r}")[1] or {}

@@ -1,0 +1,293 @@
+"""Semantic diffs between dashboard models: canonical JSON, per dashboard, per panel title.
+
+Sources compared: compiled dashboards vs live Grafana (`diff_against_live`), or vs the dashboards compiled
+from another git revision (`compile_at_revision`). Renderers: coloured unified text, Markdown for PR
+comments, JSON for tools.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from airflow_dash.errors import UserError
+from airflow_dash.grafana.model import DashboardLike, normalize, pretty_json, stamp
+
+
+@dataclass(frozen=True)
+class SectionDiff:
+    """The unified diff of one part of a dashboard: its settings, one panel, or its folder."""
+
+    scope: str
+    lines: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DashboardDiff:
+    """status: "equal", "changed", "added" (only in the new side) or "removed" (only in the old side)."""
+
+    uid: str
+    title: str
+    status: str
+    sections: tuple[SectionDiff, ...] = ()
+
+    def to_dict(self) -> dict:
+        return {"uid": self.uid, "title": self.title, "status": self.status,
+                "sections": [{"scope": s.scope, "diff": "".join(s.lines)} for s in self.sections]}
+
+
+def _sections(model: Mapping[str, Any] | None) -> dict[str, tuple[Any, Any]]:
+    """Split a model into comparable parts: "settings" (all but panels) and one entry per panel, keyed by
+    title (rows' collapsed children included) so a diff reads 'panel "DAG runs"' rather than a JSON path.
+    Values are (panel id, part)."""
+    if model is None:
+        return {}
+    clean = normalize(model, drop_marker=True)
+    panels = clean.pop("panels", None) or []
+    parts: dict[str, tuple[Any, Any]] = {"settings": (None, clean)}
+
+    def add(panel: Mapping[str, Any]) -> None:
+        panel = dict(panel)
+        children = panel.pop("panels", None) if panel.get("type") == "row" else None
+        if children is not None:
+            panel["panels"] = [c.get("title") or c.get("id") for c in children]
+        kind = "row" if panel.get("type") == "row" else "panel"
+        name = panel.get("title") or f"#{panel.get('id', '?')}"
+        key = f'{kind} "{name}"'
+        suffix = 2
+        while key in parts:
+            key = f'{kind} "{name}" ({suffix})'
+            suffix += 1
+        parts[key] = (panel.get("id"), panel)
+        for child in children or []:
+            add(child)
+
+    for panel in panels:
+        if isinstance(panel, dict):
+            add(panel)
+    return parts
+
+
+def _pair(old_parts: dict, new_parts: dict) -> list[tuple[str, Any, Any]]:
+    """(scope, old part, new part): matched by title, then a renamed panel by its id."""
+    pairs = []
+    unmatched_old = [k for k in old_parts if k not in new_parts]
+    by_id = {old_parts[k][0]: k for k in unmatched_old if old_parts[k][0] is not None}
+    used: set[str] = set()
+    for key, (panel_id, part) in new_parts.items():
+        if key in old_parts:
+            pairs.append((key, old_parts[key][1], part))
+        elif panel_id is not None and panel_id in by_id and key.split(" ")[0] == by_id[panel_id].split(" ")[0]:
+            old_key = by_id.pop(panel_id)
+            used.add(old_key)
+            pairs.append((f"{old_key} -> {key.split(' ', 1)[1]}", old_parts[old_key][1], part))
+        else:
+            pairs.append((key, _MISSING, part))
+    for key in unmatched_old:
+        if key not in used:
+            pairs.append((key, old_parts[key][1], _MISSING))
+    return pairs
+
+
+_MISSING = object()
+
+
+def diff_models(uid: str, title: str, old: Mapping[str, Any] | None, new: Mapping[str, Any] | None,
+                old_label: str = "old", new_label: str = "new", old_folder: str | None = None,
+                new_folder: str | None = None) -> DashboardDiff:
+    """Per-section unified diff of two models (either may be None: added/removed)."""
+    if old is None and new is None:
+        return DashboardDiff(uid, title, "equal")
+    old_parts, new_parts = _sections(old), _sections(new)
+    if old_folder != new_folder and old is not None and new is not None:
+        old_parts["folder"], new_parts["folder"] = (None, old_folder), (None, new_folder)
+    sections = []
+    for scope, before_part, after_part in _pair(old_parts, new_parts):
+        before = "" if before_part is _MISSING else pretty_json(before_part)
+        after = "" if after_part is _MISSING else pretty_json(after_part)
+        if before == after:
+            continue
+        lines = difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
+                                     fromfile=f"{old_label}/{uid}: {scope}", tofile=f"{new_label}/{uid}: {scope}",
+                                     n=3)
+        sections.append(SectionDiff(scope, tuple(line if line.endswith("\n") else line + "\n" for line in lines)))
+    status = "added" if old is None else "removed" if new is None else ("changed" if sections else "equal")
+    return DashboardDiff(uid, title, status, tuple(sections))
+
+
+def compare(old: Mapping[str, Mapping[str, Any]], new: Mapping[str, Mapping[str, Any]], old_label: str,
+            new_label: str, titles: Mapping[str, str] | None = None,
+            folders: tuple[Mapping[str, str | None], Mapping[str, str | None]] | None = None) -> list[DashboardDiff]:
+    """Diff two {uid: model} maps, sorted by uid."""
+    titles = titles or {}
+    old_folders, new_folders = folders or ({}, {})
+    result = []
+    for uid in sorted(set(old) | set(new)):
+        title = titles.get(uid) or (new.get(uid) or old.get(uid) or {}).get("title", uid)
+        result.append(diff_models(uid, title, old.get(uid), new.get(uid), old_label, new_label,
+                                  old_folders.get(uid), new_folders.get(uid)))
+    return result
+
+
+# -- renderers ----------------------------------------------------------------------------------------------
+
+_COLOURS = {"+": "green", "-": "red", "@": "cyan"}
+
+
+def render_text(diffs: Iterable[DashboardDiff], color: bool = False) -> str:
+    import click
+
+    out = []
+    for d in diffs:
+        if d.status == "equal":
+            continue
+        out.append(click.style(f"== {d.title} ({d.uid}): {d.status}\n", bold=True) if color
+                   else f"== {d.title} ({d.uid}): {d.status}\n")
+        for section in d.sections:
+            for line in section.lines:
+                colour = _COLOURS.get(line[:1]) if not line.startswith(("+++", "---")) else None
+                out.append(click.style(line, fg=colour) if color and colour else line)
+    return "".join(out)
+
+
+def render_markdown(diffs: Iterable[DashboardDiff], heading: str = "Dashboard changes") -> str:
+    diffs = list(diffs)
+    changed = [d for d in diffs if d.status != "equal"]
+    out = [f"### {heading}\n\n"]
+    if not changed:
+        out.append(f"No changes ({len(diffs)} dashboards compared).\n")
+        return "".join(out)
+    out.append("| dashboard | uid | change |\n|---|---|---|\n")
+    out += [f"| {d.title} | `{d.uid}` | {d.status} |\n" for d in changed]
+    for d in changed:
+        out.append(f"\n<details><summary>{d.title} (<code>{d.uid}</code>): {d.status}</summary>\n\n")
+        for section in d.sections:
+            out.append(f"**{section.scope}**\n\n```diff\n{''.join(section.lines)}```\n\n")
+        out.append("</details>\n")
+    return "".join(out)
+
+
+def render_json(diffs: Iterable[DashboardDiff]) -> str:
+    diffs = list(diffs)
+    document = {"equal": all(d.status == "equal" for d in diffs), "dashboards": [d.to_dict() for d in diffs]}
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
+# -- sources ------------------------------------------------------------------------------------------------
+
+def diff_against_live(client, dashboards: list[DashboardLike], root_folder: str,
+                      concurrency: int = 4, include_unmanaged_extra: bool = False) -> list[DashboardDiff]:
+    """Compiled (as they would be published) vs live. Managed dashboards in the target folders that no longer
+    exist locally show as "removed" (what `publish --prune` would delete)."""
+    from airflow_dash.grafana.model import MANAGED_TAG, folder_uid, target_folder_path
+
+    ours = {d.uid: stamp({**d.model, "uid": d.uid, "title": d.title}) for d in dashboards}
+    ours_folder = {d.uid: folder_uid(target_folder_path(root_folder, d.folder)) for d in dashboards}
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        lives = dict(zip(ours, pool.map(client.get_dashboard, ours)))
+    live_models = {uid: live.model for uid, live in lives.items() if live is not None}
+    live_folders = {uid: live.folder_uid for uid, live in lives.items() if live is not None}
+    folder_uids = sorted(set(ours_folder.values()))
+    if folder_uids:
+        for hit in client.search(tags=[MANAGED_TAG], folder_uids=folder_uids, type="dash-db"):
+            uid = hit.get("uid")
+            if uid and uid not in ours:
+                live = client.get_dashboard(uid)
+                if live is not None:
+                    live_models[uid], live_folders[uid] = live.model, live.folder_uid
+    titles = {d.uid: d.title for d in dashboards}
+    return compare(live_models, ours, "live", "local", titles,
+                   ({u: f for u, f in live_folders.items()}, ours_folder))
+
+
+_COMPILE_SCRIPT = r"""
+import json, sys
+from pathlib import Path
+root = Path.cwd().resolve()
+import airflow_dash
+if root not in Path(airflow_dash.__file__).resolve().parents:
+    sys.exit("airflow_dash was imported from outside the exported revision")
+from airflow_dash.compile import compile_dashboards
+args = json.loads(sys.argv[1])
+out = []
+for d in compile_dashboards(backends=args["backends"], dashboards_dir=Path(args["dashboards_dir"])):
+    out.append({"name": getattr(d, "name", d.uid), "uid": d.uid, "title": d.title, "folder": d.folder,
+                "backend": d.backend, "model": d.model})
+json.dump(out, sys.stdout)
+"""
+
+
+@dataclass(frozen=True)
+class RevisionDashboard:
+    """A dashboard compiled from another git revision (satisfies DashboardLike)."""
+
+    name: str
+    uid: str
+    title: str
+    folder: str | None
+    backend: str
+    model: dict
+
+
+def compile_at_revision(ref: str, *, repo_root: Path, dashboards_dir: Path, backends: list[str] | None = None,
+                        names: Iterable[str] | None = None, timeout: float = 300) -> list[RevisionDashboard]:
+    """Export `ref` with `git archive` into a temp dir (no worktree, no change to the checkout), compile there
+    with that revision's own code in a subprocess with this Python, clean up."""
+    repo_root = Path(repo_root).resolve()
+    git = shutil.which("git")
+    if git is None:
+        raise UserError("git is not installed: diff --against REF needs it")
+    probe = subprocess.run([git, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], cwd=repo_root,
+                           capture_output=True, text=True)
+    if probe.returncode != 0:
+        raise UserError(f"unknown git revision {ref!r} in {repo_root}")
+    dashboards_rel = Path(dashboards_dir)
+    if dashboards_rel.is_absolute():
+        try:
+            dashboards_rel = dashboards_rel.resolve().relative_to(repo_root)
+        except ValueError:
+            raise UserError(f"dashboards dir {dashboards_dir} is outside the git repository {repo_root}") from None
+    with tempfile.TemporaryDirectory(prefix="airflow-dash-rev-") as tmp:
+        archive = subprocess.run([git, "archive", "--format=tar", probe.stdout.strip()], cwd=repo_root,
+                                 capture_output=True)
+        if archive.returncode != 0:
+            raise UserError(f"git archive {ref} failed: {archive.stderr.decode(errors='replace').strip()[:200]}")
+        import io
+        import tarfile
+
+        with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+            tar.extractall(tmp, filter="data")
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        env["PYTHONPATH"] = tmp  # that revision's code, not the installed one
+        args = json.dumps({"backends": backends, "dashboards_dir": str(dashboards_rel)})
+        try:
+            run = subprocess.run([sys.executable, "-c", _COMPILE_SCRIPT, args], cwd=tmp, env=env,
+                                 capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise UserError(f"compiling dashboards at {ref} took longer than {timeout:g}s") from None
+        if run.returncode != 0:
+            last = (run.stderr.strip().splitlines() or ["no output"])[-1]
+            raise UserError(f"cannot compile dashboards at {ref}: {last[:200]}")
+        items = json.loads(run.stdout or "[]")
+    wanted = set(names) if names else None
+    return [RevisionDashboard(**item) for item in items if wanted is None or item["name"] in wanted]
+
+
+def diff_against_revision(ref: str, dashboards: list[DashboardLike], *, repo_root: Path, dashboards_dir: Path,
+                          backends: list[str] | None = None, names: Iterable[str] | None = None
+                          ) -> list[DashboardDiff]:
+    """Dashboards compiled at `ref` vs the ones compiled now."""
+    old = compile_at_revision(ref, repo_root=repo_root, dashboards_dir=dashboards_dir, backends=backends,
+                              names=names)
+    return compare({d.uid: d.model for d in old}, {d.uid: d.model for d in dashboards}, ref, "working-tree",
+                   {d.uid: d.title for d in [*old, *dashboards]},
+                   ({d.uid: d.folder for d in old}, {d.uid: d.folder for d in dashboards}))

@@ -1,0 +1,113 @@
+"""Dashboard model helpers shared by publish, diff and pull: normalisation, canonical JSON, the ownership
+marker and stable folder uids.
+
+Ownership and drift marker (no local state needed): every dashboard we publish carries
+
+- the tag `managed-by:airflow-dash` (visible in the UI; what `--prune` and search key on), and
+- a top-level key `"airflowDash": {"contentHash": "sha256:<hex>"}`: the SHA-256 of the canonical JSON of the
+  model we posted, without `id`, `version` and the marker itself. Grafana stores the JSON model as sent and
+  hands unknown top-level keys back unchanged, so the hash survives our own round trip.
+
+When the live dashboard no longer hashes to its recorded value (or the marker vanished, as when a UI save
+rebuilt the model), somebody changed it after we published it: that is drift.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import re
+from typing import Any, Mapping, Protocol
+
+MANAGED_TAG = "managed-by:airflow-dash"
+MARKER_KEY = "airflowDash"
+# Fields Grafana owns: they change on every save or are assigned by the server.
+SERVER_FIELDS = ("id", "version")
+
+
+class DashboardLike(Protocol):
+    """What publish/diff need from a compiled dashboard (airflow_dash.compile.CompiledDashboard fits)."""
+
+    uid: str
+    title: str
+    folder: str | None
+    backend: str
+    model: dict
+
+
+def canonical_json(value: Any) -> str:
+    """Compact, key-sorted JSON: equal documents give equal strings."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def pretty_json(value: Any) -> str:
+    """Formatted JSON for files and diffs: sorted keys, 2-space indent, trailing newline."""
+    return json.dumps(value, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+def normalize(model: Mapping[str, Any], *, drop_marker: bool = False) -> dict:
+    """A copy without server-assigned fields (and optionally without our marker), for comparisons."""
+    result = copy.deepcopy(dict(model))
+    for key in SERVER_FIELDS:
+        result.pop(key, None)
+    if drop_marker:
+        result.pop(MARKER_KEY, None)
+    return result
+
+
+def content_hash(model: Mapping[str, Any]) -> str:
+    """The hash recorded in the marker: over everything but server fields and the marker itself."""
+    digest = hashlib.sha256(canonical_json(normalize(model, drop_marker=True)).encode("utf-8")).hexdigest()
+    return f"sha256:{digest}"
+
+
+def stamp(model: Mapping[str, Any]) -> dict:
+    """Our model as it will be posted: managed tag added, `id`/`version` dropped, marker (re)computed."""
+    result = normalize(model, drop_marker=True)
+    tags = list(result.get("tags") or [])
+    if MANAGED_TAG not in tags:
+        tags.append(MANAGED_TAG)
+    result["tags"] = tags
+    result[MARKER_KEY] = {"contentHash": content_hash(result)}
+    return result
+
+
+def is_managed(model: Mapping[str, Any]) -> bool:
+    return MANAGED_TAG in (model.get("tags") or [])
+
+
+def recorded_hash(model: Mapping[str, Any]) -> str | None:
+    marker = model.get(MARKER_KEY)
+    return marker.get("contentHash") if isinstance(marker, dict) else None
+
+
+def has_drifted(live_model: Mapping[str, Any]) -> bool:
+    """True when a dashboard we published was changed by someone else since (see the module docstring)."""
+    recorded = recorded_hash(live_model)
+    return recorded is None or recorded != content_hash(live_model)
+
+
+_SLUG_DROP = re.compile(r"[^a-z0-9]+")
+
+
+def folder_uid(path: tuple[str, ...] | list[str]) -> str:
+    """A stable, valid (<= 40 chars of [a-z0-9-]) uid for a folder path such as ("Airflow", "System")."""
+    key = "/".join(path)
+    slug = _SLUG_DROP.sub("-", path[-1].lower()).strip("-")[:20] or "folder"
+    return f"ad-{slug}-{hashlib.sha256(key.encode('utf-8')).hexdigest()[:10]}"
+
+
+def split_folder_path(text: str) -> tuple[str, ...]:
+    """"Airflow/System" -> ("Airflow", "System"); blank segments are ignored."""
+    return tuple(part.strip() for part in text.split("/") if part.strip())
+
+
+def target_folder_path(root: str, dashboard_folder: str | None) -> tuple[str, ...]:
+    """Where a dashboard goes: under the configured root folder, in its own sub-folder if it names one.
+    A dashboard folder that already starts with the root is not nested twice."""
+    root_path = split_folder_path(root)
+    own = split_folder_path(dashboard_folder or "")
+    if own[: len(root_path)] == root_path:
+        own = own[len(root_path):]
+    return root_path + own

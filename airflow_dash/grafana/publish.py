@@ -1,0 +1,486 @@
+"""Safe publishing: plan first (reads only), then write datasources -> folders -> dashboards -> prune.
+
+Plan (`plan_publish`): for each compiled dashboard read the live one by uid and classify it:
+
+- create     no dashboard with this uid
+- unchanged  live JSON, normalised (no id/version), equals ours and it is in the right folder: no write, so
+             publishing the same tree twice makes zero writes
+- update     managed by us, not edited since we published it, content or folder differ
+- drifted    managed by us but edited since (its content no longer matches the hash we recorded, see
+             `airflow_dash.grafana.model`): refused with a diff unless `force`
+- conflict   the uid belongs to a dashboard we do not manage (or a provisioned one): refused unless `force`
+- delete     `prune` only: a dashboard tagged managed-by:airflow-dash in one of our target folders that no
+             longer exists locally. Unmanaged dashboards are never deleted; a drifted one only with `force`.
+
+Refusals block the whole run before any write: no half-published tree because of one edited dashboard.
+
+Writes (`apply_plan`): every update posts the `version` it read with overwrite=false, so a change made between
+our read and our write gets a 412 version-mismatch from Grafana. That is reported as a conflict and never
+retried as an overwrite. A 412 can also mean our own first attempt was applied and its answer lost (the client
+retries POSTs, see `airflow_dash.grafana.client`): we re-read, and only if the live dashboard is exactly ours
+do we count the write as done. Only `force` sends overwrite=true, and only for drifted/conflicting dashboards.
+
+Failures: a failed dashboard does not stop the others; losing Grafana (auth, unreachable) stops the run and
+the rest is reported as not attempted. The report lists every item with its outcome, so nothing ends up
+silently half-published. A folder created in this run for dashboards that all failed is removed again (or the
+report says why it could not be). Prune runs only when every write succeeded.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field, replace
+from typing import Callable, Iterable, Mapping
+
+from airflow_dash.errors import UserError
+from airflow_dash.grafana.client import GrafanaAuthError, GrafanaClient, GrafanaHTTPError, GrafanaUnreachable
+from airflow_dash.grafana.datasources import DatasourcePlan, apply_datasource
+from airflow_dash.grafana.model import (
+    MANAGED_TAG, DashboardLike, content_hash, folder_uid, has_drifted, is_managed, normalize, stamp,
+    target_folder_path,
+)
+
+WRITE_ACTIONS = ("create", "update", "drifted", "conflict", "delete")
+PUBLISHED = ("created", "updated", "deleted")
+NOT_PUBLISHED = ("failed", "conflict", "refused", "not attempted")
+
+
+@dataclass(frozen=True)
+class FolderStep:
+    """A folder the dashboards need, parents before children."""
+
+    path: tuple[str, ...]
+    uid: str
+    parent_uid: str | None
+    exists: bool
+
+    @property
+    def title(self) -> str:
+        return self.path[-1]
+
+    @property
+    def label(self) -> str:
+        return "/".join(self.path)
+
+
+@dataclass(frozen=True)
+class DashboardStep:
+    """What publishing will do with one dashboard (see the module docstring for the actions)."""
+
+    uid: str
+    title: str
+    action: str
+    folder_path: tuple[str, ...] = ()
+    folder_uid: str | None = None
+    backend: str = ""
+    reason: str = ""
+    live_version: int | None = None
+    prune: bool = False  # True: this step deletes a dashboard that no longer exists locally
+    desired: dict | None = field(default=None, repr=False, compare=False)
+    live_model: dict | None = field(default=None, repr=False, compare=False)
+    diff: str = field(default="", repr=False, compare=False)
+
+    @property
+    def folder_label(self) -> str:
+        return "/".join(self.folder_path)
+
+
+@dataclass(frozen=True)
+class Plan:
+    datasources: tuple[DatasourcePlan, ...]
+    folders: tuple[FolderStep, ...]
+    dashboards: tuple[DashboardStep, ...]
+    force: bool = False
+
+    @property
+    def blocked(self) -> tuple[DashboardStep, ...]:
+        """Steps that refuse the run: drift or foreign dashboards, unless forced."""
+        if self.force:
+            return ()
+        return tuple(s for s in self.dashboards if s.action in ("drifted", "conflict"))
+
+    @property
+    def write_count(self) -> int:
+        return (sum(p.writes for p in self.datasources) + sum(not f.exists for f in self.folders)
+                + sum(s.action in WRITE_ACTIONS for s in self.dashboards))
+
+    def to_dict(self) -> dict:
+        return {
+            "datasources": [{"uid": p.spec.uid, "name": p.spec.name, "action": p.action, "changes": list(p.changes)}
+                            for p in self.datasources],
+            "folders": [{"uid": f.uid, "path": f.label, "action": "unchanged" if f.exists else "create"}
+                        for f in self.folders],
+            "dashboards": [{"uid": s.uid, "title": s.title, "folder": s.folder_label, "backend": s.backend,
+                            "action": s.action, "reason": s.reason, "prune": s.prune} for s in self.dashboards],
+            "blocked": [s.uid for s in self.blocked],
+            "writes": self.write_count,
+        }
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    """The outcome of one item: created, updated, deleted, unchanged, failed, conflict, refused,
+    not attempted, removed (a folder cleaned up again) or kept."""
+
+    kind: str  # "datasource", "folder" or "dashboard"
+    key: str
+    title: str
+    action: str
+    outcome: str
+    detail: str = ""
+    version: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome not in NOT_PUBLISHED
+
+
+@dataclass(frozen=True)
+class PublishReport:
+    items: tuple[ItemResult, ...]
+    dry_run: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return all(item.ok for item in self.items)
+
+    def by_outcome(self, *outcomes: str, kind: str | None = None) -> list[ItemResult]:
+        return [i for i in self.items if i.outcome in outcomes and (kind is None or i.kind == kind)]
+
+    def to_dict(self) -> dict:
+        return {"ok": self.ok, "dry_run": self.dry_run,
+                "items": [{"kind": i.kind, "key": i.key, "title": i.title, "action": i.action, "outcome": i.outcome,
+                           "detail": i.detail, "version": i.version} for i in self.items]}
+
+
+# -- planning -----------------------------------------------------------------------------------------------
+
+def _desired_model(dashboard: DashboardLike) -> dict:
+    return stamp({**dashboard.model, "uid": dashboard.uid, "title": dashboard.title})
+
+
+def _folder_steps(paths: Iterable[tuple[str, ...]], client: GrafanaClient) -> tuple[FolderStep, ...]:
+    wanted: dict[tuple[str, ...], None] = {}
+    for path in paths:
+        for depth in range(1, len(path) + 1):
+            wanted[path[:depth]] = None
+    steps = []
+    for path in sorted(wanted, key=lambda p: (len(p), p)):
+        uid = folder_uid(path)
+        parent = folder_uid(path[:-1]) if len(path) > 1 else None
+        steps.append(FolderStep(path=path, uid=uid, parent_uid=parent, exists=client.get_folder(uid) is not None))
+    return tuple(steps)
+
+
+def _classify(dashboard: DashboardLike, desired: dict, path: tuple[str, ...], target_folder: str | None,
+              live) -> DashboardStep:
+    from airflow_dash.grafana.diff import diff_models, render_text
+
+    base = DashboardStep(uid=dashboard.uid, title=dashboard.title, action="create", folder_path=path,
+                         folder_uid=target_folder, backend=dashboard.backend, desired=desired)
+    if live is None:
+        return replace(base, reason="new")
+
+    def with_diff(step: DashboardStep) -> DashboardStep:
+        diff = diff_models(dashboard.uid, dashboard.title, live.model, desired, "live", "local",
+                           live.folder_uid, target_folder)
+        return replace(step, live_version=live.version, live_model=live.model, diff=render_text([diff]))
+
+    if live.provisioned:
+        return with_diff(replace(base, action="conflict",
+                                 reason="provisioned from files in Grafana; the API cannot change it"))
+    if not is_managed(live.model):
+        return with_diff(replace(base, action="conflict",
+                                 reason=f"uid taken by a dashboard not managed by airflow-dash (no {MANAGED_TAG} tag)"))
+    if has_drifted(live.model):
+        return with_diff(replace(base, action="drifted",
+                                 reason=f"edited in Grafana since it was published (version {live.version})"))
+    if normalize(live.model) == normalize(desired) and live.folder_uid == target_folder:
+        return replace(base, action="unchanged", live_version=live.version)
+    moved = live.folder_uid != target_folder
+    reason = "content changed" if normalize(live.model) != normalize(desired) else ""
+    if moved:
+        reason = (reason + "; " if reason else "") + "moves to folder " + "/".join(path)
+    return with_diff(replace(base, action="update", reason=reason))
+
+
+def plan_publish(client: GrafanaClient, dashboards: list[DashboardLike], *, root_folder: str,
+                 datasources: Iterable[DatasourcePlan] = (), prune: bool = False, force: bool = False,
+                 concurrency: int = 4) -> Plan:
+    """Read live state and decide, per item, what publishing would do. Makes no writes."""
+    by_uid: dict[str, DashboardLike] = {}
+    for dashboard in dashboards:
+        if dashboard.uid in by_uid:
+            raise UserError(f"two dashboards share uid {dashboard.uid!r}: {by_uid[dashboard.uid].title!r} and "
+                            f"{dashboard.title!r}")
+        by_uid[dashboard.uid] = dashboard
+    if not root_folder.strip():
+        raise UserError("the target folder is empty: set `folder` in [tool.airflow-dash] or --folder")
+    paths = {uid: target_folder_path(root_folder, d.folder) for uid, d in by_uid.items()}
+    folders = _folder_steps([*paths.values(), target_folder_path(root_folder, None)], client)
+    desired = {uid: _desired_model(d) for uid, d in by_uid.items()}
+
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        lives = dict(zip(by_uid, pool.map(client.get_dashboard, by_uid)))
+    steps = [_classify(by_uid[uid], desired[uid], paths[uid], folder_uid(paths[uid]), lives[uid]) for uid in by_uid]
+
+    if prune:
+        existing_folders = [f.uid for f in folders if f.exists]
+        hits = client.search(tags=[MANAGED_TAG], folder_uids=existing_folders, type="dash-db") if existing_folders else []
+        for hit in sorted(hits, key=lambda h: h.get("uid", "")):
+            uid = hit.get("uid")
+            if not uid or uid in by_uid or hit.get("folderUid") not in existing_folders:
+                continue
+            live = client.get_dashboard(uid)
+            # Search results can be stale: check the live model itself before planning a delete.
+            if live is None or not is_managed(live.model) or live.folder_uid not in existing_folders:
+                continue
+            title = live.model.get("title", uid)
+            path = next((f.path for f in folders if f.uid == live.folder_uid), ())
+            step = DashboardStep(uid=uid, title=title, action="delete", folder_path=path, folder_uid=live.folder_uid,
+                                 reason="no longer defined locally", live_version=live.version, prune=True,
+                                 live_model=live.model)
+            if has_drifted(live.model):
+                step = replace(step, action="drifted", reason="edited in Grafana since published; prune would delete it")
+            steps.append(step)
+    return Plan(datasources=tuple(datasources), folders=folders, dashboards=tuple(steps), force=force)
+
+
+# -- applying -----------------------------------------------------------------------------------------------
+
+def _fatal(exc: Exception) -> bool:
+    return isinstance(exc, (GrafanaAuthError, GrafanaUnreachable))
+
+
+def _matches(live, step: DashboardStep) -> bool:
+    return (live is not None and step.desired is not None and normalize(live.model) == normalize(step.desired)
+            and live.folder_uid == step.folder_uid)
+
+
+def _write_dashboard(client: GrafanaClient, step: DashboardStep, message: str, force: bool) -> ItemResult:
+    result = ItemResult("dashboard", step.uid, step.title, step.action, "")
+    model = dict(step.desired or {})
+    overwrite = force and step.action in ("drifted", "conflict")
+    if step.live_version is not None:
+        model["version"] = step.live_version  # the version we read: Grafana refuses it if anyone saved since
+    try:
+        answer = client.save_dashboard(model, folder_uid=step.folder_uid, message=message, overwrite=overwrite)
+    except GrafanaHTTPError as exc:
+        if exc.status not in (409, 412):
+            return replace(result, outcome="failed", detail=str(exc))
+        # Either someone saved between our read and our write, or a retried POST of ours was applied first.
+        live = client.get_dashboard(step.uid)
+        if _matches(live, step):
+            return replace(result, outcome="created" if step.action == "create" else "updated",
+                           detail="confirmed by re-reading after a retried request", version=live.version)
+        why = f"{exc.grafana_status or exc.status}: {exc.grafana_message}" if exc.grafana_message else str(exc)
+        return replace(result, outcome="conflict",
+                       detail=f"changed in Grafana while publishing ({why}); nothing overwritten")
+    outcome = "created" if step.action == "create" else "updated"
+    return replace(result, outcome=outcome, version=answer.get("version"))
+
+
+def _delete_dashboard(client: GrafanaClient, step: DashboardStep, force: bool) -> ItemResult:
+    result = ItemResult("dashboard", step.uid, step.title, step.action, "")
+    live = client.get_dashboard(step.uid)
+    if live is None:
+        return replace(result, outcome="deleted", detail="already gone")
+    if not is_managed(live.model):
+        return replace(result, outcome="conflict", detail="no longer tagged managed-by:airflow-dash; not deleted")
+    if live.version != step.live_version and not force:
+        return replace(result, outcome="conflict", detail=f"changed since planning (version {live.version}); not deleted")
+    client.delete_dashboard(step.uid)
+    return replace(result, outcome="deleted")
+
+
+def _ensure_folder(client: GrafanaClient, step: FolderStep) -> tuple[ItemResult, bool]:
+    folder, created = client.ensure_folder(step.uid, step.title, step.parent_uid, known_missing=True)
+    detail = ""
+    if created and step.parent_uid and folder.get("parentUid") != step.parent_uid:
+        # This Grafana ignores parentUid (no nested folders): keep the hierarchy readable in the title.
+        flat = " / ".join(step.path)
+        client.request("PUT", f"/api/folders/{step.uid}", json={"title": flat, "version": folder.get("version", 1)},
+                       what=f"renaming folder {step.title!r}")
+        detail = f"nested folders not supported: created at top level as {flat!r}"
+    return ItemResult("folder", step.uid, step.label, "create", "created" if created else "unchanged", detail), created
+
+
+def apply_plan(client: GrafanaClient, plan: Plan, *, concurrency: int = 4, message: str | None = None,
+               on_result: Callable[[ItemResult], None] | None = None) -> PublishReport:
+    """Carry out a plan (see the module docstring). Never raises for a Grafana failure: everything, done or not,
+    ends up in the report. `on_result` is called after each item (from worker threads, one at a time)."""
+    lock = threading.Lock()
+    results: list[ItemResult] = []
+    stop: list[str] = []  # first fatal error; set once, read by every worker
+
+    def record(item: ItemResult) -> ItemResult:
+        with lock:
+            results.append(item)
+            if on_result:
+                on_result(item)
+        return item
+
+    dashboard_steps = [s for s in plan.dashboards if not s.prune]
+    prune_steps = [s for s in plan.dashboards if s.prune]
+
+    if plan.blocked:
+        for step in plan.dashboards:
+            if step in plan.blocked:
+                record(ItemResult("dashboard", step.uid, step.title, step.action, "refused",
+                                  f"{step.reason}; use --force to overwrite"))
+            elif step.action in WRITE_ACTIONS:
+                record(ItemResult("dashboard", step.uid, step.title, step.action, "not attempted",
+                                  "publish refused: nothing was written"))
+            else:
+                record(ItemResult("dashboard", step.uid, step.title, step.action, "unchanged"))
+        return PublishReport(tuple(results))
+
+    # 1. datasources: dashboards are useless without them, so any failure stops the run.
+    for ds in plan.datasources:
+        if stop:
+            record(ItemResult("datasource", ds.spec.uid, ds.spec.name, ds.action, "not attempted", stop[0]))
+            continue
+        if not ds.writes:
+            detail = "provisioned in Grafana (read-only); differs in " + ", ".join(ds.changes) if ds.action == "read-only" else ""
+            record(ItemResult("datasource", ds.spec.uid, ds.spec.name, ds.action, "unchanged", detail))
+            continue
+        try:
+            outcome = apply_datasource(client, ds)
+            record(ItemResult("datasource", ds.spec.uid, ds.spec.name, ds.action, outcome, ", ".join(ds.changes)))
+        except (GrafanaHTTPError, GrafanaUnreachable, GrafanaAuthError) as exc:
+            record(ItemResult("datasource", ds.spec.uid, ds.spec.name, ds.action, "failed", str(exc)))
+            stop.append(f"stopped: datasource {ds.spec.name!r} failed")
+
+    # 2. folders, parents first; a failed folder fails everything below it.
+    failed_paths: list[tuple[str, ...]] = []
+    created_folders: list[FolderStep] = []
+    for folder in plan.folders:
+        if folder.exists:
+            continue
+        if stop or any(folder.path[: len(p)] == p for p in failed_paths):
+            record(ItemResult("folder", folder.uid, folder.label, "create", "not attempted", stop[0] if stop else
+                              "its parent folder failed"))
+            failed_paths.append(folder.path)
+            continue
+        try:
+            item, created = _ensure_folder(client, folder)
+            record(item)
+            if created:
+                created_folders.append(folder)
+        except (GrafanaHTTPError, GrafanaUnreachable, GrafanaAuthError) as exc:
+            record(ItemResult("folder", folder.uid, folder.label, "create", "failed", str(exc)))
+            failed_paths.append(folder.path)
+            if _fatal(exc):
+                stop.append(f"stopped: {exc}")
+
+    # 3. dashboards, concurrently.
+    def run(step: DashboardStep) -> ItemResult:
+        if step.action not in WRITE_ACTIONS:
+            return record(ItemResult("dashboard", step.uid, step.title, step.action, "unchanged",
+                                     version=step.live_version))
+        if stop:
+            return record(ItemResult("dashboard", step.uid, step.title, step.action, "not attempted", stop[0]))
+        if any(step.folder_path[: len(p)] == p for p in failed_paths):
+            return record(ItemResult("dashboard", step.uid, step.title, step.action, "not attempted",
+                                     f"folder {step.folder_label!r} could not be created"))
+        note = message or f"airflow-dash publish ({step.backend or 'dashboard'}) {content_hash(step.desired or {})[:19]}"
+        try:
+            return record(_write_dashboard(client, step, note, plan.force))
+        except (GrafanaHTTPError, GrafanaUnreachable, GrafanaAuthError) as exc:
+            if _fatal(exc):
+                with lock:
+                    if not stop:
+                        stop.append(f"stopped: {exc}")
+            return record(ItemResult("dashboard", step.uid, step.title, step.action, "failed", str(exc)))
+
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        for future in as_completed([pool.submit(run, s) for s in dashboard_steps]):
+            future.result()
+
+    # 4. prune, only when everything above went through.
+    if prune_steps:
+        problems = [r for r in results if not r.ok]
+        for step in prune_steps:
+            if problems or stop:
+                record(ItemResult("dashboard", step.uid, step.title, "delete", "not attempted",
+                                  "prune skipped because other items failed"))
+                continue
+            try:
+                record(_delete_dashboard(client, step, plan.force))
+            except (GrafanaHTTPError, GrafanaUnreachable, GrafanaAuthError) as exc:
+                record(ItemResult("dashboard", step.uid, step.title, "delete", "failed", str(exc)))
+                if _fatal(exc):
+                    stop.append(f"stopped: {exc}")
+
+    # 5. folders this run created for nothing: remove them again, deepest first.
+    written = {r.key for r in results if r.kind == "dashboard" and r.outcome in ("created", "updated")}
+    for folder in sorted(created_folders, key=lambda f: -len(f.path)):
+        inside = [s for s in dashboard_steps if s.folder_path[: len(folder.path)] == folder.path]
+        if any(s.uid in written for s in inside):
+            continue
+        if not any(s.action in WRITE_ACTIONS for s in inside) and not stop:
+            continue  # e.g. the root folder of a plan whose dashboards all live in sub-folders that succeeded
+        try:
+            if client.search(folder_uids=[folder.uid]):
+                record(ItemResult("folder", folder.uid, folder.label, "cleanup", "kept",
+                                  "created in this run; all its dashboard writes failed, but it is not empty"))
+                continue
+            client.delete_folder(folder.uid)
+            record(ItemResult("folder", folder.uid, folder.label, "cleanup", "removed",
+                              "created in this run and removed again: all its dashboard writes failed"))
+        except (GrafanaHTTPError, GrafanaUnreachable, GrafanaAuthError) as exc:
+            record(ItemResult("folder", folder.uid, folder.label, "cleanup", "kept",
+                              f"created in this run, all its dashboard writes failed, and removing it failed: {exc}"))
+    return PublishReport(tuple(results))
+
+
+def dry_run_report(plan: Plan) -> PublishReport:
+    """The plan as a report, for --dry-run: outcome "would <action>"."""
+    items = [ItemResult("datasource", p.spec.uid, p.spec.name, p.action, f"would {p.action}" if p.writes else "unchanged",
+                        ", ".join(p.changes)) for p in plan.datasources]
+    items += [ItemResult("folder", f.uid, f.label, "create", "unchanged" if f.exists else "would create")
+              for f in plan.folders]
+    for s in plan.dashboards:
+        if s in plan.blocked:
+            outcome = "refused"
+        elif s.action in WRITE_ACTIONS:
+            outcome = f"would {'overwrite' if s.action in ('drifted', 'conflict') else s.action}"
+        else:
+            outcome = "unchanged"
+        items.append(ItemResult("dashboard", s.uid, s.title, s.action, outcome, s.reason, s.live_version))
+    return PublishReport(tuple(items), dry_run=True)
+
+
+@dataclass(frozen=True)
+class PublishOptions:
+    root_folder: str = "Airflow"
+    prune: bool = False
+    force: bool = False
+    dry_run: bool = False
+    concurrency: int = 4
+    message: str | None = None
+
+
+def publish_dashboards(client: GrafanaClient, dashboards: list[DashboardLike], options: PublishOptions = PublishOptions(),
+                       datasources: Iterable[DatasourcePlan] = (),
+                       on_result: Callable[[ItemResult], None] | None = None) -> tuple[Plan, PublishReport]:
+    """Plan, then (unless dry_run) apply. The library entry point behind `airflow-dash publish`."""
+    plan = plan_publish(client, dashboards, root_folder=options.root_folder, datasources=datasources,
+                        prune=options.prune, force=options.force, concurrency=options.concurrency)
+    if options.dry_run:
+        return plan, dry_run_report(plan)
+    return plan, apply_plan(client, plan, concurrency=options.concurrency, message=options.message,
+                            on_result=on_result)
+
+
+def folder_uid_for(root_folder: str, folder: str | None) -> str:
+    """The uid a dashboard's folder gets (useful for tests and `pull --folder`)."""
+    return folder_uid(target_folder_path(root_folder, folder))
+
+
+def summarize(report: PublishReport) -> Mapping[str, int]:
+    counts: dict[str, int] = {}
+    for item in report.items:
+        counts[item.outcome] = counts.get(item.outcome, 0) + 1
+    return counts

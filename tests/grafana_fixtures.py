@@ -1,0 +1,88 @@
+"""The `grafana` fixture: a real Grafana when GRAFANA_URL and GRAFANA_TOKEN are set (those tests are marked
+`real_grafana`), otherwise a fresh in-process emulator per test.
+
+Register with `pytest_plugins = ["tests.grafana_fixtures"]` in tests/conftest.py (that also registers the
+collection hook that marks the tests for `-m real_grafana` selection).
+
+Against a real Grafana every test works inside its own folder (`target.root_folder`, random name) and the
+fixture deletes that folder, and with it everything inside, afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import pytest
+
+from airflow_dash.grafana.client import GrafanaClient
+from airflow_dash.grafana.model import folder_uid
+
+
+def real_grafana_configured() -> bool:
+    return bool(os.environ.get("GRAFANA_URL") and os.environ.get("GRAFANA_TOKEN"))
+
+
+@dataclass
+class GrafanaTarget:
+    """Where a test publishes: `url`, `token`, a unique `prefix` for uids and a `root_folder` for everything."""
+
+    url: str
+    token: str = field(repr=False)
+    emulator: object | None
+    prefix: str
+    root_folder: str
+
+    @property
+    def is_real(self) -> bool:
+        return self.emulator is None
+
+    def client(self, **kwargs) -> GrafanaClient:
+        kwargs.setdefault("retries", 4)
+        kwargs.setdefault("backoff", 0.01)
+        return GrafanaClient(self.url, token=kwargs.pop("token", self.token), **kwargs)
+
+    def require_emulator(self):
+        """The emulator, or skip: fault injection and request logs exist only there."""
+        if self.emulator is None:
+            pytest.skip("needs the emulator (fault injection / request log)")
+        return self.emulator
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """Environment for a CLI subprocess talking to this Grafana."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("GRAFANA_", "AIRFLOW_DASH_"))}
+        env.update({"GRAFANA_URL": self.url, "GRAFANA_TOKEN": self.token, "AIRFLOW_DASH_FOLDER": self.root_folder,
+                    "AIRFLOW_DASH_RETRIES": "2"})
+        env.update(extra)
+        return env
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    if not real_grafana_configured():
+        return
+    for item in items:
+        if "grafana" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.real_grafana)
+
+
+@pytest.fixture
+def grafana(request) -> Iterator[GrafanaTarget]:
+    prefix = f"adt{secrets.token_hex(3)}"
+    root = f"airflow-dash-test-{prefix}"
+    if real_grafana_configured():
+        request.node.add_marker(pytest.mark.real_grafana)
+        target = GrafanaTarget(os.environ["GRAFANA_URL"], os.environ["GRAFANA_TOKEN"], None, prefix, root)
+        yield target
+        with target.client() as client:
+            for uid in [folder_uid((root,))]:
+                try:
+                    client.delete_folder(uid)
+                except Exception:  # cleanup must not hide the test's own failure
+                    pass
+        return
+    from airflow_dash.testing.grafana_emulator import GrafanaEmulator
+
+    with GrafanaEmulator() as emulator:
+        yield GrafanaTarget(emulator.url, emulator.admin_token, emulator, prefix, root)
