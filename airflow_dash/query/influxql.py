@@ -97,6 +97,20 @@ class Number(FieldExpr):
 
 
 @dataclass(frozen=True)
+class Macro(FieldExpr):
+    """A Grafana macro that stands for a number, e.g. `$__interval_ms`."""
+
+    text: str
+
+    def __post_init__(self) -> None:
+        if self.text not in ("$__interval_ms", "$__range_s", "$__range_ms"):
+            raise ValueError(f"not a numeric Grafana macro: {self.text!r}")
+
+    def render(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True)
 class Field(FieldExpr):
     name: str
 
@@ -128,7 +142,7 @@ class Arith(FieldExpr):
         if self.lhs.precedence < self.precedence:
             left = f"({left})"
         right = self.rhs.render()
-        if self.rhs.precedence <= self.precedence and not isinstance(self.rhs, (Number, Field, Function)):
+        if self.rhs.precedence <= self.precedence and not isinstance(self.rhs, (Number, Field, Function, Macro)):
             right = f"({right})"
         return f"{left} {self.op} {right}"
 

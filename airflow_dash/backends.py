@@ -1,0 +1,264 @@
+"""One interface, three backends: how a catalog `Signal` becomes a Grafana target on each datasource.
+
+Dashboards never name a backend: they hold signals and dimension-bound variables, and `compile` asks the
+backend for targets, variable queries and the datasource picker. Adding a backend means one class here.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Mapping
+
+from airflow_dash import escaping
+from airflow_dash.catalog.model import COUNTER, DELTA, Dimension, PromScope, Signal, TelegrafSeries, Unsupported
+from airflow_dash.errors import UserError
+from airflow_dash.query import flux, influxql, promql
+from airflow_dash.query.values import MatchValue
+
+Scope = Mapping[str, MatchValue]  # dimension name -> value (usually the dashboard's Variable)
+DATASOURCE_VARIABLE = "datasource"
+
+
+@dataclass(frozen=True)
+class Target:
+    """A rendered query plus what Grafana needs to show it."""
+
+    query: str
+    legend: str  # backend-specific legend text, "" for none
+
+
+class Backend(ABC):
+    """The contract every backend fulfils; see PrometheusBackend, FluxBackend, InfluxQLBackend."""
+
+    name: str  # CLI name: prometheus | flux | influxql
+    stack: str  # which catalog definition it renders: prometheus | telegraf
+    language: str  # promql | flux | influxql (for validators)
+    datasource_type: str  # Grafana plugin id
+    display_name: str  # shown in dashboard titles
+    uid_suffix: str
+    default_datasource_uid: str
+    datasource_name_regex: str = ""  # narrows the datasource picker when plugin ids are shared
+
+    @abstractmethod
+    def render(self, signal: Signal, scope: Scope, legend: str | None = None) -> Target | Unsupported:
+        """The query for `signal` filtered by `scope`, or why this backend cannot show it."""
+
+    @abstractmethod
+    def target_json(self, target: Target, ref_id: str) -> dict:
+        """The Grafana target object."""
+
+    @abstractmethod
+    def variable_query(self, dimension: Dimension, depends_on: Mapping[Dimension, MatchValue]) -> str | Unsupported:
+        """The query listing the values of `dimension`, filtered by the variables it depends on."""
+
+    def display_name_override(self, target: Target, ref_id: str) -> dict | None:
+        """A fieldConfig override naming series, for backends without a per-target legend."""
+        return None
+
+    def datasource_ref(self) -> dict:
+        return {"type": self.datasource_type, "uid": "${" + DATASOURCE_VARIABLE + "}"}
+
+    def datasource_variable(self, default_uid: str | None = None, default_name: str | None = None) -> dict:
+        uid = default_uid or self.default_datasource_uid
+        return {
+            "type": "datasource",
+            "name": DATASOURCE_VARIABLE,
+            "label": "Data source",
+            "query": self.datasource_type,
+            "regex": self.datasource_name_regex,
+            "current": {"text": default_name or uid, "value": uid},
+            "hide": 0,
+            "includeAll": False,
+            "multi": False,
+            "options": [],
+            "refresh": 1,
+            "skipUrlSync": False,
+        }
+
+    def _legend_text(self, signal: Signal, legend: str | None, placeholder: str) -> str:
+        template = signal.legend_template() if legend is None else legend
+        names = {d.name: d for d in signal.dimensions}
+        out = template
+        for name, dimension in names.items():
+            out = out.replace("{" + name + "}", placeholder.format(label=self._label_of(dimension)))
+        return out or signal.title
+
+    @abstractmethod
+    def _label_of(self, dimension: Dimension) -> str:
+        """The dimension's label/tag name on this backend's stack."""
+
+
+class PrometheusBackend(Backend):
+    name = "prometheus"
+    stack = "prometheus"
+    language = "promql"
+    datasource_type = "prometheus"
+    display_name = "Prometheus"
+    uid_suffix = "prom"
+    default_datasource_uid = "prometheus"
+
+    def _label_of(self, dimension: Dimension) -> str:
+        return dimension.prometheus_label
+
+    def render(self, signal: Signal, scope: Scope, legend: str | None = None) -> Target | Unsupported:
+        definition = signal.prometheus
+        if isinstance(definition, Unsupported):
+            return definition
+        filters = {d.prometheus_label: scope[d.name] for d in signal.dimensions if d.name in scope}
+        expr = definition(PromScope(filters, tuple(d.prometheus_label for d in signal.group_by)))
+        return Target(str(expr), self._legend_text(signal, legend, "{{{{{label}}}}}"))
+
+    def target_json(self, target: Target, ref_id: str) -> dict:
+        return {
+            "refId": ref_id,
+            "datasource": self.datasource_ref(),
+            "editorMode": "code",
+            "expr": target.query,
+            "legendFormat": target.legend,
+            "range": True,
+            "instant": False,
+            "format": "time_series",
+            "interval": "",
+            "exemplar": False,
+        }
+
+    def variable_query(self, dimension: Dimension, depends_on: Mapping[Dimension, MatchValue]) -> str | Unsupported:
+        if not dimension.prometheus_values_from:
+            return Unsupported(f"no Prometheus metric lists {dimension.name} values")
+        selector = promql.metric(dimension.prometheus_values_from, **_filters(depends_on, "prometheus"))
+        return f"label_values({selector}, {escaping.promql_label_name(dimension.prometheus_label)})"
+
+
+def _filters(depends_on: Mapping[Dimension, MatchValue], stack: str) -> dict[str, MatchValue]:
+    """Variable-query filters keyed by each dimension's label/tag name on `stack`."""
+    if stack == "prometheus":
+        return {d.prometheus_label: value for d, value in depends_on.items()}
+    return {d.telegraf_tag: value for d, value in depends_on.items()}
+
+
+class _TelegrafBackend(Backend):
+    stack = "telegraf"
+    datasource_type = "influxdb"
+
+    def _label_of(self, dimension: Dimension) -> str:
+        return dimension.telegraf_tag
+
+    def _series(self, signal: Signal) -> TelegrafSeries | Unsupported:
+        return signal.telegraf
+
+    def _tag_filters(self, signal: Signal, scope: Scope, series: TelegrafSeries) -> dict[str, MatchValue]:
+        filters: dict = dict(series.where)
+        for dimension in signal.dimensions:
+            if dimension.name in scope:
+                filters[dimension.telegraf_tag] = scope[dimension.name]
+        return filters
+
+
+class InfluxQLBackend(_TelegrafBackend):
+    name = "influxql"
+    language = "influxql"
+    display_name = "InfluxDB InfluxQL"
+    uid_suffix = "iql"
+    default_datasource_uid = "influxdb-influxql"
+    datasource_name_regex = "/^(?!.*[Ff]lux).*$/"
+
+    def render(self, signal: Signal, scope: Scope, legend: str | None = None) -> Target | Unsupported:
+        series = self._series(signal)
+        if isinstance(series, Unsupported):
+            return series
+        value: influxql.FieldExpr
+        if series.kind == COUNTER:
+            value = influxql.non_negative_derivative(influxql.last(series.field), "1s")
+        elif series.kind == DELTA:
+            # StatsD counters arrive as per-flush counts: sum per window, then per second.
+            value = influxql.sum(series.field) * 1000 / influxql.Macro("$__interval_ms")
+        else:
+            value = influxql.Function(series.aggregate, (influxql.Field(series.field),))
+        query = (
+            influxql.select(value.apply(series.transform))
+            .from_(series.measurement)
+            .where(**self._tag_filters(signal, scope, series))
+            .group_by(*(d.telegraf_tag for d in signal.group_by))
+        )
+        return Target(str(query), self._legend_text(signal, legend, "$tag_{label}"))
+
+    def target_json(self, target: Target, ref_id: str) -> dict:
+        result = {
+            "refId": ref_id,
+            "datasource": self.datasource_ref(),
+            "query": target.query,
+            "rawQuery": True,
+            "resultFormat": "time_series",
+        }
+        if target.legend:
+            result["alias"] = target.legend
+        return result
+
+    def variable_query(self, dimension: Dimension, depends_on: Mapping[Dimension, MatchValue]) -> str | Unsupported:
+        if not dimension.telegraf_values_from:
+            return Unsupported(f"no Telegraf measurement lists {dimension.name} values")
+        query = influxql.show_tag_values(dimension.telegraf_tag, dimension.telegraf_values_from)
+        return str(query.where(**_filters(depends_on, "telegraf")))
+
+
+class FluxBackend(_TelegrafBackend):
+    name = "flux"
+    language = "flux"
+    display_name = "InfluxDB Flux"
+    uid_suffix = "flux"
+    default_datasource_uid = "influxdb-flux"
+    datasource_name_regex = "/[Ff]lux/"
+
+    def render(self, signal: Signal, scope: Scope, legend: str | None = None) -> Target | Unsupported:
+        series = self._series(signal)
+        if isinstance(series, Unsupported):
+            return series
+        group_columns = [d.telegraf_tag for d in signal.group_by]
+        query = (
+            flux.from_bucket()
+            .range()
+            .filter(measurement=series.measurement, field=series.field, **self._tag_filters(signal, scope, series))
+        )
+        if series.kind == COUNTER:
+            # Per series first (a derivative across merged series is meaningless), then combine.
+            query = query.derivative("1s", non_negative=True).group(group_columns).aggregate_window("mean")
+        elif series.kind == DELTA:
+            query = (
+                query.group(group_columns)
+                .aggregate_window("sum")
+                .map_value("float(v: r._value) * 1000000000.0 / float(v: int(v: v.windowPeriod))")
+            )
+        else:
+            query = query.group(group_columns).aggregate_window(series.aggregate)
+        query = query.map_value(series.transform)
+        return Target(str(query), self._legend_text(signal, legend, "${{__field.labels.{label}}}"))
+
+    def target_json(self, target: Target, ref_id: str) -> dict:
+        return {"refId": ref_id, "datasource": self.datasource_ref(), "query": target.query}
+
+    def display_name_override(self, target: Target, ref_id: str) -> dict | None:
+        if not target.legend:
+            return None
+        return {
+            "matcher": {"id": "byFrameRefID", "options": ref_id},
+            "properties": [{"id": "displayName", "value": target.legend}],
+        }
+
+    def variable_query(self, dimension: Dimension, depends_on: Mapping[Dimension, MatchValue]) -> str | Unsupported:
+        if not dimension.telegraf_values_from:
+            return Unsupported(f"no Telegraf measurement lists {dimension.name} values")
+        query = flux.tag_values(
+            dimension.telegraf_tag, dimension.telegraf_values_from, tags=_filters(depends_on, "telegraf")
+        )
+        return str(query)
+
+
+BACKENDS: dict[str, Backend] = {b.name: b for b in (PrometheusBackend(), FluxBackend(), InfluxQLBackend())}
+
+
+def get_backend(name: str) -> Backend:
+    try:
+        return BACKENDS[name]
+    except KeyError:
+        raise UserError(f"unknown backend {name!r} (choose from {', '.join(BACKENDS)})") from None

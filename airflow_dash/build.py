@@ -1,0 +1,112 @@
+"""The `build` pipeline as a library: load → compile → validate every query → write atomically.
+
+Nothing is written unless every dashboard compiled and every query passed its checker, so a failed build
+never leaves a half-written output directory.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from airflow_dash.backends import BACKENDS, get_backend
+from airflow_dash.compile import CompiledDashboard, CompiledQuery, compile_all
+from airflow_dash.discovery import load_dashboards, select_dashboards
+from airflow_dash.errors import UserError
+
+
+@dataclass(frozen=True)
+class InvalidQuery:
+    query: CompiledQuery
+    message: str
+
+    def describe(self) -> str:
+        q = self.query
+        return f"{q.dashboard} [{q.backend}] panel '{q.panel}' query {q.ref_id}: {self.message}"
+
+
+def compile_dashboards(
+    names: Sequence[str] | None = None,
+    backends: Sequence[str] | None = None,
+    dashboards_dir: Path | str = "dashboards",
+) -> list[CompiledDashboard]:
+    """Compile the named dashboards (default all) for the given backends (default all)."""
+    for backend in backends or ():
+        get_backend(backend)
+    dashboards = load_dashboards(dashboards_dir)
+    selected = select_dashboards(dashboards, list(names or ()))
+    try:
+        # Links may point at any dashboard in the directory, so compile uids for all of them.
+        compiled = compile_all(dashboards, list(backends or BACKENDS))
+    except ValueError as exc:
+        raise UserError(f"dashboard definition error: {exc}") from exc
+    wanted = {d.key for d in selected}
+    return [c for c in compiled if c.name in wanted]
+
+
+def find_invalid_queries(compiled: Sequence[CompiledDashboard]) -> list[InvalidQuery]:
+    """Run each language's checker once over all its queries (Flux in one node process)."""
+    from airflow_dash.validate import check_queries
+
+    by_language: dict[str, list[CompiledQuery]] = defaultdict(list)
+    for dashboard in compiled:
+        for query in dashboard.queries:
+            by_language[query.language].append(query)
+    problems = []
+    for language, queries in sorted(by_language.items()):
+        results = check_queries(language, [q.text for q in queries])
+        for query, found in zip(queries, results):
+            problems.extend(InvalidQuery(query, p.message) for p in found)
+    return problems
+
+
+def validate_or_fail(compiled: Sequence[CompiledDashboard]) -> None:
+    problems = find_invalid_queries(compiled)
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise UserError(f"invalid query: {problems[0].describe()}{more}")
+
+
+def write_dashboards(compiled: Sequence[CompiledDashboard], out: Path | str, replace_all: bool) -> list[Path]:
+    """Write `OUT/<backend>/<uid>.json`. With `replace_all`, stale files of removed dashboards go too.
+
+    Files are written to a temporary directory first and moved into place only when all are written.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".build-", dir=out))
+    written = []
+    try:
+        for dashboard in compiled:
+            target = staging / dashboard.backend / f"{dashboard.uid}.json"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(dashboard.to_json(), encoding="utf-8")
+        for backend_dir in sorted(p for p in staging.iterdir() if p.is_dir()):
+            final = out / backend_dir.name
+            if replace_all and final.exists():
+                shutil.rmtree(final)
+            final.mkdir(exist_ok=True)
+            for file in sorted(backend_dir.iterdir()):
+                os.replace(file, final / file.name)
+                written.append(final / file.name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return written
+
+
+def build(
+    names: Sequence[str] | None = None,
+    backends: Sequence[str] | None = None,
+    out: Path | str = "build",
+    dashboards_dir: Path | str = "dashboards",
+    validate: bool = True,
+) -> list[Path]:
+    compiled = compile_dashboards(names, backends, dashboards_dir)
+    if validate:
+        validate_or_fail(compiled)
+    return write_dashboards(compiled, out, replace_all=not names)

@@ -1,0 +1,400 @@
+"""Compile a backend-neutral `Dashboard` into modern Grafana dashboard JSON for one backend.
+
+One serialization contract: `CompiledDashboard.to_json()` is canonical (sorted keys, 2-space indent, trailing
+newline), so the same definitions always give byte-identical files, and diffs in pull requests show only
+real changes. Panels are built with grafanalib's panel classes and then cleaned of the legacy fields
+grafanalib still emits (`span`, `height`, `rows`, `sharedCrosshair`, old threshold steps...).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+from airflow_dash.backends import BACKENDS, Backend, Target
+from airflow_dash.catalog.model import Unsupported
+from airflow_dash.dashboard import Dashboard, DashboardLink
+from airflow_dash.layout import GridPos, layout_rows
+from airflow_dash.panels import Panel, Row
+
+SCHEMA_VERSION = 41
+MANAGED_TAG = "managed-by:airflow-dash"
+REF_IDS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+# Keys a modern panel may carry; everything else grafanalib emits is legacy or noise.
+_PANEL_KEYS = frozenset(
+    {"id", "type", "title", "description", "datasource", "gridPos", "targets", "fieldConfig", "options",
+     "transformations", "links", "interval", "maxDataPoints", "repeat", "repeatDirection", "maxPerRow",
+     "collapsed", "panels", "pluginVersion"}
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Omission:
+    """Something left out for one backend, and why (shown by `airflow-dash list --verbose`)."""
+
+    dashboard: str
+    backend: str
+    what: str  # "panel 'Title'", "query 'Title'/signal", "variable host"
+    reason: str
+
+
+@dataclass(frozen=True)
+class CompiledQuery:
+    """One target as compiled, with where it lives (for validation messages)."""
+
+    dashboard: str
+    backend: str
+    language: str
+    panel: str
+    ref_id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class CompiledDashboard:
+    name: str  # the dashboard key (module in dashboards/)
+    backend: str
+    uid: str
+    title: str
+    folder: str | None
+    model: dict = field(hash=False, compare=False)
+    omissions: tuple[Omission, ...] = ()
+    queries: tuple[CompiledQuery, ...] = ()
+
+    def to_json(self) -> str:
+        return canonical_json(self.model)
+
+
+def canonical_json(model: dict) -> str:
+    return json.dumps(model, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def dashboard_uid(key: str, backend: Backend) -> str:
+    """Stable, readable, at most 40 characters of [a-zA-Z0-9-_] as Grafana requires."""
+    uid = f"airflow-dash-{key}-{backend.uid_suffix}"
+    if len(uid) > 40:
+        digest = hashlib.sha1(uid.encode()).hexdigest()[:8]
+        uid = f"ad-{key[: 40 - len(backend.uid_suffix) - 14]}-{digest}-{backend.uid_suffix}"
+    return uid
+
+
+def dashboard_title(dashboard: Dashboard, backend: Backend) -> str:
+    # Titles must differ per backend: Grafana 11 refuses two dashboards with one title in one folder.
+    return f"{dashboard.title} · {backend.display_name}"
+
+
+# --- panels -------------------------------------------------------------------------------------------------
+
+
+def _grafanalib_panel(panel: Panel):
+    import grafanalib.core as G
+
+    if panel.type == "timeseries":
+        return G.TimeSeries(
+            title=panel.title,
+            drawStyle=panel.draw_style,
+            fillOpacity=panel.fill_opacity,
+            stacking={"mode": "normal", "group": "A"} if panel.stacked else {"mode": "none", "group": "A"},
+            legendCalcs=list(panel.legend_calcs),
+            legendDisplayMode="table" if panel.legend_calcs else "list",
+            legendPlacement=panel.legend_placement,
+            tooltipMode="multi",
+            tooltipSort="desc",
+            showPoints="never",
+            spanNulls=True,
+        )
+    if panel.type in ("stat", "gauge", "bargauge"):
+        return G.Stat(title=panel.title, reduceCalc=panel.reduce, graphMode="area" if panel.type == "stat" else "none")
+    if panel.type == "table":
+        return G.Table(title=panel.title)
+    return G.Text(title=panel.title, content=panel.content, mode="markdown")
+
+
+def _panel_json(panel: Panel) -> dict:
+    from grafanalib._gen import DashboardEncoder
+
+    raw = json.loads(json.dumps(_grafanalib_panel(panel).to_json_data(), cls=DashboardEncoder))
+    result = {k: v for k, v in raw.items() if k in _PANEL_KEYS}
+    result["type"] = panel.type
+    result.pop("maxDataPoints", None)  # grafanalib's 100 would thin every graph
+    options = result.setdefault("options", {})
+    if panel.type == "gauge":
+        options.pop("graphMode", None)
+        options.pop("colorMode", None)
+        options.pop("textMode", None)
+        options.pop("justifyMode", None)
+        options.update({"showThresholdMarkers": True, "showThresholdLabels": False})
+    if panel.type == "bargauge":
+        options = {
+            "reduceOptions": options.get("reduceOptions", {}),
+            "orientation": "horizontal",
+            "displayMode": "gradient",
+            "showUnfilled": True,
+            "valueMode": "color",
+        }
+        result["options"] = options
+    if panel.type == "text":
+        result["fieldConfig"] = {"defaults": {}, "overrides": []}
+        return result
+    defaults = result.setdefault("fieldConfig", {}).setdefault("defaults", {})
+    result["fieldConfig"].setdefault("overrides", [])
+    defaults["unit"] = panel.effective_unit
+    for key, value in (("min", panel.min), ("max", panel.max), ("decimals", panel.decimals)):
+        defaults[key] = value
+    steps = panel.thresholds or ()
+    defaults["thresholds"] = {
+        "mode": "absolute",
+        "steps": [{"color": t.color, "value": t.value} for t in steps] or [{"color": "green", "value": None}],
+    }
+    if steps and panel.type in ("stat", "gauge", "bargauge"):
+        defaults["color"] = {"mode": "thresholds"}
+    elif panel.type in ("stat", "gauge", "bargauge"):
+        defaults["color"] = {"mode": "palette-classic"}
+    if steps and panel.type == "timeseries":
+        defaults.setdefault("custom", {})["thresholdsStyle"] = {"mode": "dashed"}
+    _deep_merge(result, panel.options)
+    return result
+
+
+def _deep_merge(base: dict, extra: dict) -> None:
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _deep_merge(base[key], value)
+        else:
+            base[key] = value
+
+
+# --- the dashboard ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Compilation:
+    dashboard: Dashboard
+    backend: Backend
+    uids: dict[str, str]  # dashboard key -> uid for this backend (links)
+    omissions: list[Omission] = field(default_factory=list)
+    queries: list[CompiledQuery] = field(default_factory=list)
+
+    def omit(self, what: str, reason: str) -> None:
+        self.omissions.append(Omission(self.dashboard.key, self.backend.name, what, reason))
+
+    def templating(self) -> tuple[list[dict], dict]:
+        backend = self.backend
+        variables = [backend.datasource_variable()]
+        scope = {}
+        available: dict[str, object] = {}
+        for variable in self.dashboard.variables:
+            depends_on = {d: available[d.name] for d in variable.depends_on if d.name in available}
+            query = backend.variable_query(variable.dimension, depends_on)
+            if isinstance(query, Unsupported):
+                self.omit(f"variable {variable.name}", query.reason)
+                continue
+            reference = variable.reference()
+            available[variable.name] = reference
+            scope[variable.name] = reference
+            self.queries.append(
+                CompiledQuery(self.dashboard.key, backend.name, backend.language, f"variable {variable.name}", "-", query)
+            )
+            variables.append(
+                {
+                    "type": "query",
+                    "name": variable.name,
+                    "label": variable.label or variable.dimension.title,
+                    "datasource": backend.datasource_ref(),
+                    "query": query,
+                    "definition": query,
+                    "refresh": 2,  # on time range change: hosts and DAGs come and go
+                    "multi": variable.multi,
+                    "includeAll": variable.include_all,
+                    "current": {"text": ["All"], "value": ["$__all"]} if variable.include_all else {},
+                    "options": [],
+                    "regex": "",
+                    "sort": 1,
+                    "hide": 2 if variable.hide else 0,
+                    "skipUrlSync": False,
+                }
+            )
+        return variables, scope
+
+    def panel(self, panel: Panel, scope: dict) -> dict | None:
+        backend = self.backend
+        body = _panel_json(panel)
+        if panel.type == "text":
+            return body
+        targets, overrides = [], []
+        for query in panel.queries:
+            rendered = backend.render(query.signal, scope, query.legend)
+            if isinstance(rendered, Unsupported):
+                if len(panel.queries) > 1:
+                    self.omit(f"query {query.signal.key} in panel '{panel.title}'", rendered.reason)
+                continue
+            ref_id = REF_IDS[len(targets)]
+            targets.append(backend.target_json(rendered, ref_id))
+            override = backend.display_name_override(rendered, ref_id)
+            if override:
+                overrides.append(override)
+            self.queries.append(
+                CompiledQuery(self.dashboard.key, backend.name, backend.language, panel.title, ref_id, rendered.query)
+            )
+        if not targets:
+            reasons = sorted({r.reason for r in (backend.render(q.signal, scope) for q in panel.queries) if isinstance(r, Unsupported)})
+            self.omit(f"panel '{panel.title}'", "; ".join(reasons))
+            return None
+        body["datasource"] = backend.datasource_ref()
+        body["targets"] = targets
+        body["description"] = panel.effective_description
+        body["fieldConfig"]["overrides"] = body["fieldConfig"].get("overrides", []) + overrides
+        body["links"] = [self._link(link.title, link.dashboard, link.keep_time, link.keep_variables) for link in panel.links]
+        return body
+
+    def _link(self, title: str, key: str, keep_time: bool, keep_variables: bool) -> dict:
+        if key not in self.uids:
+            raise ValueError(f"dashboard {self.dashboard.key}: link to unknown dashboard {key!r}")
+        params = [p for p, on in (("${__url_time_range}", keep_time), ("${__all_variables}", keep_variables)) if on]
+        url = f"/d/{self.uids[key]}" + ("?" + "&".join(params) if params else "")
+        return {"title": title, "url": url}
+
+    def rows(self, rows: Sequence[Row], scope: dict) -> list[tuple[Row, list[tuple[Panel, dict]]]]:
+        result = []
+        for row in rows:
+            kept = []
+            for panel in row.panels:
+                body = self.panel(panel, scope)
+                if body is not None:
+                    kept.append((panel, body))
+            if kept:
+                result.append((row, kept))
+            else:
+                self.omit(f"row '{row.title}'", "no panel in it can be shown on this backend")
+        return result
+
+
+def compile_dashboard(dashboard: Dashboard, backend: Backend, uids: dict[str, str] | None = None) -> CompiledDashboard:
+    """Render `dashboard` for `backend`. `uids` maps other dashboard keys to uids, for links."""
+    uid = dashboard_uid(dashboard.key, backend)
+    known = dict(uids or {})
+    known.setdefault(dashboard.key, uid)
+    work = _Compilation(dashboard, backend, known)
+    variables, scope = work.templating()
+    rows = work.rows(dashboard.rows, scope)
+
+    placed = layout_rows([(row.title, row.collapsed, [(p.width, p.height) for p, _ in panels]) for row, panels in rows])
+    panels_json: list[dict] = []
+    next_id = 1
+    for (row, panels), (row_pos, panel_positions) in zip(rows, placed):
+        row_json = {
+            "type": "row",
+            "title": row.title,
+            "collapsed": row.collapsed,
+            "gridPos": row_pos.to_json(),
+            "id": next_id,
+            "panels": [],
+        }
+        next_id += 1
+        children = []
+        for (_, body), pos in zip(panels, panel_positions):
+            body["id"] = next_id
+            body["gridPos"] = pos.to_json()
+            next_id += 1
+            children.append(body)
+        panels_json.append(row_json)
+        # Grafana's contract: a collapsed row holds its panels, an open row is followed by them.
+        if row.collapsed:
+            row_json["panels"] = children
+        else:
+            panels_json.extend(children)
+
+    links = [_header_link(link, known) for link in dashboard.links]
+    tags = sorted({*dashboard.tags, "airflow-dash", MANAGED_TAG, f"backend:{backend.name}"})
+    model = {
+        "uid": uid,
+        "title": dashboard_title(dashboard, backend),
+        "description": dashboard.description,
+        "tags": tags,
+        "timezone": "browser",
+        "editable": True,
+        "graphTooltip": 1,
+        "time": {"from": dashboard.time_from, "to": "now"},
+        "timepicker": {},
+        "refresh": dashboard.refresh,
+        "schemaVersion": SCHEMA_VERSION,
+        "fiscalYearStartMonth": 0,
+        "liveNow": False,
+        "weekStart": "",
+        "links": links,
+        "annotations": {
+            "list": [
+                {
+                    "builtIn": 1,
+                    "datasource": {"type": "grafana", "uid": "-- Grafana --"},
+                    "enable": True,
+                    "hide": True,
+                    "iconColor": "rgba(0, 211, 255, 1)",
+                    "name": "Annotations & Alerts",
+                    "type": "dashboard",
+                }
+            ]
+        },
+        "templating": {"list": variables},
+        "panels": panels_json,
+    }
+    return CompiledDashboard(
+        name=dashboard.key,
+        backend=backend.name,
+        uid=uid,
+        title=model["title"],
+        folder=dashboard.folder,
+        model=_clean_model(model),
+        omissions=tuple(work.omissions),
+        queries=tuple(work.queries),
+    )
+
+
+def _header_link(link: DashboardLink, uids: dict[str, str]) -> dict:
+    if link.dashboard not in uids:
+        raise ValueError(f"link to unknown dashboard {link.dashboard!r}")
+    return {
+        "type": "link",
+        "title": link.title,
+        "url": f"/d/{uids[link.dashboard]}",
+        "keepTime": link.keep_time,
+        "includeVars": link.keep_variables,
+        "asDropdown": False,
+        "icon": "dashboard",
+        "tags": [],
+        "targetBlank": False,
+        "tooltip": "",
+    }
+
+
+def _clean_model(model: dict) -> dict:
+    """Remove nulls except where Grafana's model needs them (the first threshold step's value)."""
+
+    def walk(value, key=None):
+        if isinstance(value, dict):
+            out = {}
+            for k, v in value.items():
+                if v is None and not (k == "value" and key == "steps"):
+                    continue
+                out[k] = walk(v, k)
+            return out
+        if isinstance(value, list):
+            return [walk(v, key) for v in value]
+        return value
+
+    return walk(model)
+
+
+def compile_all(dashboards: Iterable[Dashboard], backends: Sequence[str] | None = None) -> list[CompiledDashboard]:
+    """Every dashboard for every backend (default all), with links resolved within each backend."""
+    dashboards = list(dashboards)
+    chosen = [BACKENDS[name] for name in (backends or list(BACKENDS))]
+    result = []
+    for backend in chosen:
+        uids = {d.key: dashboard_uid(d.key, backend) for d in dashboards}
+        for dashboard in dashboards:
+            result.append(compile_dashboard(dashboard, backend, uids))
+    return result
