@@ -1,0 +1,127 @@
+"""Flux checking through the real flux-lsp wasm in node: errors, positions, batching, missing runtime."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from airflow_dash.validate import CheckerUnavailable, check_flux, check_queries
+from airflow_dash.validate.flux import NODE_MODULES_ENV, find_node_modules, node_launch_count
+
+pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed (make setup-node)")
+
+GRAFANA_PANEL = (
+    "from(bucket: v.defaultBucket)\n"
+    "  |> range(start: v.timeRangeStart, stop: v.timeRangeStop)\n"
+    '  |> filter(fn: (r) => r._measurement == "cpu" and r.host =~ /^${host:regex}$/)\n'
+    "  |> aggregateWindow(every: v.windowPeriod, fn: mean, createEmpty: false)"
+)
+VALID = [
+    GRAFANA_PANEL,
+    GRAFANA_PANEL.replace("\n", " "),
+    'import "influxdata/influxdb/schema"\nschema.tagValues(bucket: v.defaultBucket, tag: "host")',
+    'import "influxdata/influxdb/schema"\n'
+    'schema.measurementTagValues(bucket: "${bucket}", measurement: "airflow", tag: "dag_id")',
+    'from(bucket: "$bucket") |> range(start: -$__range) |> filter(fn: (r) => r.host == "[[host]]")'
+    " |> aggregateWindow(every: $__interval, fn: last)",
+    'from(bucket: v.defaultBucket) |> range(start: v.timeRangeStart) |> map(fn: (r) => ({r with label: "${r.host}"}))',
+    # flux-lsp only hints about experimental packages: not an error.
+    'import "experimental"\nfrom(bucket: "a") |> range(start: -1h) |> experimental.group(columns: ["a"], mode: "extend")',
+]
+
+
+@pytest.mark.parametrize("query", VALID)
+def test_valid_grafana_queries_pass(query):
+    assert check_flux([query]) == [[]]
+
+
+def test_misspelled_function_is_reported_at_its_position():
+    query = GRAFANA_PANEL.replace("fn: mean", "fn: meen")
+    [[problem]] = check_flux([query])
+    assert problem.message == "undefined identifier meen"
+    fourth_line = query.split("\n")[3]
+    assert (problem.line, problem.column) == (4, fourth_line.index("meen") + 1)
+
+
+def test_undefined_identifier_and_type_error():
+    undefined, type_error = check_flux(
+        ['from(bucket: bucket_name) |> range(start: -1h)', 'x = 1\ny = x + "a"']
+    )
+    assert [p.message for p in undefined] == ["undefined identifier bucket_name"]
+    assert [(p.message, p.line, p.column) for p in type_error] == [("expected int but found string", 2, 9)]
+
+
+def test_syntax_error_is_reported():
+    [problems] = check_flux(["from(bucket: v.defaultBucket) |> range(start: -1h"])
+    assert problems
+    assert problems[0].message == "expected RPAREN, got EOF"
+    assert problems[0].line == 1
+
+
+def test_unescaped_slash_in_regex_is_an_error():
+    [problems] = check_flux(['from(bucket: "a") |> range(start: -1h) |> filter(fn: (r) => r.path =~ /a/b/)'])
+    assert problems
+
+
+def test_positions_refer_to_the_original_text_after_substitution():
+    # `${host:regex}` (13 chars) becomes `x` before checking; the error column must not shift.
+    query = 'from(bucket: "${bucket:raw}") |> range(start: -1h) |> filter(fn: (r) => r.host == "${host:regex}") |> meen()'
+    [[problem]] = check_flux([query])
+    assert problem.message == "undefined identifier meen"
+    assert problem.column == query.index("meen") + 1
+
+
+def test_unknown_field_of_grafana_v_record_is_reported():
+    [[problem]] = check_flux(["from(bucket: v.bucket) |> range(start: -1h)"])
+    assert problem.message == "record is missing label bucket"
+
+
+def test_queries_are_checked_independently():
+    # Same variable in two queries: would be "reassigned" if they shared a package.
+    assert check_flux(["x = 1\nx", "x = 2\nx"]) == [[], []]
+
+
+def test_hundred_queries_use_one_node_process():
+    queries = [GRAFANA_PANEL if i % 10 else "from(bucket: v.defaultBucket) |> meen()" for i in range(100)]
+    before = node_launch_count()
+    results = check_queries("flux", queries)
+    assert node_launch_count() - before == 1
+    assert len(results) == 100
+    assert [i for i, problems in enumerate(results) if problems] == list(range(0, 100, 10))
+
+
+def test_empty_batch_starts_no_process():
+    before = node_launch_count()
+    assert check_flux([]) == []
+    assert node_launch_count() == before
+
+
+def test_missing_npm_package_raises_checker_unavailable(tmp_path, monkeypatch):
+    monkeypatch.setenv(NODE_MODULES_ENV, str(tmp_path))
+    before = node_launch_count()
+    with pytest.raises(CheckerUnavailable) as raised:
+        check_flux(["from(bucket: v.defaultBucket)"])
+    assert "make setup-node" in str(raised.value) and "npm install" in str(raised.value)
+    assert raised.value.exit_code == 2
+    assert node_launch_count() == before
+
+
+def test_node_modules_is_found_by_walking_up(tmp_path, monkeypatch):
+    monkeypatch.delenv(NODE_MODULES_ENV, raising=False)
+    nested = tmp_path / "project" / "dashboards" / "deep"
+    nested.mkdir(parents=True)
+    assert find_node_modules([nested]) is None
+    package = tmp_path / "project" / "node_modules" / "@influxdata" / "flux-lsp-browser"
+    package.mkdir(parents=True)
+    (package / "flux-lsp-browser_bg.wasm").write_bytes(b"")
+    assert find_node_modules([nested]) == (tmp_path / "project" / "node_modules").resolve()
+
+
+def test_env_var_may_name_the_project_or_its_node_modules(monkeypatch):
+    real = find_node_modules([Path(__file__).parent])
+    if real is None:
+        pytest.fail("node_modules with flux-lsp-browser not found: run `make setup-node`")
+    monkeypatch.setenv(NODE_MODULES_ENV, str(real.parent))
+    assert find_node_modules() == real
