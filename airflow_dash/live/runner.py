@@ -151,9 +151,11 @@ class PrometheusLive:
         )
 
     def _api(self, path: str, params: Mapping[str, Any] | list[tuple[str, Any]]) -> dict:
-        """POST form parameters to an API path; returns the whole JSON body."""
-        response = _http("POST", f"{self.url.rstrip('/')}{path}", "Prometheus",
-                         data=params, headers=dict(self.headers), timeout=self.timeout_s)
+        """Call an API path (form POST; GET for label values, which has no POST); whole JSON body."""
+        get = path.startswith("/api/v1/label/")
+        response = _http("GET" if get else "POST", f"{self.url.rstrip('/')}{path}", "Prometheus",
+                         params=params if get else None, data=None if get else params,
+                         headers=dict(self.headers), timeout=self.timeout_s)
         if response.status_code in (401, 403):
             raise OperationError(
                 f"Prometheus at {redact_url(self.url)} refused the request (HTTP {response.status_code})"
