@@ -428,7 +428,9 @@ class FluxLive:
 
 
 def _api_exception_message(exc: Any) -> str:
+    """InfluxDB 2's JSON `message` ("compilation failed: ..."), else the HTTP status line."""
     try:
-        return json.loads(exc.body).get("message") or str(exc.reason)
+        message = json.loads(exc.body).get("message")
     except (TypeError, ValueError, AttributeError):
-        return str(getattr(exc, "reason", "") or "query failed")
+        message = None
+    return message or f"HTTP {getattr(exc, 'status', '?')} {getattr(exc, 'reason', '') or 'query failed'}"
