@@ -86,3 +86,33 @@ def grafana(request) -> Iterator[GrafanaTarget]:
 
     with GrafanaEmulator() as emulator:
         yield GrafanaTarget(emulator.url, emulator.admin_token, emulator, prefix, root)
+
+
+@dataclass(frozen=True)
+class SampleDashboard:
+    """A hand-made CompiledDashboard look-alike (uid, title, folder, backend, model)."""
+
+    uid: str
+    title: str
+    folder: str | None
+    backend: str
+    model: dict = field(repr=False)
+
+
+def sample_dashboard(prefix: str, name: str, folder: str | None = None, *, panel_titles=("Running tasks", "Queued tasks"),
+                     expr: str = "sum(airflow_executor_running_tasks)") -> SampleDashboard:
+    """A small but realistic Prometheus dashboard with uid `<prefix>-<name>`."""
+    uid = f"{prefix}-{name}"
+    title = f"{prefix} {name.replace('-', ' ').title()}"
+    panels = [{"id": i + 1, "type": "timeseries", "title": panel_title,
+               "datasource": {"type": "prometheus", "uid": "prometheus"},
+               "gridPos": {"x": 12 * (i % 2), "y": 8 * (i // 2), "w": 12, "h": 8},
+               "fieldConfig": {"defaults": {"unit": "short"}, "overrides": []},
+               "options": {"legend": {"displayMode": "list", "placement": "bottom", "showLegend": True}},
+               "targets": [{"refId": "A", "expr": f"{expr} # {panel_title}", "range": True, "instant": False,
+                            "datasource": {"type": "prometheus", "uid": "prometheus"}}]}
+              for i, panel_title in enumerate(panel_titles)]
+    model = {"uid": uid, "title": title, "tags": ["airflow"], "schemaVersion": 41, "timezone": "browser",
+             "editable": True, "graphTooltip": 1, "time": {"from": "now-6h", "to": "now"}, "refresh": "30s",
+             "templating": {"list": []}, "annotations": {"list": []}, "panels": panels}
+    return SampleDashboard(uid, title, folder, "prometheus", model)

@@ -214,15 +214,19 @@ def _apply_with_progress(client, plan, options, as_json: bool):
 @click.option("--backend", "backends", multiple=True, help="Only these backends (repeatable).")
 @click.option("--folder", help="Target Grafana folder (for --against live).")
 @click.option("--output", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True)
+@click.option("--from-dir", type=click.Path(file_okay=False, exists=True),
+              help="Compare already compiled dashboard JSON files instead of compiling (--against live only).")
 @_grafana_options
-def diff(names, against, backends, folder, output, **connection):
+def diff(names, against, backends, folder, output, from_dir, **connection):
     """Show what differs between the compiled dashboards and Grafana or a git revision (exit 1 if anything)."""
     from airflow_dash.grafana.diff import (
         diff_against_live, diff_against_revision, render_json, render_markdown, render_text,
     )
 
     settings = _settings(folder=folder, **connection)
-    dashboards = _compile(settings, names, backends)
+    if from_dir and against != "live":
+        raise UserError("--from-dir works with --against live only")
+    dashboards = _load_json_dir(Path(from_dir)) if from_dir else _compile(settings, names, backends)
     if against == "live":
         with settings.client() as client:
             diffs = diff_against_live(client, dashboards, settings.folder, settings.concurrency)
