@@ -291,7 +291,9 @@ def _repeat_scopes(
     if not repeat or repeat not in variables or not variables[repeat].values:
         return [dict(variables)]
     variable = variables[repeat]
-    return [{**variables, repeat: VariableValue(repeat, (value,), include_all=False)}
+    # Each clone sees one value, but keeps the variable's multi/all flags (Grafana's repeat
+    # clones do), so Prometheus still regex-escapes it: `=~"$var"` works, `="$var"` may not.
+    return [{**variables, repeat: VariableValue(repeat, (value,), variable.multi, variable.include_all)}
             for value in variable.values]
 
 
