@@ -1,9 +1,42 @@
-"""Host signals: node_exporter on Prometheus, Telegraf's system inputs on InfluxDB."""
+"""Host signals: node_exporter on Prometheus, Telegraf's system inputs on InfluxDB.
 
-from airflow_dash.catalog.dimensions import HOST
-from airflow_dash.catalog.model import Signal, TelegrafSeries
+Sources: Node Exporter Full (grafana.com 1860), node-mixin, Telegraf dashboard 928, and the Telegraf input
+READMEs (cpu, mem, disk, diskio, net, system, processes, swap, kernel). Fixed filters keep what a person
+looks at: real filesystems (node_exporter: tmpfs/overlay/squashfs... excluded here; Telegraf's disk input
+excludes them by its default `ignore_fs`), whole disks (not partitions, loop or zram devices), and network
+interfaces other than loopback (Telegraf's net input skips loopback by default).
+"""
+
+from airflow_dash.catalog.dimensions import DISK, HOST, INTERFACE, MOUNTPOINT
+from airflow_dash.catalog.model import COUNTER, Signal, TelegrafSeries, Unsupported
 from airflow_dash.query import promql as P
-from airflow_dash.query.values import Affine
+from airflow_dash.query.values import Affine, Regex
+
+# Pseudo and in-memory filesystems: not where Airflow's logs, DAGs or databases live.
+PSEUDO_FILESYSTEMS = ("tmpfs", "ramfs", "devtmpfs", "overlay", "squashfs", "aufs", "iso9660", "nsfs", "fuse.lxcfs")
+# Whole block devices (no partitions, loop or zram), on node_exporter and Telegraf diskio alike.
+WHOLE_DISKS = Regex(r"^(sd[a-z]+|vd[a-z]+|xvd[a-z]+|hd[a-z]+|nvme[0-9]+n[0-9]+|mmcblk[0-9]+|dm-[0-9]+|md[0-9]+|rbd[0-9]+|dasd[a-z]+)$")
+LOOPBACK = "lo"
+
+
+def _filesystem(s, name: str) -> P.Selector:
+    return s.metric(name).where_not(fstype=PSEUDO_FILESYSTEMS)
+
+
+def _disk(s, name: str) -> P.Selector:
+    return s.metric(name, device=WHOLE_DISKS)
+
+
+def _nic(s, name: str) -> P.Selector:
+    return s.metric(name).where_not(device=LOOPBACK)
+
+
+def _rate_sum(s, selector: P.Selector, scale: float = 1) -> P.Expr:
+    expr = P.sum(P.rate(selector)).by(*s.by)
+    return expr if scale == 1 else expr * scale
+
+
+# --- CPU ----------------------------------------------------------------------------------------------------
 
 cpu_busy = Signal(
     key="host.cpu_busy",
@@ -17,6 +50,125 @@ cpu_busy = Signal(
     group_by=(HOST,),
 )
 
+
+def _cpu_mode(mode: str, title: str, advice: str) -> Signal:
+    return Signal(
+        key=f"host.cpu_{mode}",
+        title=f"CPU {title}",
+        unit="percent",
+        description=f"Share of CPU time spent in {title} mode, averaged over all cores. {advice}",
+        prometheus=lambda s: 100 * P.avg(P.rate(s.metric("node_cpu_seconds_total", mode=mode))).by(*s.by),
+        telegraf=TelegrafSeries("cpu", f"usage_{mode}", where={"cpu": "cpu-total"}),
+        dimensions=(HOST,),
+        group_by=(HOST,),
+        legend="{host} " + mode,
+    )
+
+
+cpu_user = _cpu_mode("user", "user", "High user time is the work itself (task code, the scheduler parsing DAGs).")
+cpu_system = _cpu_mode(
+    "system", "system", "High system time points at the kernel: many processes forking, syscalls, network I/O."
+)
+cpu_iowait = _cpu_mode(
+    "iowait", "I/O wait", "CPUs idle while waiting for disk: above a few percent the disks are the bottleneck."
+)
+cpu_steal = _cpu_mode(
+    "steal", "steal", "Time the hypervisor gave to other guests: sustained steal means a noisy neighbour or an "
+    "oversubscribed VM; move to a larger or dedicated instance."
+)
+
+cpu_cores = Signal(
+    key="host.cpu_cores",
+    title="CPU cores",
+    unit="short",
+    description="Logical CPUs of the host. Compare with the load average and Airflow's parallelism.",
+    prometheus=lambda s: P.count(s.metric("node_cpu_seconds_total", mode="idle")).by(*s.by),
+    telegraf=TelegrafSeries("system", "n_cpus", aggregate="last"),
+    dimensions=(HOST,),
+    group_by=(HOST,),
+)
+
+
+def _load(minutes: int) -> Signal:
+    return Signal(
+        key=f"host.load{minutes}",
+        title=f"Load {minutes}m",
+        unit="short",
+        description=f"{minutes}-minute load average: processes running or waiting for CPU or disk. Above the "
+        "number of cores, work queues up; check CPU busy and I/O wait.",
+        prometheus=lambda s: P.sum(s.metric(f"node_load{minutes}")).by(*s.by),
+        telegraf=TelegrafSeries("system", f"load{minutes}"),
+        dimensions=(HOST,),
+        group_by=(HOST,),
+        legend="{host} " + f"{minutes}m",
+    )
+
+
+load1 = _load(1)
+load5 = _load(5)
+load15 = _load(15)
+
+load1_per_core = Signal(
+    key="host.load1_per_core",
+    title="Load 1m per core",
+    unit="short",
+    description="1-minute load average divided by the number of cores. Above 1 processes wait for CPU "
+    "(or for disk, in uninterruptible sleep); above 2 for long, Airflow tasks and the scheduler slow down.",
+    prometheus=lambda s: P.sum(s.metric("node_load1")).by(*s.by)
+    / P.count(s.metric("node_cpu_seconds_total", mode="idle")).by(*s.by),
+    telegraf=Unsupported("load1 / n_cpus divides two fields of Telegraf's system measurement; a TelegrafSeries holds one field"),
+    dimensions=(HOST,),
+    group_by=(HOST,),
+)
+
+cpu_pressure = Signal(
+    key="host.cpu_pressure",
+    title="CPU pressure",
+    unit="percent",
+    description="Pressure stall information (PSI): share of time some runnable task waited for a CPU. "
+    "Sustained values above 20-30% mean tasks are slowed by CPU contention. Telegraf: inputs.kernel with "
+    "collect = [\"psi\"].",
+    prometheus=lambda s: _rate_sum(s, s.metric("node_pressure_cpu_waiting_seconds_total"), 100),
+    telegraf=TelegrafSeries(
+        "pressure", "total", kind=COUNTER, where={"resource": "cpu", "type": "some"}, transform=Affine(1e-4)
+    ),
+    dimensions=(HOST,),
+    group_by=(HOST,),
+    legend="{host} cpu",
+)
+
+memory_pressure = Signal(
+    key="host.memory_pressure",
+    title="Memory pressure",
+    unit="percent",
+    description="PSI: share of time some task stalled waiting for memory (reclaim, swap-in). Anything "
+    "sustained above a few percent means the host is short of memory.",
+    prometheus=lambda s: _rate_sum(s, s.metric("node_pressure_memory_waiting_seconds_total"), 100),
+    telegraf=TelegrafSeries(
+        "pressure", "total", kind=COUNTER, where={"resource": "memory", "type": "some"}, transform=Affine(1e-4)
+    ),
+    dimensions=(HOST,),
+    group_by=(HOST,),
+    legend="{host} memory",
+)
+
+io_pressure = Signal(
+    key="host.io_pressure",
+    title="I/O pressure",
+    unit="percent",
+    description="PSI: share of time some task stalled waiting for block I/O. Sustained high values mean "
+    "the disks hold work back: check disk I/O time and IOPS.",
+    prometheus=lambda s: _rate_sum(s, s.metric("node_pressure_io_waiting_seconds_total"), 100),
+    telegraf=TelegrafSeries(
+        "pressure", "total", kind=COUNTER, where={"resource": "io", "type": "some"}, transform=Affine(1e-4)
+    ),
+    dimensions=(HOST,),
+    group_by=(HOST,),
+    legend="{host} io",
+)
+
+# --- memory -------------------------------------------------------------------------------------------------
+
 memory_used = Signal(
     key="host.memory_used",
     title="Memory used",
@@ -26,6 +178,302 @@ memory_used = Signal(
     prometheus=lambda s: 100
     * (1 - P.sum(s.metric("node_memory_MemAvailable_bytes")).by(*s.by) / P.sum(s.metric("node_memory_MemTotal_bytes")).by(*s.by)),
     telegraf=TelegrafSeries("mem", "used_percent"),
+    dimensions=(HOST,),
+    group_by=(HOST,),
+)
+
+memory_total = Signal(
+    key="host.memory_total",
+    title="Memory total",
+    unit="bytes",
+    description="Physical memory of the host.",
+    prometheus=lambda s: P.sum(s.metric("node_memory_MemTotal_bytes")).by(*s.by),
+    telegraf=TelegrafSeries("mem", "total", aggregate="last"),
+    dimensions=(HOST,),
+    group_by=(HOST,),
+)
+
+memory_used_bytes = Signal(
+    key="host.memory_used_bytes",
+    title="Memory used",
+    unit="bytes",
+    description="Memory in use by processes and the kernel (total minus available on node_exporter; "
+    "Telegraf's `used`, total minus free, buffers and cache). When it approaches the total, expect swapping "
+    "and OOM kills.",
+    prometheus=lambda s: P.sum(s.metric("node_memory_MemTotal_bytes")).by(*s.by)
+    - P.sum(s.metric("node_memory_MemAvailable_bytes")).by(*s.by),
+    telegraf=TelegrafSeries("mem", "used"),
+    dimensions=(HOST,),
+    group_by=(HOST,),
+    legend="{host} used",
+)
+
+memory_available = Signal(
+    key="host.memory_available",
+    title="Memory available",
+    unit="bytes",
+    description="Memory the kernel can give to new work without swapping (free plus reclaimable cache). "
+    "Near zero, new Airflow task processes get OOM-killed.",
+    prometheus=lambda s: P.sum(s.metric("node_memory_MemAvailable_bytes")).by(*s.by),
+    telegraf=TelegrafSeries("mem", "available"),
+    dimensions=(HOST,),
+    group_by=(HOST,),
+    legend="{host} available",
+)
+
+memory_cached = Signal(
+    key="host.memory_cached",
+    title="Memory cached",
+    unit="bytes",
+    description="Page cache: file data kept in memory, given back when processes need it. A shrinking cache "
+    "under load means memory is getting tight.",
+    prometheus=lambda s: P.sum(s.metric("node_memory_Cached_bytes")).by(*s.by),
+    telegraf=TelegrafSeries("mem", "cached"),
+    dimensions=(HOST,),
+    group_by=(HOST,),
+    legend="{host} cached",
+)
+
+swap_used = Signal(
+    key="host.swap_used",
+    title="Swap used",
+    unit="bytes",
+    description="Swap space in use. Growing swap while memory is full means the host is short of memory and "
+    "tasks slow down a lot; 0 on hosts without swap.",
+    prometheus=lambda s: P.sum(s.metric("node_memory_SwapTotal_bytes")).by(*s.by)
+    - P.sum(s.metric("node_memory_SwapFree_bytes")).by(*s.by),
+    telegraf=TelegrafSeries("swap", "used"),
+    dimensions=(HOST,),
+    group_by=(HOST,),
+    legend="{host} swap",
+)
+
+# --- filesystems --------------------------------------------------------------------------------------------
+
+disk_used = Signal(
+    key="host.disk_used",
+    title="Disk space used",
+    unit="percent",
+    description="Share of each real filesystem in use (space available to non-root users). Airflow's task "
+    "logs fill disks: above 85% clean logs (airflow db clean, log retention) or grow the volume; at 100% "
+    "tasks and the metadata database fail.",
+    prometheus=lambda s: 100
+    * (
+        1
+        - P.sum(_filesystem(s, "node_filesystem_avail_bytes")).by(*s.by)
+        / P.sum(_filesystem(s, "node_filesystem_size_bytes")).by(*s.by)
+    ),
+    telegraf=TelegrafSeries("disk", "used_percent"),
+    dimensions=(HOST, MOUNTPOINT),
+    group_by=(HOST, MOUNTPOINT),
+)
+
+disk_used_max = Signal(
+    key="host.disk_used_max",
+    title="Fullest disk",
+    unit="percent",
+    description="Space used on the host's fullest real filesystem. Above 85%, find which mount point in the "
+    "Disk row and free space before tasks fail.",
+    prometheus=lambda s: P.max(
+        100 * (1 - _filesystem(s, "node_filesystem_avail_bytes") / _filesystem(s, "node_filesystem_size_bytes"))
+    ).by(*s.by),
+    telegraf=TelegrafSeries("disk", "used_percent", aggregate="max"),
+    dimensions=(HOST,),
+    group_by=(HOST,),
+)
+
+disk_free = Signal(
+    key="host.disk_free",
+    title="Disk space free",
+    unit="bytes",
+    description="Space left on each real filesystem for non-root users. Compare with how fast logs and "
+    "databases grow.",
+    prometheus=lambda s: P.sum(_filesystem(s, "node_filesystem_avail_bytes")).by(*s.by),
+    telegraf=TelegrafSeries("disk", "free"),
+    dimensions=(HOST, MOUNTPOINT),
+    group_by=(HOST, MOUNTPOINT),
+)
+
+inodes_used = Signal(
+    key="host.inodes_used",
+    title="Inodes used",
+    unit="percent",
+    description="Share of each filesystem's inodes (file entries) in use. Many small task log files can "
+    "exhaust inodes while space is left: at 100% no file can be created; delete old logs.",
+    prometheus=lambda s: 100
+    * (
+        1
+        - P.sum(_filesystem(s, "node_filesystem_files_free")).by(*s.by)
+        / P.sum(_filesystem(s, "node_filesystem_files")).by(*s.by)
+    ),
+    telegraf=TelegrafSeries("disk", "inodes_used_percent"),
+    dimensions=(HOST, MOUNTPOINT),
+    group_by=(HOST, MOUNTPOINT),
+)
+
+# --- disk I/O -----------------------------------------------------------------------------------------------
+
+
+def _diskio(key, title, unit, description, node_metric, telegraf_field, direction, scale=1.0, telegraf_scale=None) -> Signal:
+    return Signal(
+        key=f"host.{key}",
+        title=title,
+        unit=unit,
+        description=description,
+        prometheus=lambda s: _rate_sum(s, _disk(s, node_metric), scale),
+        telegraf=TelegrafSeries(
+            "diskio", telegraf_field, kind=COUNTER, where={"name": WHOLE_DISKS},
+            transform=Affine(scale if telegraf_scale is None else telegraf_scale),
+        ),
+        dimensions=(HOST, DISK),
+        group_by=(HOST, DISK),
+        legend="{host} {disk}" + (f" {direction}" if direction else ""),
+    )
+
+
+disk_read_bytes = _diskio(
+    "disk_read_bytes", "Disk read", "Bps", "Bytes read per second from each disk.",
+    "node_disk_read_bytes_total", "read_bytes", "read",
+)  # fmt: skip
+disk_write_bytes = _diskio(
+    "disk_write_bytes", "Disk write", "Bps", "Bytes written per second to each disk. Sustained writes near the "
+    "disk's limit slow the metadata database and task logs.",
+    "node_disk_written_bytes_total", "write_bytes", "write",
+)  # fmt: skip
+disk_reads = _diskio(
+    "disk_reads", "Disk reads", "iops", "Read operations completed per second on each disk.",
+    "node_disk_reads_completed_total", "reads", "read",
+)  # fmt: skip
+disk_writes = _diskio(
+    "disk_writes", "Disk writes", "iops", "Write operations completed per second on each disk. Cloud volumes "
+    "have an IOPS quota: flat at a round number means you hit it.",
+    "node_disk_writes_completed_total", "writes", "write",
+)  # fmt: skip
+disk_io_time = _diskio(
+    "disk_io_time", "Disk I/O time", "percent", "Share of time each disk was busy with I/O. Near 100% the "
+    "disk is saturated (for a single spinning disk; SSDs and arrays serve requests in parallel): expect I/O "
+    "wait and slow tasks.",
+    "node_disk_io_time_seconds_total", "io_time", "", 100.0, 0.1,  # Telegraf: ms per second x 0.1 = percent
+)  # fmt: skip
+
+# --- network ------------------------------------------------------------------------------------------------
+
+
+def _net(key, title, unit, description, node_metric, telegraf_field, direction, scale=1.0) -> Signal:
+    return Signal(
+        key=f"host.{key}",
+        title=title,
+        unit=unit,
+        description=description,
+        prometheus=lambda s: _rate_sum(s, _nic(s, node_metric), scale),
+        telegraf=TelegrafSeries("net", telegraf_field, kind=COUNTER, transform=Affine(scale)),
+        dimensions=(HOST, INTERFACE),
+        group_by=(HOST, INTERFACE),
+        legend="{host} {interface} " + direction,
+    )
+
+
+net_receive = _net(
+    "net_receive", "Network receive", "bps", "Bits received per second on each interface (loopback excluded). "
+    "Flat at the link speed means the network is the bottleneck.",
+    "node_network_receive_bytes_total", "bytes_recv", "in", 8.0,
+)  # fmt: skip
+net_transmit = _net(
+    "net_transmit", "Network transmit", "bps", "Bits sent per second on each interface (loopback excluded).",
+    "node_network_transmit_bytes_total", "bytes_sent", "out", 8.0,
+)  # fmt: skip
+_ERRORS = ("Packets with errors or dropped per second. Should be 0: steady errors point at a bad link, cable "
+           "or driver; drops at full buffers (raise ring buffers or reduce traffic).")  # fmt: skip
+net_receive_errors = _net(
+    "net_receive_errors", "Receive errors", "pps", _ERRORS, "node_network_receive_errs_total", "err_in", "rx errors"
+)
+net_transmit_errors = _net(
+    "net_transmit_errors", "Transmit errors", "pps", _ERRORS, "node_network_transmit_errs_total", "err_out",
+    "tx errors",
+)
+net_receive_drops = _net(
+    "net_receive_drops", "Receive drops", "pps", _ERRORS, "node_network_receive_drop_total", "drop_in", "rx drops"
+)
+net_transmit_drops = _net(
+    "net_transmit_drops", "Transmit drops", "pps", _ERRORS, "node_network_transmit_drop_total", "drop_out",
+    "tx drops",
+)
+
+# --- processes and kernel -----------------------------------------------------------------------------------
+
+procs_running = Signal(
+    key="host.procs_running",
+    title="Processes running",
+    unit="short",
+    description="Processes running or ready to run. Persistently more than the cores means CPU contention.",
+    prometheus=lambda s: P.sum(s.metric("node_procs_running")).by(*s.by),
+    telegraf=TelegrafSeries("processes", "running"),
+    dimensions=(HOST,),
+    group_by=(HOST,),
+    legend="{host} running",
+)
+
+procs_blocked = Signal(
+    key="host.procs_blocked",
+    title="Processes blocked",
+    unit="short",
+    description="Processes in uninterruptible sleep, usually waiting for disk or NFS. More than a few for "
+    "long means storage is slow.",
+    prometheus=lambda s: P.sum(s.metric("node_procs_blocked")).by(*s.by),
+    telegraf=TelegrafSeries("processes", "blocked"),
+    dimensions=(HOST,),
+    group_by=(HOST,),
+    legend="{host} blocked",
+)
+
+context_switches = Signal(
+    key="host.context_switches",
+    title="Context switches",
+    unit="ops",
+    description="Context switches per second. A sudden rise with high system CPU means too many busy "
+    "processes or threads (e.g. too many Airflow worker slots for the cores).",
+    prometheus=lambda s: _rate_sum(s, s.metric("node_context_switches_total")),
+    telegraf=TelegrafSeries("kernel", "context_switches", kind=COUNTER),
+    dimensions=(HOST,),
+    group_by=(HOST,),
+    legend="{host} context switches",
+)
+
+forks = Signal(
+    key="host.forks",
+    title="Processes forked",
+    unit="ops",
+    description="New processes per second. Airflow's local/Celery executors fork a process per task and the "
+    "scheduler forks DAG file processors: a jump with no matching task load hints at a crash loop.",
+    prometheus=lambda s: _rate_sum(s, s.metric("node_forks_total")),
+    telegraf=TelegrafSeries("kernel", "processes_forked", kind=COUNTER),
+    dimensions=(HOST,),
+    group_by=(HOST,),
+    legend="{host} forks",
+)
+
+file_descriptors = Signal(
+    key="host.file_descriptors",
+    title="File descriptors used",
+    unit="percent",
+    description="Allocated file handles as a share of the kernel maximum (fs.file-max). Near 100% new "
+    "connections and files fail with 'Too many open files'. node_exporter's filefd collector.",
+    prometheus=lambda s: 100
+    * P.sum(s.metric("node_filefd_allocated")).by(*s.by)
+    / P.sum(s.metric("node_filefd_maximum")).by(*s.by),
+    telegraf=Unsupported("needs Telegraf's inputs.linux_sysctl_fs (file-nr / file-max), not in the Telegraf inputs we configure"),
+    dimensions=(HOST,),
+    group_by=(HOST,),
+)
+
+uptime = Signal(
+    key="host.uptime",
+    title="Uptime",
+    unit="s",
+    description="Time since the host booted. A reset means a reboot: check whether Airflow's services came "
+    "back.",
+    prometheus=lambda s: P.sum(s.metric("node_time_seconds")).by(*s.by) - P.sum(s.metric("node_boot_time_seconds")).by(*s.by),
+    telegraf=TelegrafSeries("system", "uptime", aggregate="last"),
     dimensions=(HOST,),
     group_by=(HOST,),
 )
