@@ -4,9 +4,8 @@ Every server runs on a free loopback port with its own temporary data directory,
 process group, and is stopped in a finalizer (SIGTERM, then SIGKILL) even when a test fails.
 On Linux the children also get PR_SET_PDEATHSIG so a killed pytest takes them down with it.
 
-Use from a test module (run pytest as `python -m pytest` so `tests` is importable):
-
-    from tests.servers import node_exporter, prometheus_live, prometheus_backfilled  # noqa: F401
+tests/conftest.py registers this module as a plugin (`pytest_plugins`), so tests just name the
+fixtures; do not also import them into a test module, or session fixtures start twice.
 
 OpenMetrics notes for `openmetrics_from_samples` (checked with promtool 2.42):
 - the text must end with `# EOF`; timestamps are seconds (floats allowed);

@@ -12,7 +12,7 @@ import pytest
 
 from airflow_dash.errors import OperationError, UserError
 from airflow_dash.live import FluxLive, InfluxQLLive, TimeRange, VariableValue, verify_dashboard
-from tests.influxdb_server import influxdb_v1  # noqa: F401 - fixture used by name
+# The influxdb_v1 fixture comes from tests/conftest.py (tests.influxdb_server).
 from tests.servers import free_port
 
 pytestmark = pytest.mark.slow

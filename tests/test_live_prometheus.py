@@ -15,13 +15,8 @@ from airflow_dash.live import (
     has_problems,
     verify_dashboard,
 )
-from tests.servers import (  # noqa: F401 - fixtures are used by name
-    free_port,
-    node_exporter,
-    openmetrics_from_samples,
-    prometheus_backfilled,
-    prometheus_live,
-)
+# Fixtures (prometheus_live, prometheus_backfilled) come from tests/conftest.py.
+from tests.servers import free_port, openmetrics_from_samples
 
 pytestmark = pytest.mark.slow
 

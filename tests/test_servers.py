@@ -7,13 +7,8 @@ import time
 import pytest
 import requests
 
-from tests.servers import (  # noqa: F401 - fixtures are used by name
-    escape_label_value,
-    node_exporter,
-    openmetrics_from_samples,
-    prometheus_backfilled,
-    prometheus_live,
-)
+# Fixtures (node_exporter, prometheus_live, prometheus_backfilled) come from tests/conftest.py.
+from tests.servers import escape_label_value, openmetrics_from_samples
 
 pytestmark = pytest.mark.slow
 
