@@ -256,6 +256,9 @@ class GrafanaClient:
         except requests.exceptions.RetryError as exc:  # pragma: no cover - raise_on_status=False avoids it
             raise GrafanaUnreachable(self._scrub(f"{what} failed: {self.host}: {_one_line(str(exc), 150)}")) from None
         except requests.exceptions.ConnectionError as exc:
+            if "Read timed out" in str(exc):  # read retries exhausted: requests wraps it as ConnectionError
+                raise GrafanaUnreachable(
+                    f"{what} failed: Grafana at {self.host} did not answer within {self.timeout[1]:g}s") from None
             raise GrafanaUnreachable(self._scrub(
                 f"{what} failed: cannot reach Grafana at {self.host} ({_connection_cause(exc)})")) from None
         except requests.exceptions.RequestException as exc:

@@ -1,0 +1,162 @@
+"""GrafanaClient against the emulator (or a real Grafana): typed calls, retries, one-line errors, no secrets."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+
+from airflow_dash.errors import OperationError, UserError
+from airflow_dash.grafana.client import GrafanaAuthError, GrafanaClient, GrafanaHTTPError, GrafanaUnreachable
+from tests.grafana_fixtures import grafana  # noqa: F401  (fixture)
+
+SECRET = "glsa_this_must_never_be_printed_42"
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_health_and_dashboard_round_trip(grafana):
+    client = grafana.client()
+    assert client.health().get("database") == "ok"
+    folder, created = client.ensure_folder(f"{grafana.prefix}-f", grafana.root_folder)
+    assert created and folder["uid"] == f"{grafana.prefix}-f"
+    assert client.ensure_folder(f"{grafana.prefix}-f", grafana.root_folder) == (client.get_folder(folder["uid"]), False)
+    uid = f"{grafana.prefix}-rt"
+    assert client.get_dashboard(uid) is None
+    answer = client.save_dashboard({"uid": uid, "title": f"{grafana.prefix} rt", "panels": [], "tags": ["t1"]},
+                                   folder_uid=folder["uid"], message="first")
+    assert answer["version"] == 1
+    live = client.get_dashboard(uid)
+    assert live.version == 1 and live.folder_uid == folder["uid"] and live.model["tags"] == ["t1"]
+    assert [h["uid"] for h in client.search(tags=["t1"], folder_uids=[folder["uid"]], type="dash-db")] == [uid]
+    versions = client.dashboard_versions(uid)
+    assert [v["version"] for v in versions] == [1] and versions[0]["message"] == "first"
+    assert client.delete_dashboard(uid) is True
+    assert client.delete_dashboard(uid) is False  # already gone: not an error
+    client.delete_folder(folder["uid"])
+
+
+def test_stale_version_is_a_412_with_grafanas_message(grafana):
+    client = grafana.client()
+    uid = f"{grafana.prefix}-stale"
+    client.save_dashboard({"uid": uid, "title": f"{grafana.prefix} stale", "panels": []})
+    try:
+        client.save_dashboard({"uid": uid, "title": f"{grafana.prefix} stale", "panels": [], "version": 1})
+        with pytest.raises(GrafanaHTTPError) as caught:
+            client.save_dashboard({"uid": uid, "title": f"{grafana.prefix} stale", "panels": [], "version": 1})
+        assert caught.value.status == 412 and caught.value.grafana_status == "version-mismatch"
+        assert str(caught.value) == (f"saving dashboard '{uid}' failed: HTTP 412 version-mismatch: "
+                                     "The dashboard has been changed by someone else")
+    finally:
+        client.delete_dashboard(uid)
+
+
+def test_search_follows_pages(grafana):
+    client = grafana.client()
+    folder, _ = client.ensure_folder(f"{grafana.prefix}-pages", grafana.root_folder)
+    for i in range(5):
+        client.save_dashboard({"uid": f"{grafana.prefix}-p{i}", "title": f"{grafana.prefix} p{i}", "panels": []},
+                              folder_uid=folder["uid"])
+    hits = client.search(folder_uids=[folder["uid"]], type="dash-db", limit=2)
+    assert sorted(h["uid"] for h in hits) == [f"{grafana.prefix}-p{i}" for i in range(5)]
+    client.delete_folder(folder["uid"])
+
+
+def test_wrong_token_is_a_user_error_without_the_token(grafana):
+    client = grafana.client(token=SECRET)
+    with pytest.raises(GrafanaAuthError) as caught:
+        client.get_dashboard("anything")
+    message = str(caught.value)
+    assert isinstance(caught.value, UserError)
+    assert message == f"reading dashboard 'anything' failed: token rejected by Grafana at {grafana.url} (HTTP 401)"
+    assert SECRET not in message and SECRET not in repr(client) and SECRET not in repr(caught.value)
+
+
+def test_repr_hides_token_and_password():
+    client = GrafanaClient("http://admin:hunter2-secret@127.0.0.1:1", token=SECRET)
+    assert SECRET not in repr(client) and "hunter2-secret" not in repr(client)
+    assert client.url == "http://127.0.0.1:1"
+
+
+def test_basic_auth_from_user_and_password(grafana):
+    emulator = grafana.require_emulator()
+    assert GrafanaClient(emulator.url, user="admin", password="admin").get_dashboard("none") is None
+    with pytest.raises(GrafanaAuthError, match="user/password rejected"):
+        GrafanaClient(emulator.url, user="admin", password="wrong").get_dashboard("none")
+
+
+def test_unreachable_host_names_host_and_cause():
+    port = closed_port()
+    client = GrafanaClient(f"http://127.0.0.1:{port}", token=SECRET, retries=1, backoff=0.01)
+    with pytest.raises(GrafanaUnreachable) as caught:
+        client.health()
+    assert isinstance(caught.value, OperationError)
+    assert f"cannot reach Grafana at 127.0.0.1:{port} (connection refused)" in str(caught.value)
+    assert SECRET not in str(caught.value)
+
+
+def test_503_burst_is_retried(grafana):
+    emulator = grafana.require_emulator()
+    emulator.faults.fail_next(3, 503)
+    assert grafana.client().get_dashboard("missing") is None
+    assert [r.status for r in emulator.requests] == [503, 503, 503, 404]
+
+
+def test_retries_are_bounded_and_the_last_answer_is_reported(grafana):
+    emulator = grafana.require_emulator()
+    emulator.faults.fail_always(503, path_prefix="/api/dashboards/uid/")
+    with pytest.raises(GrafanaHTTPError) as caught:
+        grafana.client(retries=2).get_dashboard("missing")
+    assert caught.value.status == 503 and "reading dashboard 'missing' failed: HTTP 503" in str(caught.value)
+    assert len(emulator.requests) == 3  # first try + 2 retries
+
+
+def test_retry_after_is_honoured(grafana):
+    emulator = grafana.require_emulator()
+    emulator.faults.fail_next(1, 429, retry_after=1)
+    started = time.monotonic()
+    assert grafana.client().get_dashboard("missing") is None
+    assert time.monotonic() - started >= 0.9
+
+
+def test_read_timeout_is_one_line(grafana):
+    emulator = grafana.require_emulator()
+    emulator.faults.slow_next(5, 1.0)
+    client = grafana.client(timeout=(1.0, 0.2), retries=1)
+    with pytest.raises(GrafanaUnreachable, match=r"did not answer within 0.2s"):
+        client.get_dashboard("slow")
+
+
+def test_server_error_message_is_one_line(grafana):
+    emulator = grafana.require_emulator()
+    emulator.faults.fail_always(500, path_prefix="/api/folders")
+    with pytest.raises(GrafanaHTTPError) as caught:
+        grafana.client().ensure_folder("x", "X")
+    assert "\n" not in str(caught.value) and str(caught.value).startswith("reading folder 'x' failed: HTTP 500")
+
+
+def test_tls_verification_is_on_by_default(tmp_path):
+    # Plain HTTP server spoken to over https: the TLS handshake fails, and the message says how to fix it.
+    port = closed_port()
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", port))
+    listener.listen()
+    try:
+        client = GrafanaClient(f"https://127.0.0.1:{port}", token=SECRET, retries=0, timeout=(1, 1))
+        assert client.verify is True
+        with pytest.raises(GrafanaUnreachable) as caught:
+            client.health()
+        assert "127.0.0.1" in str(caught.value) and SECRET not in str(caught.value)
+    finally:
+        listener.close()
+
+
+def test_bad_url_is_a_user_error_that_does_not_echo_credentials():
+    with pytest.raises(UserError) as caught:
+        GrafanaClient("ftp://user:pw-secret@host")
+    assert "pw-secret" not in str(caught.value)
