@@ -22,8 +22,8 @@ import re
 # Go's regexp.QuoteMeta set: escaping anything else with a backslash is an error in RE2 for letters.
 _RE2_SPECIAL = frozenset("\\.+*?()|[]{}^$")
 
-# What Grafana treats as a variable reference: $name, ${...}, [[...]].
-_GRAFANA_VARIABLE_START = re.compile(r"\$(\w|\{)|\[\[")
+# What Grafana's template service rewrites: $name, ${name...}, [[name]] / [[name:format]].
+_GRAFANA_VARIABLE = re.compile(r"\$\w|\$\{\w|\[\[\w+?(?::\w+)?\]\]")
 
 
 def _is_control(char: str) -> bool:
@@ -33,7 +33,7 @@ def _is_control(char: str) -> bool:
 def regex_escape(value: str) -> str:
     """An RE2 pattern matching exactly `value` (like Go's regexp.QuoteMeta, plus printable output).
 
-    Control characters become `\\x{..}` so the pattern never contains a raw newline (which would end a
+    Control characters become `\\xHH` so the pattern never contains a raw newline (which would end a
     Flux or InfluxQL /regex/ literal), and `$` becomes `[$]` so Grafana cannot mistake it for a variable.
     """
     out = []
@@ -41,7 +41,7 @@ def regex_escape(value: str) -> str:
         if char == "$":
             out.append("[$]")  # a class, not `\\$`: Grafana would still see `$name` after a backslash
         elif _is_control(char):
-            out.append(f"\\x{{{ord(char):x}}}")
+            out.append(f"\\x{ord(char):02x}")  # not \\x{..}: Flux regex literals only take two hex digits
         elif char in _RE2_SPECIAL:
             out.append("\\" + char)
         else:
@@ -56,7 +56,23 @@ def anchored(pattern: str) -> str:
 
 def looks_like_grafana_variable(text: str) -> bool:
     """True when Grafana would try to interpolate part of `text`."""
-    return bool(_GRAFANA_VARIABLE_START.search(text))
+    return bool(_GRAFANA_VARIABLE.search(text))
+
+
+def _hex_escaped(value: str, short_escapes: dict[str, str]) -> str:
+    """Body of a Go-style string (PromQL and Flux share the rules) that Grafana cannot rewrite.
+
+    `$` and the first `[` of `[[` become byte escapes; control characters too, so the text stays printable.
+    """
+    out = []
+    for index, char in enumerate(value):
+        if char in short_escapes:
+            out.append(short_escapes[char])
+        elif char == "$" or _is_control(char) or (char == "[" and value[index + 1 : index + 2] == "["):
+            out.append(f"\\x{ord(char):02x}")
+        else:
+            out.append(char)
+    return "".join(out)
 
 
 # --- PromQL -------------------------------------------------------------------------------------------------
@@ -66,15 +82,7 @@ _GO_SHORT_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "
 
 def promql_string(value: str) -> str:
     """A double-quoted PromQL string literal (Go escaping) holding exactly `value`."""
-    out = []
-    for char in value:
-        if char in _GO_SHORT_ESCAPES:
-            out.append(_GO_SHORT_ESCAPES[char])
-        elif char == "$" or _is_control(char):
-            out.append(f"\\x{ord(char):02x}")
-        else:
-            out.append(char)
-    return '"' + "".join(out) + '"'
+    return '"' + _hex_escaped(value, _GO_SHORT_ESCAPES) + '"'
 
 
 _PROMQL_LABEL = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
@@ -111,15 +119,7 @@ def flux_string(value: str) -> str:
     Flux interpolates `${...}` inside strings, and Grafana interpolates `$name`: a `$` is written as the byte
     escape `\\x24`, which neither touches.
     """
-    out = []
-    for char in value:
-        if char in _FLUX_SHORT_ESCAPES:
-            out.append(_FLUX_SHORT_ESCAPES[char])
-        elif char == "$" or _is_control(char):
-            out.append(f"\\x{ord(char):02x}")
-        else:
-            out.append(char)
-    return '"' + "".join(out) + '"'
+    return '"' + _hex_escaped(value, _FLUX_SHORT_ESCAPES) + '"'
 
 
 def flux_regex(pattern: str) -> str:
@@ -161,7 +161,7 @@ def influxql_string(value: str) -> str:
 
 def influxql_can_compare_equal(value: str) -> bool:
     """Whether `value` can be written as an InfluxQL string (else compare with an anchored regex)."""
-    return not looks_like_grafana_variable(value)
+    return not looks_like_grafana_variable(value) and not any(_is_control(c) and c != "\n" for c in value)
 
 
 def influxql_regex(pattern: str) -> str:
@@ -177,6 +177,9 @@ def _influxql_escape(value: str, quote: str) -> str:
 def _reject_grafana_variables(text: str, what: str) -> None:
     if looks_like_grafana_variable(text):
         raise ValueError(f"{what} {text!r} would be rewritten by Grafana's variable interpolation")
+    if any(_is_control(c) and c != "\n" for c in text):
+        # InfluxQL's scanner has no escape for them and refuses them raw.
+        raise ValueError(f"{what} {text!r} holds control characters InfluxQL cannot quote")
 
 
 def _escape_regex_delimiter(pattern: str) -> str:
@@ -228,3 +231,16 @@ def promql_variable_string(name: str) -> str:
 def influx_variable_regex(name: str) -> str:
     """The anchored regex text (no delimiters) matching the value(s) of a variable in InfluxQL and Flux."""
     return "^" + grafana_variable(name, "regex") + "$"
+
+
+# --- InfluxDB line protocol (writing test data and examples) -------------------------------------------------
+
+
+def line_protocol_key(name: str) -> str:
+    """A measurement, tag key, tag value or field key in line protocol: comma, space and `=` escaped.
+
+    Line protocol cannot carry a newline in a key or tag value, nor one ending in a backslash.
+    """
+    if "\n" in name or name.endswith("\\") or name == "":
+        raise ValueError(f"{name!r} cannot be written in InfluxDB line protocol")
+    return name.replace("\\", "\\\\").replace(",", "\\,").replace(" ", "\\ ").replace("=", "\\=")
