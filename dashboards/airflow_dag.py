@@ -14,7 +14,7 @@ runs = Row(
     "DAG runs",
     [
         timeseries(
-            "Run duration: success vs failed", af.dagrun_duration_success, af.dagrun_duration_failed,
+            "Run duration: success vs failed", af.dagrun_duration,
             width=12, min=0, draw_style="points", legend_calcs=("mean", "max"),
             description="Mean duration of the DAG's runs that ended in the window, by outcome. A run longer than the "
             "schedule interval delays the next one: look for the slowest task below.",

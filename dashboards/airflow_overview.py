@@ -6,7 +6,7 @@ triggerer. Panels about DAGs link to the DAG dashboard with the chosen DAGs and 
 
 from airflow_dash.catalog import airflow_extra as af
 from airflow_dash.dashboard import Dashboard, DashboardLink, DimensionVariable
-from airflow_dash.panels import PanelLink, Query, Row, stat, thresholds, timeseries
+from airflow_dash.panels import PanelLink, Row, stat, thresholds, timeseries
 
 TO_DAG = (PanelLink("DAG detail", "airflow-dag"),)
 
@@ -120,7 +120,7 @@ dag_runs = Row(
     [
         timeseries(
             "Run duration: success vs failed",
-            Query(af.dagrun_duration_success), Query(af.dagrun_duration_failed),
+            af.dagrun_duration,
             width=12, min=0, draw_style="points", links=TO_DAG,
             description="Mean duration of DAG runs ending in the window, per DAG and outcome. A run longer than "
             "its schedule interval delays the next run; open the DAG dashboard for per-task durations.",
