@@ -47,6 +47,9 @@ def test_first_publish_creates_everything_and_second_writes_nothing(grafana):
         assert MANAGED_TAG in live.model["tags"]
         assert live.model[MARKER_KEY]["contentHash"] == content_hash(live.model)
         assert live.folder_uid == folder_uid(target_folder_path(grafana.root_folder, d.folder))
+    components = client.get_folder(folder_uid(target_folder_path(grafana.root_folder, "Components")))
+    assert components["title"] == "Components"
+    assert components.get("parentUid") == folder_uid((grafana.root_folder,))  # nested, not flattened
     if grafana.emulator is not None:
         # 2 folder reads + 3 dashboard reads; 2 folder creates + 3 dashboard saves.
         assert first == {"total": 10, "reads": 5, "writes": 5}, first
