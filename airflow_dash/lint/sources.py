@@ -1,0 +1,97 @@
+"""Turn command-line arguments into dashboards to lint: JSON files, directories of them, or bundled names."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Sequence
+
+from airflow_dash.errors import UserError
+from airflow_dash.lint.model import DashboardDocument
+
+EXTRACT_SUFFIXES = (".panels.json", ".extract.json")
+
+
+def _dashboard_model(data) -> dict | None:
+    """The dashboard inside `data`: itself, or the `dashboard` of a Grafana API export; None if neither."""
+    if isinstance(data, dict) and isinstance(data.get("dashboard"), dict):
+        data = data["dashboard"]
+    if isinstance(data, dict) and ("panels" in data or "rows" in data) and ("title" in data or "uid" in data):
+        return data
+    return None
+
+
+def load_file(path: Path, strict: bool = True) -> DashboardDocument | None:
+    """A dashboard JSON file; with `strict`, anything else is a UserError (directories skip such files)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        if strict:
+            raise UserError(f"{path}: not a readable JSON file: {exc}") from exc
+        return None
+    model = _dashboard_model(data)
+    if model is None:
+        if strict:
+            raise UserError(f"{path}: not a Grafana dashboard (no panels/rows)")
+        return None
+    return DashboardDocument(str(path), str(model.get("title") or path.stem), model)
+
+
+def load_directory(directory: Path) -> list[DashboardDocument]:
+    """Every dashboard JSON under `directory` (our condensed `*.panels.json` extracts are not dashboards)."""
+    files = sorted(p for p in directory.rglob("*.json") if p.is_file() and not p.name.endswith(EXTRACT_SUFFIXES))
+    return [doc for doc in (load_file(p, strict=False) for p in files) if doc is not None]
+
+
+def module_path(key: str, dashboards_dir: Path) -> str:
+    """The module defining dashboard `key`, so annotations land on the file a pull request changed."""
+    # `key="docker"` defines it; a bare "docker" may be a link from another dashboard, so it only counts last.
+    defining = re.compile(rf"""\bkey\s*=\s*['"]{re.escape(key)}['"]""")
+    mentioning = re.compile(rf"""['"]{re.escape(key)}['"]""")
+    texts = {}
+    for path in sorted(dashboards_dir.glob("*.py")):
+        try:
+            texts[path] = path.read_text(encoding="utf-8")
+        except OSError:
+            continue
+    for pattern in (defining, mentioning):
+        for path, text in texts.items():
+            if pattern.search(text):
+                return str(path)
+    return str(dashboards_dir)
+
+
+def compiled_documents(names: Sequence[str], backends: Sequence[str], dashboards_dir: Path) -> list[DashboardDocument]:
+    from airflow_dash.build import compile_dashboards
+
+    compiled = compile_dashboards(list(names) or None, list(backends) or None, dashboards_dir)
+    return [DashboardDocument(module_path(c.name, Path(dashboards_dir)), f"{c.name} [{c.backend}]", c.model) for c in compiled]
+
+
+def collect_documents(
+    arguments: Sequence[str], backends: Sequence[str] = (), dashboards_dir: Path | str = "dashboards"
+) -> list[DashboardDocument]:
+    """Existing paths are files/directories of JSON; other arguments are bundled dashboard names.
+
+    No arguments: every bundled dashboard. Names are compiled in one go so links resolve.
+    """
+    dashboards_dir = Path(dashboards_dir)
+    documents: list[DashboardDocument] = []
+    names: list[str] = []
+    for argument in arguments:
+        path = Path(argument)
+        if path.is_dir():
+            found = load_directory(path)
+            if not found:
+                raise UserError(f"{path}: no dashboard JSON files found")
+            documents.extend(found)
+        elif path.is_file():
+            documents.append(load_file(path))
+        elif "/" in argument or argument.endswith(".json"):
+            raise UserError(f"{argument}: no such file or directory")
+        else:
+            names.append(argument)
+    if names or not arguments:
+        documents = compiled_documents(names, backends, dashboards_dir) + documents
+    return documents
