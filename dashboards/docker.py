@@ -33,7 +33,7 @@ dashboard = Dashboard(
             "CPU",
             [
                 timeseries("Container CPU", docker.cpu_usage, min=0, legend_calcs=LIST),
-                timeseries("CPU throttled", docker.cpu_throttled, min=0, thresholds=thresholds("green", (0.1, "orange"), (0.5, "red"))),
+                timeseries("CPU throttled", docker.cpu_throttled, min=0, thresholds=thresholds("green", (1e8, "orange"), (5e8, "red"))),
             ],
         ),
         Row(

@@ -93,12 +93,12 @@ cpu_usage = _per_container(
 )  # fmt: skip
 
 cpu_throttled = _per_container(
-    "cpu_throttled", "CPU throttled", "s",
-    "Seconds per second each container was held back by its CPU quota (--cpus). Above 0 for long means the "
-    "limit is too low for the work: tasks and heartbeats get slower.",
-    lambda s: _rate(s, "container_cpu_cfs_throttled_seconds_total"),
-    TelegrafSeries("docker_container_cpu", "throttling_throttled_time", kind=COUNTER, where={"cpu": "cpu-total"},
-                   transform=Affine(1e-9)),
+    "cpu_throttled", "CPU throttled", "ns",
+    "Time per second each container was held back by its CPU quota (--cpus); 1 s per second = one core's "
+    "worth. Above 0 for long means the limit is too low for the work: tasks and heartbeats get slower.",
+    # In nanoseconds, Telegraf's unit (an Affine of 1e-9 renders as `1e-09`, which Flux/InfluxQL reject).
+    lambda s: _rate(s, "container_cpu_cfs_throttled_seconds_total", 1e9),
+    TelegrafSeries("docker_container_cpu", "throttling_throttled_time", kind=COUNTER, where={"cpu": "cpu-total"}),
 )  # fmt: skip
 
 # --- memory -------------------------------------------------------------------------------------------------
@@ -200,9 +200,10 @@ blkio_writes = _per_container(
 # --- lifecycle ----------------------------------------------------------------------------------------------
 
 uptime = _per_container(
-    "uptime", "Container uptime", "s",
+    "uptime", "Container uptime", "ns",
     "Time since each container (re)started. A drop to 0 is a restart: a crash loop shows as a saw-tooth; read "
     "the container's logs (`docker logs`) and its exit code.",
-    lambda s: P.max(P.time() - _named(s, "container_start_time_seconds")).by(*s.by),
-    TelegrafSeries("docker_container_status", "uptime_ns", aggregate="last", transform=Affine(1e-9)),
+    # In nanoseconds, Telegraf's unit (see cpu_throttled); Grafana's ns unit scales up to days.
+    lambda s: P.max(P.time() - _named(s, "container_start_time_seconds")).by(*s.by) * 1e9,
+    TelegrafSeries("docker_container_status", "uptime_ns", aggregate="last"),
 )  # fmt: skip

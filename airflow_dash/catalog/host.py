@@ -186,7 +186,7 @@ memory_total = Signal(
     key="host.memory_total",
     title="Memory total",
     unit="bytes",
-    description="Physical memory of the host.",
+    description="Physical memory of the host: what Airflow workers, the scheduler and the database share.",
     prometheus=lambda s: P.sum(s.metric("node_memory_MemTotal_bytes")).by(*s.by),
     telegraf=TelegrafSeries("mem", "total", aggregate="last"),
     dimensions=(HOST,),
@@ -332,7 +332,8 @@ def _diskio(key, title, unit, description, node_metric, telegraf_field, directio
 
 
 disk_read_bytes = _diskio(
-    "disk_read_bytes", "Disk read", "Bps", "Bytes read per second from each disk.",
+    "disk_read_bytes", "Disk read", "Bps", "Bytes read per second from each disk. Compare with the disk's "
+    "throughput limit (cloud volumes are capped).",
     "node_disk_read_bytes_total", "read_bytes", "read",
 )  # fmt: skip
 disk_write_bytes = _diskio(
@@ -341,7 +342,8 @@ disk_write_bytes = _diskio(
     "node_disk_written_bytes_total", "write_bytes", "write",
 )  # fmt: skip
 disk_reads = _diskio(
-    "disk_reads", "Disk reads", "iops", "Read operations completed per second on each disk.",
+    "disk_reads", "Disk reads", "iops", "Read operations completed per second on each disk. Cloud volumes "
+    "have an IOPS quota shared by reads and writes.",
     "node_disk_reads_completed_total", "reads", "read",
 )  # fmt: skip
 disk_writes = _diskio(
