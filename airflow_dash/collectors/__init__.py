@@ -1,0 +1,44 @@
+"""Collector configs generated from the Airflow naming table, and test-grade evaluators of them.
+
+- `statsd_exporter`: `statsd_mapping.yml` + `StatsdExporterMapper`;
+- `telegraf`: `telegraf.conf` + `TelegrafTemplateEvaluator` / `TelegrafStatsdPipeline`;
+- `prometheus`: `prometheus.yml` (node_exporter, cAdvisor, statsd_exporter).
+
+`write_collectors(out_dir)` writes the three files (backs `airflow-dash collectors`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from airflow_dash.errors import UserError
+
+FILES = ("statsd_mapping.yml", "telegraf.conf", "prometheus.yml")
+
+
+def render_collectors(prefix: str = "airflow") -> dict[str, str]:
+    from airflow_dash.collectors.prometheus import prometheus_yaml
+    from airflow_dash.collectors.statsd_exporter import statsd_mapping_yaml
+    from airflow_dash.collectors.telegraf import telegraf_conf
+
+    return {
+        "statsd_mapping.yml": statsd_mapping_yaml(prefix),
+        "telegraf.conf": telegraf_conf(prefix),
+        "prometheus.yml": prometheus_yaml(),
+    }
+
+
+def write_collectors(out_dir: str | Path, prefix: str = "airflow") -> list[Path]:
+    """Write the three files into `out_dir` (created if missing); UserError if it cannot be written."""
+    out = Path(out_dir)
+    contents = render_collectors(prefix)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        written = []
+        for name, text in contents.items():
+            path = out / name
+            path.write_text(text, encoding="utf-8")
+            written.append(path)
+    except OSError as exc:
+        raise UserError(f"cannot write collector configs to {out}: {exc.strerror or exc}") from None
+    return written
