@@ -6,7 +6,8 @@ Not shown: the parse time of the DAG's file. Airflow reports parse durations per
 overview's "Slowest DAG files" panel is the place for it.
 """
 
-from airflow_dash.catalog import airflow_extra as af
+from airflow_dash.catalog import airflow as af
+from airflow_dash.catalog import airflow_extra as ax
 from airflow_dash.dashboard import Dashboard, DashboardLink, DimensionVariable
 from airflow_dash.panels import Row, thresholds, timeseries
 
@@ -14,7 +15,7 @@ runs = Row(
     "DAG runs",
     [
         timeseries(
-            "Run duration: success vs failed", af.dagrun_duration,
+            "Run duration: success vs failed", af.dagrun_duration_success, af.dagrun_duration_failed,
             width=12, min=0, draw_style="points", legend_calcs=("mean", "max"),
             description="Mean duration of the DAG's runs that ended in the window, by outcome. A run longer than the "
             "schedule interval delays the next one: look for the slowest task below.",
@@ -26,12 +27,12 @@ runs = Row(
             "max_active_runs is reached (a previous run is still going).",
         ),
         timeseries(
-            "First task scheduling delay", af.dagrun_first_task_delay, width=12, min=0, draw_style="points",
+            "First task scheduling delay", af.dagrun_first_task_scheduling_delay, width=12, min=0, draw_style="points",
             description="Time from a run's start to the scheduling of its first task. High: executor or pool "
             "slots are exhausted (see the overview's Executor and pools row).",
         ),
         timeseries(
-            "Dependency check", af.dagrun_dependency_check, width=12, min=0,
+            "Dependency check", ax.dagrun_dependency_check, width=12, min=0,
             description="Time the scheduler spends per loop checking this DAG's task dependencies. High values slow "
             "all DAGs: simplify trigger rules or split very wide DAGs.",
         ),
@@ -42,25 +43,25 @@ tasks = Row(
     "Tasks",
     [
         timeseries(
-            "Task duration", af.task_duration, width=12, min=0, draw_style="points", legend_calcs=("mean", "max"),
+            "Task duration", ax.task_duration_by_task, width=12, min=0, draw_style="points", legend_calcs=("mean", "max"),
             legend_placement="right",
             description="Mean run time of each task's instances finishing in the window. A task slower than usual "
             "hints at more input data or a slow upstream system.",
         ),
         timeseries(
-            "Task finishes by state", af.ti_finish_by_task, width=12, min=0, stacked=True, fill_opacity=30,
+            "Task finishes by state", ax.ti_finish_by_task, width=12, min=0, stacked=True, fill_opacity=30,
             legend_placement="right",
             description="Task instances finishing per second, per task and state. Failed or up_for_retry: read that "
             "task's log for the run in the Airflow UI.",
         ),
         timeseries(
-            "Failed and retried tasks", af.ti_failed_by_task, width=12, min=0, draw_style="bars",
+            "Failed and retried tasks", ax.ti_failed_by_task, width=12, min=0, draw_style="bars",
             thresholds=thresholds("green", (0.001, "red")),
             description="Task instances ending failed or up_for_retry per second, per task. A task that keeps "
             "failing: fix its cause; retries only hide it and hold slots.",
         ),
         timeseries(
-            "Task instance states", af.ti_running, af.ti_queued, af.ti_scheduled, af.ti_deferred,
+            "Task instance states", ax.ti_running, ax.ti_queued, ax.ti_scheduled, ax.ti_deferred,
             width=12, min=0, legend_placement="right",
             description="Task instances currently running, queued, scheduled or deferred, per task. Many queued or "
             "scheduled for long: executor or pool slots are exhausted.",
@@ -72,12 +73,12 @@ waiting = Row(
     "Where tasks wait",
     [
         timeseries(
-            "Scheduled → queued", af.task_scheduled_duration, width=12, min=0, draw_style="points",
+            "Scheduled → queued", ax.task_scheduled_duration, width=12, min=0, draw_style="points",
             description="Mean time task instances spent scheduled before being queued, per task. High: pool or "
             "concurrency limits (max_active_tasks) hold them back.",
         ),
         timeseries(
-            "Queued → running", af.task_queued_duration, width=12, min=0, draw_style="points",
+            "Queued → running", ax.task_queued_duration, width=12, min=0, draw_style="points",
             description="Mean time task instances spent queued before starting, per task. High: workers are full "
             "or slow to start (image pulls, pod scheduling).",
         ),

@@ -4,7 +4,8 @@ health at a glance (stats) → scheduler → executor & pools → task outcomes 
 triggerer. Panels about DAGs link to the DAG dashboard with the chosen DAGs and time range.
 """
 
-from airflow_dash.catalog import airflow_extra as af
+from airflow_dash.catalog import airflow as af
+from airflow_dash.catalog import airflow_extra as ax
 from airflow_dash.dashboard import Dashboard, DashboardLink, DimensionVariable
 from airflow_dash.panels import PanelLink, Row, stat, thresholds, timeseries
 
@@ -35,13 +36,13 @@ health = Row(
             "(Pools row) or spread tasks over pools.",
         ),
         stat(
-            "Task failures", af.ti_failures, thresholds=thresholds("green", (0.001, "red")), decimals=3,
+            "Task failures", af.ti_failures_rate, thresholds=thresholds("green", (0.001, "red")), decimals=3,
             description="Failed task instances per second, all DAGs. Red: open Tasks below and the DAG "
             "dashboard to find the failing tasks.",
             links=TO_DAG,
         ),
         stat(
-            "Scheduler loop", af.loop_duration, thresholds=thresholds("green", (5, "orange"), (30, "red")),
+            "Scheduler loop", af.scheduler_loop_duration, thresholds=thresholds("green", (5, "orange"), (30, "red")),
             description="Mean scheduler loop duration. Orange above 5 s, red above 30 s: every task starts "
             "that much later; check the database and the critical section below.",
         ),
@@ -52,13 +53,13 @@ scheduler = Row(
     "Scheduler",
     [
         timeseries(
-            "Heartbeats", af.scheduler_heartbeat, af.dag_processor_heartbeat, af.triggerer_heartbeat,
+            "Heartbeats", af.scheduler_heartbeat, ax.dag_processor_heartbeat, ax.triggerer_heartbeat,
             width=8, min=0,
             description="Heartbeats per second of the scheduler, DAG processor and triggerer. A line at 0 "
             "(or missing) is a component that is down: restart it and read its logs.",
         ),
         timeseries(
-            "Loop and critical section", af.loop_duration, af.critical_section, width=8, min=0,
+            "Loop and critical section", af.scheduler_loop_duration, af.critical_section_duration, width=8, min=0,
             thresholds=thresholds("green", (5, "orange")),
             description="Mean scheduler loop and critical section durations. A critical section close to the "
             "loop time means the database lock is the bottleneck: tune the database or run one scheduler.",
@@ -75,18 +76,18 @@ executor_pools = Row(
     "Executor and pools",
     [
         timeseries(
-            "Executor slots", af.executor_open_slots, af.executor_queued, af.executor_running, width=8, min=0,
+            "Executor slots", af.executor_open_slots, af.executor_queued_tasks, af.executor_running_tasks, width=8, min=0,
             description="Open, queued and running executor slots. Open at 0 with a growing queue: raise "
             "[core] parallelism or add workers.",
         ),
         timeseries(
-            "Pool slots by state", af.pool_open, af.pool_running, af.pool_queued, af.pool_scheduled, af.pool_deferred,
+            "Pool slots by state", af.pool_open_slots, af.pool_running_slots, af.pool_queued_slots, af.pool_scheduled_slots, af.pool_deferred_slots,
             width=8, min=0,
             description="Slots per pool by state. A pool with no open slot and starving tasks limits throughput: "
             "raise its slots (Admin → Pools) if the systems it protects allow it.",
         ),
         timeseries(
-            "Starving tasks per pool", af.pool_starving, width=8, min=0, thresholds=thresholds("green", (1, "orange")),
+            "Starving tasks per pool", af.pool_starving_tasks, width=8, min=0, thresholds=thresholds("green", (1, "orange")),
             description="Tasks waiting for a slot, per pool. Above 0 for long: raise that pool's slots or lower "
             "the concurrency of the DAGs using it.",
         ),
@@ -97,18 +98,18 @@ tasks = Row(
     "Tasks",
     [
         timeseries(
-            "Task finishes by state", af.ti_finish, width=8, min=0, stacked=True, fill_opacity=30,
+            "Task finishes by state", af.ti_finish_rate, width=8, min=0, stacked=True, fill_opacity=30,
             links=TO_DAG,
             description="Task instances finishing per second by final state, for the chosen DAGs. More failed or "
             "up_for_retry: open the DAG dashboard (panel link) to see which tasks.",
         ),
         timeseries(
-            "Failures and successes", af.ti_failures, af.ti_successes, width=8, min=0,
+            "Failures and successes", af.ti_failures_rate, af.ti_successes_rate, width=8, min=0,
             description="Task instances failing and succeeding per second, all DAGs. Failures rising while "
             "successes fall usually share one cause (a connection, a full disk): check the failing tasks' logs.",
         ),
         timeseries(
-            "Killed tasks", af.zombies_killed, af.killed_externally, width=8, min=0,
+            "Killed tasks", af.zombies_killed, af.tasks_killed_externally, width=8, min=0,
             description="Tasks failed for lost heartbeats (zombies) and tasks killed outside Airflow. Either one "
             "above 0: check worker memory (OOM kills), evictions and worker-to-database connectivity.",
         ),
@@ -120,7 +121,7 @@ dag_runs = Row(
     [
         timeseries(
             "Run duration: success vs failed",
-            af.dagrun_duration,
+            af.dagrun_duration_success, af.dagrun_duration_failed,
             width=12, min=0, draw_style="points", links=TO_DAG,
             description="Mean duration of DAG runs ending in the window, per DAG and outcome. A run longer than "
             "its schedule interval delays the next run; open the DAG dashboard for per-task durations.",
@@ -152,7 +153,7 @@ dag_processing = Row(
             description="DAGs found by the last parsing loop. A drop without a deploy means files fail to import.",
         ),
         timeseries(
-            "Slowest DAG files", af.file_parse_duration, width=8, min=0, legend_calcs=("max", "mean"),
+            "Slowest DAG files", ax.slowest_dag_files, width=8, min=0, legend_calcs=("max", "mean"),
             legend_placement="right",
             description="Parse time per DAG file, the 10 slowest (all files on InfluxDB). Files over a few seconds "
             "delay every DAG change: move API calls and heavy imports into tasks.",
@@ -164,7 +165,7 @@ triggerer = Row(
     "Triggerer",
     [
         timeseries(
-            "Triggers", af.triggers_running, af.triggerer_capacity_left, width=24, height=6, min=0,
+            "Triggers", af.triggers_running, ax.triggerer_capacity_left, width=24, height=6, min=0,
             description="Triggers running and capacity left across triggerers. Capacity at 0 makes deferred tasks "
             "wait: add triggerers or raise [triggerer] capacity.",
         ),
