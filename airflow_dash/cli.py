@@ -80,7 +80,8 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     try:
-        cli.main(args=args, prog_name="airflow-dash", standalone_mode=False)
+        # standalone_mode=False returns ctx.exit() codes instead of exiting: pass them on.
+        sys.exit(cli.main(args=args, prog_name="airflow-dash", standalone_mode=False) or 0)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(1)

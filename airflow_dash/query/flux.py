@@ -129,8 +129,8 @@ class Call:
         return f"{self.name}(" + ", ".join(f"{k}: {v}" for k, v in self.args) + ")"
 
 
-def _call(name: str, **args: FluxValue | None) -> Call:
-    return Call(name, tuple((k.rstrip("_"), _value(v)) for k, v in args.items() if v is not None))
+def _call(function: str, /, **args: FluxValue | None) -> Call:
+    return Call(function, tuple((k.rstrip("_"), _value(v)) for k, v in args.items() if v is not None))
 
 
 @dataclass(frozen=True)

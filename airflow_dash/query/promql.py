@@ -136,6 +136,9 @@ def _as_expr(value: ExprLike) -> Expr:
 class Number(Expr):
     value: float
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "value", float(self.value))
+
     @property
     def precedence(self) -> int:  # type: ignore[override]
         return _UNARY if self.value < 0 else _ATOM
