@@ -48,7 +48,7 @@ class PromScope:
     filters: Mapping[str, MatchValue]  # prometheus label -> value (usually a Variable)
     by: tuple[str, ...]  # prometheus labels the series are split by
 
-    def metric(self, name: str, **labels: MatchValue) -> promql.Selector:
+    def metric(self, name: str, /, **labels: MatchValue) -> promql.Selector:
         """`name{labels, <dashboard filters>}`: filters come from the dashboard's bound variables."""
         selector = promql.metric(name, **labels)
         extra = {label: value for label, value in self.filters.items() if label not in labels}

@@ -267,7 +267,7 @@ class Subquery(Expr):
         return f"{inner}[{self.range}:{step}]"
 
 
-def metric(name: str, **labels: MatchValue | Iterable[str]) -> Selector:
+def metric(name: str, /, **labels: MatchValue | Iterable[str]) -> Selector:
     """`metric("up", job="node")` → `up{job="node"}`."""
     return Selector(name).where(**labels)
 
