@@ -1,0 +1,325 @@
+"""The Airflow dashboards on REAL Airflow StatsD data (Airflow 3 and Airflow 2 captures), through OUR collectors.
+
+- Prometheus: capture → `StatsdExporterMapper` on our generated mapping → statsd_exporter state scraped every
+  15 s (see `tests.airflow_pipeline`) → promtool backfill → real Prometheus → `verify_dashboard` on both
+  compiled Prometheus dashboards. One backfilled Prometheus per capture, shared by the module.
+- InfluxQL: capture → our Telegraf templates (`TelegrafStatsdPipeline`) → Telegraf statsd flushes (10 s) →
+  real InfluxDB 1.x (one database per capture) → `verify_dashboard` on both compiled InfluxQL dashboards.
+- Flux: the measurements, fields and tags every Flux query uses exist in what the Telegraf pipeline produced.
+
+Every target must return data with at least one finite value. The only exemptions are metrics the capture
+genuinely lacks: `MISSING` lists them per capture with the reason, and the test asserts both that no line
+of the capture is such a metric (matched against the naming table's patterns) and that exactly the targets
+needing them came back empty.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import pytest
+import requests
+
+from airflow_dash.backends import BACKENDS
+from airflow_dash.catalog.airflow_metrics import METRICS, AirflowMetric
+from airflow_dash.compile import compile_all
+from airflow_dash.discovery import load_dashboards
+from airflow_dash.live import InfluxQLLive, PrometheusLive, TimeRange, format_results, verify_dashboard
+from airflow_dash.live.verify import VARIABLES_ROW
+from tests.airflow_pipeline import (
+    line_protocol,
+    our_prometheus_mapper,
+    our_telegraf_mapper,
+    prometheus_samples,
+    telegraf_points,
+)
+from tests.influxdb_server import influxdb_v1  # noqa: F401 - fixture used by name
+from tests.servers import openmetrics_from_samples, prometheus_backfilled  # noqa: F401
+from tests.statsd_capture import FIXTURE_DIR, Capture, parse_capture
+
+pytestmark = pytest.mark.slow
+
+DASHBOARDS_DIR = Path(__file__).resolve().parent.parent / "dashboards"
+KEYS = ("airflow-overview", "airflow-dag")
+CAPTURES = ("airflow3", "airflow2")
+
+# Naming-table keys a capture does not contain, and why. Asserted against the capture itself.
+_NO_TRIGGERER = "no deferrable task ran, so no triggerer was started during the capture"
+_NO_KILLS = "no task was killed (no zombie, no external kill) during the capture"
+MISSING: dict[str, dict[str, str]] = {
+    "airflow3": {
+        "triggerer_heartbeat": _NO_TRIGGERER,
+        "triggers_running": _NO_TRIGGERER,
+        "triggerer_capacity_left": _NO_TRIGGERER,
+        "ti_scheduled": "Airflow 3.3.2 sent no ti.scheduled gauge in the capture (only running/queued)",
+        "ti_deferred": "no deferrable task ran: no ti.deferred gauge",
+        "task_queued_duration": "Airflow 3.3.2 does not send dag.<dag>.<task>.queued_duration (LocalExecutor)",
+        "zombies_killed": _NO_KILLS,
+        "task_instances_without_heartbeats_killed": _NO_KILLS,
+        "tasks_killed_externally": _NO_KILLS,
+    },
+    "airflow2": {
+        "triggerer_heartbeat": _NO_TRIGGERER,
+        "triggers_running": _NO_TRIGGERER,
+        "triggerer_capacity_left": _NO_TRIGGERER,
+        "dag_processor_heartbeat": "Airflow 2.10 runs DAG processing inside the scheduler: no dag_processor_heartbeat",
+        "ti_running": "ti.<state> gauges are Airflow 3 only",
+        "ti_queued": "ti.<state> gauges are Airflow 3 only",
+        "ti_scheduled": "ti.<state> gauges are Airflow 3 only",
+        "ti_deferred": "ti.<state> gauges are Airflow 3 only",
+        "zombies_killed": _NO_KILLS,
+        "task_instances_without_heartbeats_killed": _NO_KILLS,
+        "tasks_killed_externally": _NO_KILLS,
+    },
+}
+
+
+def capture_path(name: str) -> Path:
+    return FIXTURE_DIR / f"{name}.tsv"
+
+
+@lru_cache(maxsize=None)
+def capture(name: str) -> Capture:
+    path = capture_path(name)
+    if not path.exists():
+        pytest.skip(f"{path.name} is not recorded yet (scripts/record-airflow-statsd.sh)")
+    return parse_capture(path)
+
+
+@lru_cache(maxsize=1)
+def compiled() -> dict[tuple[str, str], dict]:
+    dashboards = [d for d in load_dashboards(DASHBOARDS_DIR) if d.key in KEYS]
+    return {(c.name, c.backend): c.model for c in compile_all(dashboards)}
+
+
+# --- which naming-table metric a query needs, and whether a capture holds it ---------------------------------
+
+
+def _pattern_regex(metric: AirflowMetric, prefix: str) -> re.Pattern[str]:
+    alternatives = []
+    for pattern in metric.patterns:
+        parts = []
+        for part in pattern.parts:
+            if part.literal is not None:
+                parts.append(re.escape(part.literal))
+            else:
+                parts.append(re.escape(part.prefix) + r"[^.]+")
+        alternatives.append(r"\.".join(parts))
+    head = re.escape(prefix) + r"\." if prefix else ""
+    return re.compile(head + "(?:" + "|".join(alternatives) + ")")
+
+
+def capture_has(cap: Capture, key: str) -> bool:
+    metric = next(m for m in METRICS if m.key == key)
+    regex = _pattern_regex(metric, cap.prefix)
+    return any(regex.fullmatch(name) for name in cap.names())
+
+
+def metrics_in_query(text: str, backend: str) -> set[str]:
+    """Naming-table keys whose Prometheus names (PromQL) or Telegraf measurements (InfluxQL/Flux) `text` uses."""
+    keys = set()
+    for metric in METRICS:
+        if backend == "prometheus":
+            if metric.prometheus and re.search(rf"\b{re.escape(metric.prometheus_name)}(_sum|_count|_bucket)?\b", text):
+                keys.add(metric.key)
+        elif metric.telegraf and re.search(rf'"{re.escape(metric.telegraf_measurement)}"', text):
+            keys.add(metric.key)
+    return keys
+
+
+@pytest.mark.parametrize("name", CAPTURES)
+def test_missing_lists_only_metrics_the_captures_lack(name):
+    cap = capture(name)
+    for key, reason in MISSING[name].items():
+        assert reason.strip()
+        assert not capture_has(cap, key), f"{name} does contain {key}: remove it from MISSING"
+
+
+@pytest.mark.parametrize("name", CAPTURES)
+def test_captures_hold_the_core_signals(name):
+    """What the dashboards are about must be in every capture, or the real-data tests prove little."""
+    core = ("scheduler_heartbeat", "scheduler_loop_duration", "executor_open_slots", "pool_open_slots",
+            "ti_finish", "task_duration", "dagrun_duration", "dagrun_schedule_delay", "import_errors",
+            "dag_processing_last_duration", "dagbag_size")
+    cap = capture(name)
+    assert [key for key in core if not capture_has(cap, key)] == [], name
+
+
+# --- checking verify results -----------------------------------------------------------------------------------
+
+
+def check_results(results, backend: str, cap_name: str, finite) -> tuple[list[str], list[tuple]]:
+    """(problems, exemptions): errors and targets without finite data that no MISSING metric explains; and the
+    targets without data that are explained, with their reasons."""
+    missing = MISSING[cap_name]
+    problems, exempt = [], []
+    for result in results:
+        if result.status == "error":
+            problems.append(f"ERROR {result.row_title}/{result.panel_title}/{result.ref_id}: {result.error}")
+            continue
+        if result.row_title == VARIABLES_ROW:
+            if result.status != "ok":
+                problems.append(f"variable {result.panel_title} found no values: {result.interpolated}")
+            continue
+        needed = metrics_in_query(result.query, backend)
+        assert needed, f"{result.panel_title}: query uses no Airflow metric we know: {result.query}"
+        lacking = {key: missing[key] for key in needed if key in missing}
+        has_data = result.status == "ok" and finite(result)
+        if has_data:
+            continue
+        if lacking and len(lacking) == len(needed):
+            exempt.append((result.panel_title, result.ref_id, sorted(set(lacking.values()))))
+            continue
+        problems.append(f"NO DATA {result.row_title}/{result.panel_title}/{result.ref_id} "
+                        f"(needs {sorted(needed)}): {result.interpolated}")
+    return problems, exempt
+
+
+def assert_verified(results, backend: str, cap_name: str, finite) -> None:
+    problems, exempt = check_results(results, backend, cap_name, finite)
+    assert not problems, "\n".join(problems) + "\n\n" + format_results(results)
+    for title, ref_id, reasons in exempt:
+        assert reasons and all(reason in MISSING[cap_name].values() for reason in reasons), (title, ref_id)
+    # No panel may be exempt as a whole when the capture has any of what it shows.
+    ok_panels = {r.panel_title for r in results if r.status == "ok"}
+    print(f"{cap_name}/{backend}: {len(ok_panels)} panels with data; exempt targets: {exempt}")
+
+
+# --- Prometheus ------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def prometheus_for(prometheus_backfilled):  # noqa: F811 - fixture
+    """capture name -> (PrometheusServer, TimeRange), one backfilled Prometheus per capture."""
+    cache: dict[str, tuple] = {}
+
+    def get(name: str):
+        if name not in cache:
+            cap = capture(name)
+            samples, start, end = prometheus_samples(cap, our_prometheus_mapper(cap.prefix))
+            server = prometheus_backfilled(openmetrics_from_samples(samples))
+            cache[name] = (server, TimeRange(start - 60, end + 60))
+        return cache[name]
+
+    return get
+
+
+def _prom_finite(server, time_range: TimeRange):
+    def finite(result) -> bool:
+        step = 15
+        data = server.query_range(result.interpolated, math.floor(time_range.start / step) * step,
+                                  math.floor(time_range.end / step) * step, step)
+        return any(math.isfinite(float(v)) for series in data["result"] for _, v in series.get("values", []))
+    return finite
+
+
+@pytest.mark.parametrize("cap_name", CAPTURES)
+@pytest.mark.parametrize("key", KEYS)
+def test_prometheus_dashboards_on_real_airflow_data(prometheus_for, cap_name, key):
+    server, time_range = prometheus_for(cap_name)
+    results = verify_dashboard(compiled()[(key, "prometheus")], PrometheusLive(server.url, scrape_interval="15s"),
+                               time_range)
+    assert_verified(results, "prometheus", cap_name, _prom_finite(server, time_range))
+
+
+# --- InfluxDB 1.x (InfluxQL) -------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=None)
+def telegraf_output(name: str):
+    cap = capture(name)
+    return telegraf_points(cap, our_telegraf_mapper(cap.prefix))
+
+
+@pytest.fixture(scope="module")
+def influx_for(influxdb_v1):  # noqa: F811 - fixture
+    written: dict[str, TimeRange] = {}
+
+    def get(name: str):
+        if name not in written:
+            points, start, end = telegraf_output(name)
+            lines = line_protocol(points)
+            for i in range(0, len(lines), 5000):
+                influxdb_v1.write(name, lines[i:i + 5000])
+            written[name] = TimeRange(start - 60, end + 60)
+        return influxdb_v1, written[name]
+
+    return get
+
+
+def _influx_finite(server, db: str):
+    def finite(result) -> bool:
+        body = requests.get(f"{server.url}/query", params={"db": db, "q": result.interpolated, "epoch": "ms"},
+                            timeout=30).json()
+        return any(isinstance(v, (int, float)) and math.isfinite(v)
+                   for r in body.get("results") or [] for s in r.get("series") or []
+                   for row in s.get("values") or [] for v in row[1:])
+    return finite
+
+
+@pytest.mark.parametrize("cap_name", CAPTURES)
+@pytest.mark.parametrize("key", KEYS)
+def test_influxql_dashboards_on_real_airflow_data(influx_for, cap_name, key):
+    server, time_range = influx_for(cap_name)
+    source = InfluxQLLive(server.url, cap_name, min_interval="10s")  # the Telegraf flush interval
+    results = verify_dashboard(compiled()[(key, "influxql")], source, time_range)
+    assert_verified(results, "influxql", cap_name, _influx_finite(server, cap_name))
+
+
+# --- Flux: the schema the queries use exists in the Telegraf output ---------------------------------------------
+
+_MEASUREMENT = re.compile(r'r\._measurement == "([^"]+)"')
+_FIELD = re.compile(r'r\._field == "([^"]+)"')
+_TAG_FILTER = re.compile(r"\br\.([a-zA-Z_][a-zA-Z0-9_]*) *(?:==|=~|!=|!~)")
+_GROUP = re.compile(r"group\(columns: \[([^\]]*)\]")
+_TAG_VALUES = re.compile(r'schema\.tagValues\([^)]*tag: "([^"]+)"')
+
+
+def telegraf_schema(names) -> dict[str, tuple[set[str], set[str]]]:
+    schema: dict[str, tuple[set[str], set[str]]] = {}
+    for name in names:
+        points, _, _ = telegraf_output(name)
+        for measurement, tags, fields, _ in points:
+            tag_keys, field_keys = schema.setdefault(measurement, (set(), set()))
+            tag_keys.update(tags)
+            field_keys.update(fields)
+    return schema
+
+
+@pytest.mark.parametrize("cap_name", CAPTURES)
+def test_flux_queries_use_what_telegraf_wrote(cap_name):
+    schema = telegraf_schema([cap_name])
+    missing = MISSING[cap_name]
+    problems = []
+    dashboards = [d for d in load_dashboards(DASHBOARDS_DIR) if d.key in KEYS]
+    flux_queries = [q for c in compile_all(dashboards, ["flux"]) for q in c.queries]
+    assert flux_queries
+    for query in flux_queries:
+        key, text = query.dashboard, query.text
+        measurements = _MEASUREMENT.findall(text)
+        assert measurements, f"{query.panel}: no measurement in {text}"
+        for measurement in measurements:
+            if measurement not in schema:
+                needed = metrics_in_query(f'"{measurement}"', "flux")
+                if needed and all(k in missing for k in needed):
+                    continue  # exempt: the capture lacks the metric (asserted in MISSING's test)
+                problems.append(f"{key}/{query.panel}: measurement {measurement} not written")
+                continue
+            tag_keys, field_keys = schema[measurement]
+            for field_name in _FIELD.findall(text):
+                if field_name not in field_keys:
+                    problems.append(f"{key}/{query.panel}: {measurement} has no field {field_name}")
+            used = set(_TAG_FILTER.findall(text)) - {"_measurement", "_field", "_value"}
+            used |= set(_TAG_VALUES.findall(text))
+            for group in _GROUP.findall(text):
+                used |= {c.strip().strip('"') for c in group.split(",") if c.strip()}
+            for tag in sorted(used - tag_keys):
+                problems.append(f"{key}/{query.panel}: {measurement} has no tag {tag}")
+    assert not problems, "\n".join(problems)
+
+
+def test_every_backend_is_covered():
+    assert {b for _, b in compiled()} == set(BACKENDS)
