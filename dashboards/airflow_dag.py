@@ -9,13 +9,15 @@ overview's "Slowest DAG files" panel is the place for it.
 from airflow_dash.catalog import airflow as af
 from airflow_dash.catalog import airflow_extra as ax
 from airflow_dash.dashboard import Dashboard, DashboardLink, DimensionVariable
-from airflow_dash.panels import Row, thresholds, timeseries
+from airflow_dash.panels import Query, Row, thresholds, timeseries
 
 runs = Row(
     "DAG runs",
     [
         timeseries(
-            "Run duration: success vs failed", af.dagrun_duration_success, af.dagrun_duration_failed,
+            "Run duration: success vs failed",
+            Query(af.dagrun_duration_success, "{dag_id} success"),
+            Query(af.dagrun_duration_failed, "{dag_id} failed"),
             width=12, min=0, draw_style="points", legend_calcs=("mean", "max"),
             description="Mean duration of the DAG's runs that ended in the window, by outcome. A run longer than the "
             "schedule interval delays the next one: look for the slowest task below.",

@@ -7,7 +7,7 @@ triggerer. Panels about DAGs link to the DAG dashboard with the chosen DAGs and 
 from airflow_dash.catalog import airflow as af
 from airflow_dash.catalog import airflow_extra as ax
 from airflow_dash.dashboard import Dashboard, DashboardLink, DimensionVariable
-from airflow_dash.panels import PanelLink, Row, stat, thresholds, timeseries
+from airflow_dash.panels import PanelLink, Query, Row, stat, thresholds, timeseries
 
 TO_DAG = (PanelLink("DAG detail", "airflow-dag"),)
 
@@ -76,12 +76,20 @@ executor_pools = Row(
     "Executor and pools",
     [
         timeseries(
-            "Executor slots", af.executor_open_slots, af.executor_queued_tasks, af.executor_running_tasks, width=8, min=0,
+            "Executor slots",
+            Query(af.executor_open_slots, "{executor} open"),
+            Query(af.executor_queued_tasks, "{executor} queued"),
+            Query(af.executor_running_tasks, "{executor} running"),
+            width=8, min=0,
             description="Open, queued and running executor slots. Open at 0 with a growing queue: raise "
             "[core] parallelism or add workers.",
         ),
         timeseries(
-            "Pool slots by state", af.pool_open_slots, af.pool_running_slots, af.pool_queued_slots, af.pool_scheduled_slots, af.pool_deferred_slots,
+            "Pool slots by state",
+            *(Query(signal, "{pool} " + state) for signal, state in (
+                (af.pool_open_slots, "open"), (af.pool_running_slots, "running"), (af.pool_queued_slots, "queued"),
+                (af.pool_scheduled_slots, "scheduled"), (af.pool_deferred_slots, "deferred"))),
+           
             width=8, min=0,
             description="Slots per pool by state. A pool with no open slot and starving tasks limits throughput: "
             "raise its slots (Admin → Pools) if the systems it protects allow it.",
@@ -121,7 +129,8 @@ dag_runs = Row(
     [
         timeseries(
             "Run duration: success vs failed",
-            af.dagrun_duration_success, af.dagrun_duration_failed,
+            Query(af.dagrun_duration_success, "{dag_id} success"),
+            Query(af.dagrun_duration_failed, "{dag_id} failed"),
             width=12, min=0, draw_style="points", links=TO_DAG,
             description="Mean duration of DAG runs ending in the window, per DAG and outcome. A run longer than "
             "its schedule interval delays the next run; open the DAG dashboard for per-task durations.",
@@ -165,7 +174,8 @@ triggerer = Row(
     "Triggerer",
     [
         timeseries(
-            "Triggers", af.triggers_running, ax.triggerer_capacity_left, width=24, height=6, min=0,
+            "Triggers", Query(af.triggers_running, "{triggerer} running"),
+            Query(ax.triggerer_capacity_left, "{triggerer} capacity left"), width=24, height=6, min=0,
             description="Triggers running and capacity left across triggerers. Capacity at 0 makes deferred tasks "
             "wait: add triggerers or raise [triggerer] capacity.",
         ),

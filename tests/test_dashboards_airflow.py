@@ -91,6 +91,14 @@ def test_every_panel_has_a_unit_and_an_actionable_description(key):
             assert len(description) >= 40, f"{title}: description too short: {description!r}"
 
 
+def test_series_of_one_panel_are_told_apart():
+    """Several targets in one panel must not share a legend (two lines both called "etl_orders")."""
+    for key in KEYS:
+        for _, panel in iter_panels(by(key, "prometheus").model):
+            legends = [t["legendFormat"] for t in panel["targets"]]
+            assert len(set(legends)) == len(legends), (key, panel["title"], legends)
+
+
 def test_units_are_grafana_units():
     allowed = {"s", "ms", "ops", "short", "percent", "percentunit", "none", "opm", "reqps"}
     for c in compiled():
