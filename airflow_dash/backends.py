@@ -179,6 +179,7 @@ class InfluxQLBackend(_TelegrafBackend):
             influxql.select(value.apply(series.transform))
             .from_(series.measurement)
             .where(**self._tag_filters(signal, scope, series))
+            .where_not(**series.exclude)
             .group_by(*(d.telegraf_tag for d in signal.group_by))
         )
         return Target(str(query), self._legend_text(signal, legend, "$tag_{label}"))
@@ -218,7 +219,12 @@ class FluxBackend(_TelegrafBackend):
         query = (
             flux.from_bucket()
             .range()
-            .filter(measurement=series.measurement, field=series.field, **self._tag_filters(signal, scope, series))
+            .filter(
+                measurement=series.measurement,
+                field=series.field,
+                exclude=dict(series.exclude),
+                **self._tag_filters(signal, scope, series),
+            )
         )
         if series.kind == COUNTER:
             # Per series first (a derivative across merged series is meaningless), then combine.

@@ -20,9 +20,10 @@ _PACKAGE = "_airflow_dash_dashboards"
 
 def _load_module(path: Path):
     name = f"{_PACKAGE}.{path.stem}"
+    shown, path = path, path.resolve()  # tracebacks carry absolute file names
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
-        raise UserError(f"{path}: cannot be loaded as a Python module")
+        raise UserError(f"{shown}: cannot be loaded as a Python module")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     try:
@@ -30,9 +31,9 @@ def _load_module(path: Path):
     except Exception as exc:  # a user's module: report where it broke, in one line
         sys.modules.pop(name, None)
         frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == str(path)]
-        where = f"{path}:{frames[-1].lineno}" if frames else str(path)
+        where = f"{shown}:{frames[-1].lineno}" if frames else str(shown)
         if isinstance(exc, SyntaxError) and exc.lineno:
-            where = f"{path}:{exc.lineno}"
+            where = f"{shown}:{exc.lineno}"
         message = str(exc).splitlines()[0] if str(exc) else ""
         raise UserError(f"{where}: dashboard module failed to import: {type(exc).__name__}: {message}") from exc
     return module

@@ -40,6 +40,7 @@ STARTUP_TIMEOUT_S = 30.0
 
 # Collectors the dashboards use; the rest (and their noise/slowness) stay off.
 NODE_EXPORTER_COLLECTORS = (
+    "filefd",
     "cpu", "meminfo", "filesystem", "diskstats", "netdev", "loadavg",
     "uname", "time", "stat", "vmstat", "pressure",
 )

@@ -72,7 +72,8 @@ class TelegrafSeries:
     field: str
     kind: str = GAUGE
     aggregate: str = "mean"
-    where: Mapping[str, str | tuple[str, ...]] = field(default_factory=dict)
+    where: Mapping[str, MatchValue | tuple[str, ...]] = field(default_factory=dict)
+    exclude: Mapping[str, MatchValue | tuple[str, ...]] = field(default_factory=dict)  # tags that must NOT match
     transform: Affine = Affine()
 
     def __post_init__(self) -> None:

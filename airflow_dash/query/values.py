@@ -7,6 +7,7 @@ datasource needs (see `airflow_dash.escaping`), a `str` is always a literal and 
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from dataclasses import dataclass
 from typing import Union
 
@@ -95,8 +96,12 @@ class Affine:
 
 
 def number_text(value: float) -> str:
-    """Shortest exact text for a number: 100 not 100.0, 0.5, 1e-09."""
+    """Shortest exact text for a number, never in exponent form (Flux and InfluxQL reject `1e-09`):
+    100 not 100.0, 0.5, 0.000000001."""
     value = float(value)
     if value.is_integer() and abs(value) < 1e15:
         return str(int(value))
-    return repr(value)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"{value} cannot be written as a number literal")
+    text = format(Decimal(repr(value)), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text

@@ -1,0 +1,139 @@
+"""`airflow-dash build` / `list` as a user runs them: real subprocesses, exit codes, one-line errors, and no
+partial output when anything is wrong."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+GOOD_MODULE = '''
+from airflow_dash.catalog import host
+from airflow_dash.catalog.dimensions import HOST
+from airflow_dash.dashboard import Dashboard, DimensionVariable
+from airflow_dash.panels import Row, timeseries
+
+dashboard = Dashboard("mini", "Mini", [Row("Host", [timeseries("CPU", host.cpu_busy)])], variables=[DimensionVariable(HOST)])
+'''
+
+INVALID_QUERY_MODULE = '''
+from airflow_dash.catalog.model import Signal, TelegrafSeries
+from airflow_dash.dashboard import Dashboard
+from airflow_dash.panels import Row, timeseries
+from airflow_dash.query import promql as P
+
+# A type error PromQL rejects: rate() of an instant vector, smuggled past the builder as a raw call.
+broken = Signal("t.broken", "Broken", "short", "d", lambda s: P.Call("rate", (P.metric("up"),)), TelegrafSeries("cpu", "usage_idle"))
+dashboard = Dashboard("broken", "Broken", [Row("R", [timeseries("Broken rate", broken)])])
+'''
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "airflow_dash.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture()
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "dashboards").mkdir()
+    (tmp_path / "dashboards" / "mini.py").write_text(GOOD_MODULE)
+    return tmp_path
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def test_build_writes_one_file_per_dashboard_and_backend(project):
+    result = run("build", "--out", "out", cwd=project)
+    assert result.returncode == 0, result.stderr
+    files = sorted(str(p.relative_to(project / "out")) for p in (project / "out").rglob("*.json"))
+    assert files == ["flux/airflow-dash-mini-flux.json", "influxql/airflow-dash-mini-iql.json", "prometheus/airflow-dash-mini-prom.json"]
+    for path in (project / "out").rglob("*.json"):
+        model = json.loads(path.read_text())
+        assert model["uid"] == path.stem
+    assert not [p for p in (project / "out").iterdir() if p.name.startswith(".")]
+
+
+def test_build_selects_backends_and_names(project):
+    result = run("build", "--out", "out", "--backend", "influxql", "mini", cwd=project)
+    assert result.returncode == 0, result.stderr
+    assert [p.name for p in (project / "out").rglob("*.json")] == ["airflow-dash-mini-iql.json"]
+
+
+def test_unknown_dashboard_is_one_line_exit_2_and_writes_nothing(project):
+    result = run("build", "--out", "out", "nope", cwd=project)
+    assert_one_line_error(result, "unknown dashboard 'nope'", "mini")
+    assert not (project / "out").exists()
+
+
+def test_module_that_fails_to_import_is_reported_with_file_and_line(project):
+    (project / "dashboards" / "bad.py").write_text("import os\nraise RuntimeError('boom')\n")
+    result = run("build", "--out", "out", cwd=project)
+    assert_one_line_error(result, "bad.py:2", "RuntimeError: boom")
+    assert not (project / "out").exists()
+
+
+def test_syntax_error_in_a_module_is_reported(project):
+    (project / "dashboards" / "bad.py").write_text("x = (\n")
+    result = run("build", "--out", "out", cwd=project)
+    assert_one_line_error(result, "bad.py", "SyntaxError")
+
+
+def test_invalid_query_fails_the_build_with_panel_and_parser_message_and_keeps_old_output(project):
+    first = run("build", "--out", "out", cwd=project)
+    assert first.returncode == 0, first.stderr
+    before = {p: p.read_bytes() for p in (project / "out").rglob("*.json")}
+    (project / "dashboards" / "broken.py").write_text(INVALID_QUERY_MODULE)
+    result = run("build", "--out", "out", cwd=project)
+    assert_one_line_error(result, "invalid query", "Broken rate", "rate")
+    after = {p: p.read_bytes() for p in (project / "out").rglob("*.json")}
+    assert after == before  # nothing half-written
+
+
+def test_missing_dashboards_directory(tmp_path):
+    result = run("build", cwd=tmp_path)
+    assert_one_line_error(result, "dashboards directory not found")
+
+
+def test_list_verbose_shows_backends_and_omissions():
+    result = run("list", "--verbose", cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert "host-basics" in result.stdout
+    for backend in ("prometheus", "flux", "influxql"):
+        assert backend in result.stdout
+
+
+def test_bundled_dashboards_build_and_validate_for_all_backends(tmp_path):
+    result = run("build", "--out", str(tmp_path / "out"), cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    built = list((tmp_path / "out").rglob("*.json"))
+    names = {p.stem.rsplit("-", 1)[0] for p in built}
+    assert len(built) == 3 * len(names) and "airflow-dash-host-basics" in names
+
+
+def test_flux_checker_missing_gives_an_install_hint(project, tmp_path):
+    empty = tmp_path / "empty_node_modules"
+    empty.mkdir()
+    env = {"PATH": "/usr/bin:/bin", "AIRFLOW_DASH_NODE_MODULES": str(empty)}
+    result = subprocess.run([sys.executable, "-m", "airflow_dash.cli", "build", "--out", "out"], cwd=project, capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "npm" in result.stderr or "setup-node" in result.stderr
+    assert not (project / "out").exists()
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is required for the Flux checker")
+def test_help_lists_every_command():
+    result = run("--help", cwd=ROOT)
+    for command in ("build", "list", "publish", "diff", "pull", "lint", "preview", "collectors", "verify", "config"):
+        assert command in result.stdout
