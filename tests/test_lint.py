@@ -289,21 +289,12 @@ def test_cli_non_dashboard_file_exits_2(tmp_path, capsys):
 
 # --- our own dashboards --------------------------------------------------------------------------------------
 
-# Real problems lint found in bundled dashboards, reported to the lead; remove an entry once it is fixed.
-KNOWN_PROBLEMS = {
-    # Query builders print the 1e-9 scale factor as `1e-09`; neither Flux nor InfluxQL has exponent literals.
-    ("docker", "AD101", "Container uptime"),
-    ("docker", "AD101", "CPU throttled"),
-}
-
-
 def test_bundled_dashboards_have_no_lint_errors():
     from airflow_dash.lint import collect_documents
 
     report = lint_documents(collect_documents([]))
     assert report.dashboards > 0
-    unexpected = [f for f in report.errors if (f.dashboard.split(" [")[0], f.rule_id, f.panel) not in KNOWN_PROBLEMS]
-    assert unexpected == [], "\n".join(f"{f.location}: {f.rule_id} {f.message}" for f in unexpected)
+    assert report.errors == (), "\n".join(f"{f.location}: {f.rule_id} {f.message}" for f in report.errors)
 
 
 def test_bundled_findings_point_at_the_defining_module():
