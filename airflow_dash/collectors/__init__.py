@@ -16,7 +16,7 @@ from airflow_dash.errors import UserError
 FILES = ("statsd_mapping.yml", "telegraf.conf", "prometheus.yml")
 
 
-def render_collectors(prefix: str = "airflow") -> dict[str, str]:
+def render_collectors(prefix: str = "airflow", host_name: str = "airflow-host") -> dict[str, str]:
     from airflow_dash.collectors.prometheus import prometheus_yaml
     from airflow_dash.collectors.statsd_exporter import statsd_mapping_yaml
     from airflow_dash.collectors.telegraf import telegraf_conf
@@ -24,14 +24,14 @@ def render_collectors(prefix: str = "airflow") -> dict[str, str]:
     return {
         "statsd_mapping.yml": statsd_mapping_yaml(prefix),
         "telegraf.conf": telegraf_conf(prefix),
-        "prometheus.yml": prometheus_yaml(),
+        "prometheus.yml": prometheus_yaml(host_name=host_name),
     }
 
 
-def write_collectors(out_dir: str | Path, prefix: str = "airflow") -> list[Path]:
+def write_collectors(out_dir: str | Path, prefix: str = "airflow", host_name: str = "airflow-host") -> list[Path]:
     """Write the three files into `out_dir` (created if missing); UserError if it cannot be written."""
     out = Path(out_dir)
-    contents = render_collectors(prefix)
+    contents = render_collectors(prefix, host_name)
     try:
         out.mkdir(parents=True, exist_ok=True)
         written = []
