@@ -6,7 +6,7 @@ BACKENDS ?=
 OUT ?= build
 CLI = $(PYTHON) -m airflow_dash.cli
 
-.PHONY: help setup setup-system setup-python setup-node build list collectors lint preview diff publish \
+.PHONY: help setup setup-ci setup-system setup-python setup-node build list collectors lint preview diff publish \
         test bench record-airflow stack-up stack-down clean
 
 help:
@@ -16,6 +16,9 @@ help:
 	@echo "make lint | preview | collectors | bench | stack-up | stack-down | clean"
 
 setup: setup-system setup-python setup-node
+
+# What a dashboards repository's CI needs to lint, build, diff and publish (no test servers).
+setup-ci: setup-python setup-node
 
 # Real servers the tests start: Prometheus + promtool, node_exporter, InfluxDB 1.x.
 setup-system:

@@ -28,6 +28,8 @@ VALID = [
     "SELECT mean(value) AS avg FROM cpu WHERE time > ${__from}ms AND time < ${__to}ms GROUP BY time($__interval) tz('Europe/Berlin')",
     "SELECT mean(value) FROM (SELECT max(value) AS value FROM cpu GROUP BY time(1m)) GROUP BY time(5m)",
     "SELECT value FROM cpu ORDER BY time DESC LIMIT $limit",
+    "SELECT mean(value) FROM cpu WHERE $timeFilter GROUP BY time($__interval) ORDER BY asc",  # bare direction = time
+    "SELECT value FROM cpu ORDER BY DESC LIMIT 1",
     "SELECT mean(value) FROM cpu GROUP BY time(1m, 30s)",
     "SELECT max(value), host FROM cpu",
     "select mean(value) from cpu where $timeFilter group by time($__interval)",

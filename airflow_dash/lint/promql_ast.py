@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from airflow_dash.validate.grafana_vars import VariableRef, span_containing, string_and_regex_spans, substitute
 from airflow_dash.validate.promql import DURATION, VARIABLE_QUERY
-from airflow_dash.validate.promql import _value_for as validator_value_for
+from airflow_dash.validate.promql import stand_in_value as validator_value_for
 
 RATE_INTERVAL_SENTINEL = timedelta(seconds=7919)  # a range nobody writes by hand
 VARIABLE_MARKER = re.compile(r"__grafana_var_(\w+?)__")

@@ -386,6 +386,8 @@ class _Parser:
         self.expect(")")
 
     def order_by(self) -> None:
+        if self.accept("ASC", "DESC"):
+            return  # InfluxDB reads a bare direction as ordering by time
         token = self.next()
         if token.kind != "ident" or token.text.strip('"').lower() != "time":
             raise InfluxQLSyntaxError("only ORDER BY time supported at this time", token.start)

@@ -34,7 +34,7 @@ def _parse_error(text: str) -> str | None:
     return None
 
 
-def _value_for(text: str, spans: list[tuple[int, int, str]], ref: VariableRef) -> str:
+def stand_in_value(text: str, spans: list[tuple[int, int, str]], ref: VariableRef) -> str:
     """A stand-in that parses at the reference's position (see module docs of grafana_vars)."""
     if span_containing(spans, ref.start):
         return "x"
@@ -83,7 +83,7 @@ def _locate(original: str, message: str) -> tuple[int | None, int | None]:
 
 def _check_expression(original: str) -> list[str]:
     spans = string_and_regex_spans(original, "\"'`", line_comment="#")
-    substituted = substitute(original, lambda ref: _value_for(original, spans, ref))
+    substituted = substitute(original, lambda ref: stand_in_value(original, spans, ref))
     error = _parse_error(substituted.text)
     return [error] if error else []
 
