@@ -12,7 +12,7 @@ import tempfile
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from airflow_dash.backends import BACKENDS, get_backend
 from airflow_dash.compile import CompiledDashboard, CompiledQuery, compile_all
@@ -34,6 +34,7 @@ def compile_dashboards(
     names: Sequence[str] | None = None,
     backends: Sequence[str] | None = None,
     dashboards_dir: Path | str = "dashboards",
+    datasource_uids: Mapping[str, str] | None = None,
 ) -> list[CompiledDashboard]:
     """Compile the named dashboards (default all) for the given backends (default all)."""
     for backend in backends or ():
@@ -42,7 +43,7 @@ def compile_dashboards(
     selected = select_dashboards(dashboards, list(names or ()))
     try:
         # Links may point at any dashboard in the directory, so compile uids for all of them.
-        compiled = compile_all(dashboards, list(backends or BACKENDS))
+        compiled = compile_all(dashboards, list(backends or BACKENDS), datasource_uids)
     except ValueError as exc:
         raise UserError(f"dashboard definition error: {exc}") from exc
     wanted = {d.key for d in selected}

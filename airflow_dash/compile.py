@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 from airflow_dash.backends import BACKENDS, Backend, Target
 from airflow_dash.catalog.model import Unsupported
@@ -175,6 +175,7 @@ class _Compilation:
     dashboard: Dashboard
     backend: Backend
     uids: dict[str, str]  # dashboard key -> uid for this backend (links)
+    datasource_uid: str | None = None  # the datasource picker's default (settings); backend default if None
     omissions: list[Omission] = field(default_factory=list)
     queries: list[CompiledQuery] = field(default_factory=list)
 
@@ -183,7 +184,7 @@ class _Compilation:
 
     def templating(self) -> tuple[list[dict], dict]:
         backend = self.backend
-        variables = [backend.datasource_variable()]
+        variables = [backend.datasource_variable(self.datasource_uid)]
         scope = {}
         available: dict[str, object] = {}
         for variable in self.dashboard.variables:
@@ -272,12 +273,15 @@ class _Compilation:
         return result
 
 
-def compile_dashboard(dashboard: Dashboard, backend: Backend, uids: dict[str, str] | None = None) -> CompiledDashboard:
-    """Render `dashboard` for `backend`. `uids` maps other dashboard keys to uids, for links."""
+def compile_dashboard(
+    dashboard: Dashboard, backend: Backend, uids: dict[str, str] | None = None, datasource_uid: str | None = None
+) -> CompiledDashboard:
+    """Render `dashboard` for `backend`. `uids` maps other dashboard keys to uids, for links;
+    `datasource_uid` is the default of the dashboard's datasource picker."""
     uid = dashboard_uid(dashboard.key, backend)
     known = dict(uids or {})
     known.setdefault(dashboard.key, uid)
-    work = _Compilation(dashboard, backend, known)
+    work = _Compilation(dashboard, backend, known, datasource_uid)
     variables, scope = work.templating()
     rows = work.rows(dashboard.rows, scope)
 
@@ -388,13 +392,20 @@ def _clean_model(model: dict) -> dict:
     return walk(model)
 
 
-def compile_all(dashboards: Iterable[Dashboard], backends: Sequence[str] | None = None) -> list[CompiledDashboard]:
-    """Every dashboard for every backend (default all), with links resolved within each backend."""
+def compile_all(
+    dashboards: Iterable[Dashboard],
+    backends: Sequence[str] | None = None,
+    datasource_uids: Mapping[str, str] | None = None,
+) -> list[CompiledDashboard]:
+    """Every dashboard for every backend (default all), with links resolved within each backend.
+
+    `datasource_uids` maps backend names to the datasource uid dashboards should default to.
+    """
     dashboards = list(dashboards)
     chosen = [BACKENDS[name] for name in (backends or list(BACKENDS))]
     result = []
     for backend in chosen:
         uids = {d.key: dashboard_uid(d.key, backend) for d in dashboards}
         for dashboard in dashboards:
-            result.append(compile_dashboard(dashboard, backend, uids))
+            result.append(compile_dashboard(dashboard, backend, uids, (datasource_uids or {}).get(backend.name)))
     return result

@@ -68,10 +68,15 @@ def _load_json_dir(directory: Path) -> list[JsonDashboard]:
 
 
 def _compile(settings, names: tuple[str, ...], backends: tuple[str, ...]) -> list:
-    from airflow_dash.compile import compile_dashboards  # the lead's compiler; raises UserError on bad input
+    """Compile and validate every query before anything is sent to Grafana (UserError on bad input)."""
+    from airflow_dash.build import compile_dashboards, validate_or_fail
 
-    return compile_dashboards(names=list(names) or None, backends=list(backends) or settings.backends,
-                              dashboards_dir=Path(settings.dashboards_dir))
+    chosen = list(backends) or list(settings.backends)
+    compiled = compile_dashboards(names=list(names) or None, backends=chosen,
+                                  dashboards_dir=Path(settings.dashboards_dir),
+                                  datasource_uids={b: settings.datasource_uid(b) for b in chosen})
+    validate_or_fail(compiled)
+    return compiled
 
 
 def _is_tty() -> bool:

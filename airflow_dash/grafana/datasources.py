@@ -151,8 +151,13 @@ def load_datasources(directory: Path, env: Mapping[str, str] | None = None,
 
 
 def referenced_datasource_uids(model: Any) -> set[str]:
-    """Every `datasource: {uid: ...}` in a dashboard model, except Grafana's built-in and variable refs."""
+    """Every `datasource: {uid: ...}` in a dashboard model, except Grafana's built-in and variable refs,
+    plus the default of each datasource picker variable (what `${datasource}` resolves to)."""
     found: set[str] = set()
+    if isinstance(model, dict) and model.get("type") == "datasource" and isinstance(model.get("current"), dict):
+        value = model["current"].get("value")
+        if isinstance(value, str) and value and not value.startswith("$"):
+            found.add(value)
     if isinstance(model, dict):
         source = model.get("datasource")
         if isinstance(source, dict) and isinstance(source.get("uid"), str):
