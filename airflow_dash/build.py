@@ -60,9 +60,11 @@ def find_invalid_queries(compiled: Sequence[CompiledDashboard]) -> list[InvalidQ
             by_language[query.language].append(query)
     problems = []
     for language, queries in sorted(by_language.items()):
-        results = check_queries(language, [q.text for q in queries])
-        for query, found in zip(queries, results):
-            problems.extend(InvalidQuery(query, p.message) for p in found)
+        # Dashboards share many queries (the same signal on several panels): check each text once.
+        texts = list(dict.fromkeys(q.text for q in queries))
+        results = dict(zip(texts, check_queries(language, texts)))
+        for query in queries:
+            problems.extend(InvalidQuery(query, p.message) for p in results[query.text])
     return problems
 
 
