@@ -1,57 +1,53 @@
-"""`airflow-dash verify`: thin wrapper over airflow_dash.live.verify (run every panel query live)."""
+"""`airflow-dash verify`: thin wrapper over airflow_dash.live (run every panel query against a live datasource)."""
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 
 import click
 
+from airflow_dash.backends import BACKENDS
 from airflow_dash.errors import UserError
 
 
 @click.command()
-@click.argument("dashboard", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--prometheus", "prometheus_url", help="Prometheus URL (dashboard built for Prometheus).")
-@click.option("--influxql", "influxql_url", help="InfluxDB 1.x URL (dashboard built for InfluxQL).")
-@click.option("--database", help="InfluxDB 1.x database.")
-@click.option("--flux", "flux_url", help="InfluxDB 2.x URL (dashboard built for Flux).")
-@click.option("--org", envvar="INFLUX_ORG", help="InfluxDB 2.x organization [env INFLUX_ORG].")
-@click.option("--bucket", envvar="INFLUX_BUCKET", help="InfluxDB 2.x bucket [env INFLUX_BUCKET].")
-@click.option("--last", "last", default="1h", show_default=True, help="Time range ending now, e.g. 30m, 6h.")
-def verify(dashboard, prometheus_url, influxql_url, database, flux_url, org, bucket, last):
-    """Run every panel query of a compiled DASHBOARD JSON against one live datasource.
+@click.option("--backend", required=True, type=click.Choice(sorted(BACKENDS)), help="Which build to verify.")
+@click.option("--url", required=True, help="The datasource: Prometheus, InfluxDB 1.x or InfluxDB 2.x base URL.")
+@click.option("--database", help="InfluxQL: the database (Telegraf's).")
+@click.option("--user", envvar="INFLUX_USER", help="InfluxQL: user [env INFLUX_USER].")
+@click.option("--password", envvar="INFLUX_PASSWORD", help="InfluxQL: password [env INFLUX_PASSWORD; never printed].")
+@click.option("--org", envvar="INFLUX_ORG", help="Flux: organization [env INFLUX_ORG].")
+@click.option("--bucket", envvar="INFLUX_BUCKET", help="Flux: bucket for v.defaultBucket [env INFLUX_BUCKET].")
+@click.option("--token", envvar="INFLUX_TOKEN", help="Flux: API token [env INFLUX_TOKEN; never printed].")
+@click.option("--scrape-interval", default="15s", show_default=True, help="Prometheus: the datasource's scrape interval.")
+@click.option("--last", help="Time range ending now (e.g. 30m, 6h); default each dashboard's own range.")
+@click.option("--dashboards-dir", type=click.Path(path_type=Path), default="dashboards", show_default=True)
+@click.argument("names", nargs=-1)
+def verify(backend, url, database, user, password, org, bucket, token, scrape_interval, last, dashboards_dir, names):
+    """Run every panel query of the dashboards NAMES (default all), built for BACKEND, against a live datasource.
 
-    Exits 1 when a panel errors or finds no data. The InfluxDB 2.x token comes from INFLUX_TOKEN.
+    Variables are looked up live (chained ones in order), macros are expanded as Grafana would, and a table of
+    panels with errors or no data is printed. Exit 1 if there is any.
     """
-    from airflow_dash.live import FluxLive, InfluxQLLive, PrometheusLive, TimeRange
-    from airflow_dash.live.verify import format_results, has_problems, verify_dashboard
+    from airflow_dash.build import compile_dashboards
+    from airflow_dash.live import FluxLive, InfluxQLLive, PrometheusLive
+    from airflow_dash.live.verify import format_results, has_problems, verify_compiled
 
-    chosen = [u for u in (prometheus_url, influxql_url, flux_url) if u]
-    if len(chosen) != 1:
-        raise UserError("give exactly one of --prometheus, --influxql, --flux")
-    if prometheus_url:
-        datasource = PrometheusLive(prometheus_url)
-    elif influxql_url:
+    if backend == "prometheus":
+        datasource = PrometheusLive(url, scrape_interval=scrape_interval)
+    elif backend == "influxql":
         if not database:
-            raise UserError("--influxql needs --database")
-        datasource = InfluxQLLive(influxql_url, database)
+            raise UserError("--backend influxql needs --database")
+        datasource = InfluxQLLive(url, database, user=user, password=password)
     else:
-        token = os.environ.get("INFLUX_TOKEN")
         if not (org and token):
-            raise UserError("--flux needs --org (or INFLUX_ORG) and INFLUX_TOKEN")
-        datasource = FluxLive(flux_url, org, token, bucket or "")
-    try:
-        model = json.loads(dashboard.read_text(encoding="utf-8"))
-    except ValueError as exc:
-        raise UserError(f"{dashboard}: not valid JSON ({exc})") from None
-    model = model.get("dashboard", model)
-    try:
-        time_range = TimeRange.last(last)
-    except ValueError as exc:
-        raise UserError(f"bad --last {last!r}: {exc}") from None
-    results = verify_dashboard(model, datasource, time_range)
-    click.echo(format_results(results), nl=False)
-    if has_problems(results):
+            raise UserError("--backend flux needs --org (or INFLUX_ORG) and a token (--token or INFLUX_TOKEN)")
+        datasource = FluxLive(url, org, token, bucket or "")
+    compiled = compile_dashboards(names, [backend], dashboards_dir)
+    problems = False
+    for dashboard, results in verify_compiled(compiled, datasource, last):
+        click.echo(f"== {dashboard.title} [{dashboard.uid}]")
+        click.echo(format_results(results))
+        problems |= has_problems(results)
+    if problems:
         raise SystemExit(1)

@@ -363,3 +363,18 @@ def format_results(results: Sequence[PanelResult], width: int = 80) -> str:
     lines.append("")
     lines.append(", ".join(f"{counts[s]} {s}" for s in _STATUS_ORDER))
     return "\n".join(lines) + "\n"
+
+
+def dashboard_time_range(model: Mapping[str, Any], last: str | None = None) -> TimeRange:
+    """`last` (e.g. "1h") when given, else the dashboard's own relative range (`now-6h` → 6h)."""
+    if last is None:
+        start = str(model.get("time", {}).get("from", "now-6h"))
+        last = start[len("now-"):] if start.startswith("now-") else "6h"
+    return TimeRange.last(last)
+
+
+def verify_compiled(
+    dashboards: Sequence[Any], datasource: LiveDatasource, last: str | None = None
+) -> list[tuple[Any, list[PanelResult]]]:
+    """`verify_dashboard` for each compiled dashboard (anything with `.model`), over its own time range."""
+    return [(d, verify_dashboard(d.model, datasource, dashboard_time_range(d.model, last))) for d in dashboards]
