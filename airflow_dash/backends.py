@@ -175,6 +175,8 @@ class InfluxQLBackend(_TelegrafBackend):
             value = influxql.sum(series.field) * 1000 / influxql.Macro("$__interval_ms")
         else:
             value = influxql.Function(series.aggregate, (influxql.Field(series.field),))
+            if series.divide_by:
+                value = value / influxql.Function(series.aggregate, (influxql.Field(series.divide_by),))
         query = (
             influxql.select(value.apply(series.transform))
             .from_(series.measurement)
@@ -216,12 +218,13 @@ class FluxBackend(_TelegrafBackend):
         if isinstance(series, Unsupported):
             return series
         group_columns = [d.telegraf_tag for d in signal.group_by]
+        fields = [series.field, series.divide_by] if series.divide_by else series.field
         query = (
             flux.from_bucket()
             .range()
             .filter(
                 measurement=series.measurement,
-                field=series.field,
+                field=fields,
                 exclude=dict(series.exclude),
                 **self._tag_filters(signal, scope, series),
             )
@@ -234,6 +237,17 @@ class FluxBackend(_TelegrafBackend):
                 query.group(group_columns)
                 .aggregate_window("sum")
                 .map_value("float(v: r._value) * 1000000000.0 / float(v: int(v: v.windowPeriod))")
+            )
+        elif series.divide_by:
+            # Both fields per window side by side, then one value: field / divide_by.
+            numerator, denominator = (escaping.flux_column(f) for f in (series.field, series.divide_by))
+            query = (
+                query.group([*group_columns, "_field"])
+                .aggregate_window(series.aggregate)
+                .pivot(row_key=["_time", *group_columns], column_key=["_field"])
+                .map_value(f"float(v: {numerator}) / float(v: {denominator})")
+                .keep(["_time", "_value", *group_columns])
+                .group(group_columns)
             )
         else:
             query = query.group(group_columns).aggregate_window(series.aggregate)

@@ -19,6 +19,7 @@ Counters grow at a steady, slightly jittered rate; gauges wander. `system_points
 
 from __future__ import annotations
 
+from airflow_dash.escaping import line_protocol_key
 import random
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -49,10 +50,6 @@ class Point:
     time_s: int
 
 
-def _escape_key(text: str) -> str:
-    return text.replace("\\", "\\\\").replace(",", "\\,").replace(" ", "\\ ").replace("=", "\\=")
-
-
 def _field_value(value: int | float | bool | str) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -66,9 +63,9 @@ def _field_value(value: int | float | bool | str) -> str:
 def to_line_protocol(points: Iterable[Point]) -> list[str]:
     lines = []
     for point in points:
-        tags = "".join(f",{_escape_key(k)}={_escape_key(v)}" for k, v in sorted(point.tags.items()))
-        fields = ",".join(f"{_escape_key(k)}={_field_value(v)}" for k, v in point.fields.items())
-        lines.append(f"{_escape_key(point.measurement)}{tags} {fields} {int(point.time_s) * 1_000_000_000}")
+        tags = "".join(f",{line_protocol_key(k)}={line_protocol_key(v)}" for k, v in sorted(point.tags.items()))
+        fields = ",".join(f"{line_protocol_key(k)}={_field_value(v)}" for k, v in point.fields.items())
+        lines.append(f"{line_protocol_key(point.measurement)}{tags} {fields} {int(point.time_s) * 1_000_000_000}")
     return lines
 
 
@@ -213,6 +210,11 @@ def _host_points(rng: random.Random, host: str, times: list[int], step_s: int) -
         # kernel (+ pressure with collect = ["psi"])
         fields = {"boot_time": boot_time, **{k: c.step(step_s) for k, c in kernel.items()}, "entropy_avail": 256}
         yield Point("kernel", base, fields, t)
+        # linux_sysctl_fs (fs.file-nr, fs.file-max...)
+        yield Point("linux_sysctl_fs", base, {
+            "file-nr": rng.randint(2000, 6000), "file-max": 9223372036854775807 // 2**40, "inode-nr": 80000,
+            "inode-free-nr": 20000, "aio-nr": 0, "aio-max-nr": 65536, "dentry-nr": 150000,
+        }, t)  # fmt: skip
         for (resource, kind), counter in pressure.items():
             avg = counter.per_second / 1e4
             yield Point("pressure", {**base, "resource": resource, "type": kind}, {

@@ -96,7 +96,7 @@ def test_system_influxql_every_panel_has_data(telegraf_system_db):
     results = verify_dashboard(model, datasource, TimeRange(end - (MINUTES - 1) * 60, end))
     print(format_results(results))
     assert not _no_data(results), format_results(results)
-    assert _targets(results) == _model_targets(model) and len(_panel_models(model)) == 24
+    assert _targets(results) == _model_targets(model) and len(_panel_models(model)) == 26
     host_var = [r for r in results if r.panel_title == "$host"][0]
     assert host_var.series_count == len(telegraf_points.HOSTS)
     # Fixed filters hold: no partition/loop device, no interface=all protocol series in the panels.

@@ -116,7 +116,7 @@ load1_per_core = Signal(
     "(or for disk, in uninterruptible sleep); above 2 for long, Airflow tasks and the scheduler slow down.",
     prometheus=lambda s: P.sum(s.metric("node_load1")).by(*s.by)
     / P.count(s.metric("node_cpu_seconds_total", mode="idle")).by(*s.by),
-    telegraf=Unsupported("load1 / n_cpus divides two fields of Telegraf's system measurement; a TelegrafSeries holds one field"),
+    telegraf=TelegrafSeries("system", "load1", divide_by="n_cpus"),
     dimensions=(HOST,),
     group_by=(HOST,),
 )
@@ -463,7 +463,7 @@ file_descriptors = Signal(
     prometheus=lambda s: 100
     * P.sum(s.metric("node_filefd_allocated")).by(*s.by)
     / P.sum(s.metric("node_filefd_maximum")).by(*s.by),
-    telegraf=Unsupported("needs Telegraf's inputs.linux_sysctl_fs (file-nr / file-max), not in the Telegraf inputs we configure"),
+    telegraf=TelegrafSeries("linux_sysctl_fs", "file-nr", divide_by="file-max", transform=Affine(100)),
     dimensions=(HOST,),
     group_by=(HOST,),
 )

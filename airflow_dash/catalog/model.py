@@ -75,10 +75,13 @@ class TelegrafSeries:
     where: Mapping[str, MatchValue | tuple[str, ...]] = field(default_factory=dict)
     exclude: Mapping[str, MatchValue | tuple[str, ...]] = field(default_factory=dict)  # tags that must NOT match
     transform: Affine = Affine()
+    divide_by: str | None = None  # another field of the same measurement: show field / divide_by (gauges)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"unknown Telegraf series kind {self.kind!r}")
+        if self.divide_by is not None and self.kind != GAUGE:
+            raise ValueError("divide_by applies to gauge fields (a ratio of two levels)")
 
 
 StackDefinition = Union[PromDefinition, TelegrafSeries, Unsupported]

@@ -189,6 +189,9 @@ def telegraf_conf(prefix: str = DEFAULT_PREFIX) -> str:
 
 [[inputs.kernel]]
 
+## fs.file-nr / fs.file-max for the "File descriptors used" panel.
+[[inputs.linux_sysctl_fs]]
+
 ###############################################################################
 # Outputs
 
