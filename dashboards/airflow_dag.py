@@ -7,7 +7,6 @@ overview's "Slowest DAG files" panel is the place for it.
 """
 
 from airflow_dash.catalog import airflow as af
-from airflow_dash.catalog import airflow_extra as ax
 from airflow_dash.dashboard import Dashboard, DashboardLink, DimensionVariable
 from airflow_dash.panels import Query, Row, thresholds, timeseries
 
@@ -34,7 +33,7 @@ runs = Row(
             "slots are exhausted (see the overview's Executor and pools row).",
         ),
         timeseries(
-            "Dependency check", ax.dagrun_dependency_check, width=12, min=0,
+            "Dependency check", af.dagrun_dependency_check, width=12, min=0,
             description="Time the scheduler spends per loop checking this DAG's task dependencies. High values slow "
             "all DAGs: simplify trigger rules or split very wide DAGs.",
         ),
@@ -45,25 +44,25 @@ tasks = Row(
     "Tasks",
     [
         timeseries(
-            "Task duration", ax.task_duration_by_task, width=12, min=0, draw_style="points", legend_calcs=("mean", "max"),
+            "Task duration", af.task_duration_by_task, width=12, min=0, draw_style="points", legend_calcs=("mean", "max"),
             legend_placement="right",
             description="Mean run time of each task's instances finishing in the window. A task slower than usual "
             "hints at more input data or a slow upstream system.",
         ),
         timeseries(
-            "Task finishes by state", ax.ti_finish_by_task, width=12, min=0, stacked=True, fill_opacity=30,
+            "Task finishes by state", af.ti_finish_by_task, width=12, min=0, stacked=True, fill_opacity=30,
             legend_placement="right",
             description="Task instances finishing per second, per task and state. Failed or up_for_retry: read that "
             "task's log for the run in the Airflow UI.",
         ),
         timeseries(
-            "Failed and retried tasks", ax.ti_failed_by_task, width=12, min=0, draw_style="bars",
+            "Failed and retried tasks", af.ti_failed_by_task, width=12, min=0, draw_style="bars",
             thresholds=thresholds("green", (0.001, "red")),
             description="Task instances ending failed or up_for_retry per second, per task. A task that keeps "
             "failing: fix its cause; retries only hide it and hold slots.",
         ),
         timeseries(
-            "Task instance states", ax.ti_running, ax.ti_queued, ax.ti_scheduled, ax.ti_deferred,
+            "Task instance states", af.ti_running, af.ti_queued, af.ti_scheduled, af.ti_deferred,
             width=12, min=0, legend_placement="right",
             description="Task instances currently running, queued, scheduled or deferred, per task. Many queued or "
             "scheduled for long: executor or pool slots are exhausted.",
@@ -75,12 +74,12 @@ waiting = Row(
     "Where tasks wait",
     [
         timeseries(
-            "Scheduled → queued", ax.task_scheduled_duration, width=12, min=0, draw_style="points",
+            "Scheduled → queued", af.task_scheduled_duration, width=12, min=0, draw_style="points",
             description="Mean time task instances spent scheduled before being queued, per task. High: pool or "
             "concurrency limits (max_active_tasks) hold them back.",
         ),
         timeseries(
-            "Queued → running", ax.task_queued_duration, width=12, min=0, draw_style="points",
+            "Queued → running", af.task_queued_duration, width=12, min=0, draw_style="points",
             description="Mean time task instances spent queued before starting, per task. High: workers are full "
             "or slow to start (image pulls, pod scheduling).",
         ),

@@ -5,7 +5,6 @@ triggerer. Panels about DAGs link to the DAG dashboard with the chosen DAGs and 
 """
 
 from airflow_dash.catalog import airflow as af
-from airflow_dash.catalog import airflow_extra as ax
 from airflow_dash.dashboard import Dashboard, DashboardLink, DimensionVariable
 from airflow_dash.panels import PanelLink, Query, Row, stat, thresholds, timeseries
 
@@ -53,7 +52,7 @@ scheduler = Row(
     "Scheduler",
     [
         timeseries(
-            "Heartbeats", af.scheduler_heartbeat, ax.dag_processor_heartbeat, ax.triggerer_heartbeat,
+            "Heartbeats", af.scheduler_heartbeat, af.dag_processor_heartbeat, af.triggerer_heartbeat,
             width=8, min=0,
             description="Heartbeats per second of the scheduler, DAG processor and triggerer. A line at 0 "
             "(or missing) is a component that is down: restart it and read its logs.",
@@ -162,7 +161,7 @@ dag_processing = Row(
             description="DAGs found by the last parsing loop. A drop without a deploy means files fail to import.",
         ),
         timeseries(
-            "Slowest DAG files", ax.slowest_dag_files, width=8, min=0, legend_calcs=("max", "mean"),
+            "Slowest DAG files", af.slowest_dag_files, width=8, min=0, legend_calcs=("max", "mean"),
             legend_placement="right",
             description="Parse time per DAG file, the 10 slowest (all files on InfluxDB). Files over a few seconds "
             "delay every DAG change: move API calls and heavy imports into tasks.",
@@ -175,7 +174,7 @@ triggerer = Row(
     [
         timeseries(
             "Triggers", Query(af.triggers_running, "{triggerer} running"),
-            Query(ax.triggerer_capacity_left, "{triggerer} capacity left"), width=24, height=6, min=0,
+            Query(af.triggerer_capacity_left, "{triggerer} capacity left"), width=24, height=6, min=0,
             description="Triggers running and capacity left across triggerers. Capacity at 0 makes deferred tasks "
             "wait: add triggerers or raise [triggerer] capacity.",
         ),
