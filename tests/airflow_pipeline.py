@@ -30,6 +30,7 @@ settings (interval 10 s aligned to the clock, delete_counters/delete_gauges/dele
 
 from __future__ import annotations
 
+from airflow_dash.escaping import line_protocol_key
 import math
 import time
 from collections import defaultdict
@@ -313,10 +314,6 @@ def telegraf_points(
     return points, start, end
 
 
-def _escape_key(text: str) -> str:
-    return text.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
-
-
 def _field_value(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -328,8 +325,8 @@ def _field_value(value: object) -> str:
 def line_protocol(points: Iterable[tuple[str, Mapping[str, str], Mapping[str, object], int]]) -> list[str]:
     lines = []
     for measurement, tags, fields, ts in points:
-        key = measurement.replace("\\", "\\\\").replace(",", "\\,").replace(" ", "\\ ")
-        tag_text = "".join(f",{_escape_key(k)}={_escape_key(v)}" for k, v in sorted(tags.items()) if v != "")
-        field_text = ",".join(f"{_escape_key(k)}={_field_value(v)}" for k, v in sorted(fields.items()))
+        key = line_protocol_key(measurement)
+        tag_text = "".join(f",{line_protocol_key(k)}={line_protocol_key(v)}" for k, v in sorted(tags.items()) if v != "")
+        field_text = ",".join(f"{line_protocol_key(k)}={_field_value(v)}" for k, v in sorted(fields.items()))
         lines.append(f"{key}{tag_text} {field_text} {ts}")
     return lines

@@ -13,6 +13,7 @@ import pytest
 from airflow_dash.errors import OperationError, UserError
 from airflow_dash.live import FluxLive, InfluxQLLive, TimeRange, VariableValue, verify_dashboard
 # The influxdb_v1 fixture comes from tests/conftest.py (tests.influxdb_server).
+from airflow_dash.escaping import line_protocol_key
 from tests.servers import free_port
 
 pytestmark = pytest.mark.slow
@@ -20,7 +21,6 @@ pytestmark = pytest.mark.slow
 DATABASE = "airflow_live"
 # Tag values with regex metacharacters and a slash (which an InfluxQL /regex/ must escape).
 HOSTS = ("web.1", "db/2", "a|b", "(x)*", "web_1")
-LINE_ESCAPES = str.maketrans({",": "\\,", " ": "\\ ", "=": "\\="})
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,7 @@ def influx(influxdb_v1):
         region = "eu" if index % 2 else "us"
         for step in range(30):
             ts_ns = (now_s - 10 * step) * 1_000_000_000
-            lines.append(f"cpu,host={host.translate(LINE_ESCAPES)},region={region} "
+            lines.append(f"cpu,host={line_protocol_key(host)},region={region} "
                          f"usage={index + step / 100} {ts_ns}")
     influxdb_v1.write(DATABASE, lines)
     return influxdb_v1
