@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tests.reference import CONTENT
 import csv
 import re
 from pathlib import Path
@@ -15,7 +16,7 @@ from airflow_dash.collectors.statsd_exporter import (
 )
 from tests.statsd_capture import FIXTURE_DIR, parse_capture
 
-REFERENCE = Path("/work/shared/reference/content")
+REFERENCE = CONTENT
 CAPTURES = sorted(FIXTURE_DIR.glob("airflow*.tsv"))
 
 # --- README examples -----------------------------------------------------------------------------------------

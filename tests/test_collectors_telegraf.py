@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tests.reference import CONTENT
 import tomllib
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from airflow_dash.collectors.telegraf import (
 )
 from tests.statsd_capture import FIXTURE_DIR, parse_capture
 
-REFERENCE = Path("/work/shared/reference/content/telegraf/airflow-statsd-template-simulation.tsv")
+REFERENCE = CONTENT / "telegraf" / "airflow-statsd-template-simulation.tsv"
 CAPTURES = sorted(FIXTURE_DIR.glob("airflow*.tsv"))
 
 # The commonly copied ("blog") Airflow templates, RECONSTRUCTED from the simulation's outputs: the TSV does not

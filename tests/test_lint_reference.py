@@ -5,6 +5,7 @@ Expectations are derived from each file's JSON with deliberately simple code, no
 
 from __future__ import annotations
 
+from tests.reference import CONTENT
 import json
 import re
 from pathlib import Path
@@ -14,8 +15,8 @@ import pytest
 from airflow_dash.lint import lint_documents
 from airflow_dash.lint.sources import load_directory
 
-REFERENCE = Path("/work/shared/reference/content")
-pytestmark = pytest.mark.skipif(not REFERENCE.is_dir(), reason="reference dashboards not available")
+REFERENCE = CONTENT
+pytestmark = pytest.mark.skipif(not REFERENCE.is_dir(), reason=f"reference dashboards not found at {REFERENCE}")
 
 LEGACY_TYPES = {"graph", "singlestat", "table-old", "grafana-singlestat-panel", "grafana-piechart-panel"}
 
