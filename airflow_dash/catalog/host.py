@@ -121,50 +121,43 @@ load1_per_core = Signal(
     group_by=(HOST,),
 )
 
-cpu_pressure = Signal(
-    key="host.cpu_pressure",
-    title="CPU pressure",
-    unit="percent",
-    description="Pressure stall information (PSI): share of time some runnable task waited for a CPU. "
-    "Sustained values above 20-30% mean tasks are slowed by CPU contention. Telegraf: inputs.kernel with "
-    "collect = [\"psi\"].",
-    prometheus=lambda s: _rate_sum(s, s.metric("node_pressure_cpu_waiting_seconds_total"), 100),
-    telegraf=TelegrafSeries(
-        "pressure", "total", kind=COUNTER, where={"resource": "cpu", "type": "some"}, transform=Affine(1e-4)
-    ),
-    dimensions=(HOST,),
-    group_by=(HOST,),
-    legend="{host} cpu",
-)
+def _pressure(resource: str, title: str, description: str) -> Signal:
+    """Pressure stall information (PSI, "some" line) for one resource, as a percentage of time.
 
-memory_pressure = Signal(
-    key="host.memory_pressure",
-    title="Memory pressure",
-    unit="percent",
-    description="PSI: share of time some task stalled waiting for memory (reclaim, swap-in). Anything "
-    "sustained above a few percent means the host is short of memory.",
-    prometheus=lambda s: _rate_sum(s, s.metric("node_pressure_memory_waiting_seconds_total"), 100),
-    telegraf=TelegrafSeries(
-        "pressure", "total", kind=COUNTER, where={"resource": "memory", "type": "some"}, transform=Affine(1e-4)
-    ),
-    dimensions=(HOST,),
-    group_by=(HOST,),
-    legend="{host} memory",
-)
+    node_exporter exposes the stalled seconds as a counter; Telegraf's inputs.kernel (collect = ["psi"]) the
+    cumulative stalled microseconds as `total`, hence the 1e-4 factor (µs/s → %)."""
+    return Signal(
+        key=f"host.{resource}_pressure",
+        title=title,
+        unit="percent",
+        description=description,
+        prometheus=lambda s: _rate_sum(s, s.metric(f"node_pressure_{resource}_waiting_seconds_total"), 100),
+        telegraf=TelegrafSeries(
+            "pressure", "total", kind=COUNTER, where={"resource": resource, "type": "some"}, transform=Affine(1e-4)
+        ),
+        dimensions=(HOST,),
+        group_by=(HOST,),
+        legend="{host} " + resource,
+    )
 
-io_pressure = Signal(
-    key="host.io_pressure",
-    title="I/O pressure",
-    unit="percent",
-    description="PSI: share of time some task stalled waiting for block I/O. Sustained high values mean "
-    "the disks hold work back: check disk I/O time and IOPS.",
-    prometheus=lambda s: _rate_sum(s, s.metric("node_pressure_io_waiting_seconds_total"), 100),
-    telegraf=TelegrafSeries(
-        "pressure", "total", kind=COUNTER, where={"resource": "io", "type": "some"}, transform=Affine(1e-4)
-    ),
-    dimensions=(HOST,),
-    group_by=(HOST,),
-    legend="{host} io",
+
+cpu_pressure = _pressure(
+    "cpu",
+    "CPU pressure",
+    "Pressure stall information (PSI): share of time some runnable task waited for a CPU. Sustained values "
+    "above 20-30% mean tasks are slowed by CPU contention. Telegraf: inputs.kernel with collect = [\"psi\"].",
+)
+memory_pressure = _pressure(
+    "memory",
+    "Memory pressure",
+    "PSI: share of time some task stalled waiting for memory (reclaim, swap-in). Anything sustained above a "
+    "few percent means the host is short of memory.",
+)
+io_pressure = _pressure(
+    "io",
+    "I/O pressure",
+    "PSI: share of time some task stalled waiting for block I/O. Sustained high values mean the disks hold "
+    "work back: check disk I/O time and IOPS.",
 )
 
 # --- memory -------------------------------------------------------------------------------------------------
