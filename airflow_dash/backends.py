@@ -144,9 +144,6 @@ class _TelegrafBackend(Backend):
     def _label_of(self, dimension: Dimension) -> str:
         return dimension.telegraf_tag
 
-    def _series(self, signal: Signal) -> TelegrafSeries | Unsupported:
-        return signal.telegraf
-
     def _tag_filters(self, signal: Signal, scope: Scope, series: TelegrafSeries) -> dict[str, MatchValue]:
         filters: dict = dict(series.where)
         for dimension in signal.dimensions:
@@ -164,7 +161,7 @@ class InfluxQLBackend(_TelegrafBackend):
     datasource_name_regex = "/^(?!.*[Ff]lux).*$/"
 
     def render(self, signal: Signal, scope: Scope, legend: str | None = None) -> Target | Unsupported:
-        series = self._series(signal)
+        series = signal.telegraf
         if isinstance(series, Unsupported):
             return series
         value: influxql.FieldExpr
@@ -214,7 +211,7 @@ class FluxBackend(_TelegrafBackend):
     datasource_name_regex = "/[Ff]lux/"
 
     def render(self, signal: Signal, scope: Scope, legend: str | None = None) -> Target | Unsupported:
-        series = self._series(signal)
+        series = signal.telegraf
         if isinstance(series, Unsupported):
             return series
         group_columns = [d.telegraf_tag for d in signal.group_by]

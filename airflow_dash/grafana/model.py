@@ -14,7 +14,6 @@ rebuilt the model), somebody changed it after we published it: that is drift.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import re
@@ -47,8 +46,11 @@ def pretty_json(value: Any) -> str:
 
 
 def normalize(model: Mapping[str, Any], *, drop_marker: bool = False) -> dict:
-    """A copy without server-assigned fields (and optionally without our marker), for comparisons."""
-    result = copy.deepcopy(dict(model))
+    """A copy without server-assigned fields (and optionally without our marker), for comparisons.
+
+    Shallow on purpose: only top-level keys are dropped, nested values are shared and never mutated (a deep
+    copy of every model cost more than the publish's HTTP round trips)."""
+    result = dict(model)
     for key in SERVER_FIELDS:
         result.pop(key, None)
     if drop_marker:
