@@ -116,34 +116,66 @@ def bench_validate(rows: list[dict]) -> None:
     rows.append(row(f"validate all {queries} bundled queries vs one node start ({launches:.0f} node launch/run)", validate, node_start))
 
 
+# The emulator runs in its own process: in-process, it would share the client's GIL and skew the ratio.
+_EMULATOR_SERVER = """
+import json, sys
+from airflow_dash.testing.grafana_emulator import GrafanaEmulator
+with GrafanaEmulator() as grafana:
+    grafana.faults.latency = float(sys.argv[1])
+    print(json.dumps({"url": grafana.url, "token": grafana.admin_token}), flush=True)
+    for command in sys.stdin:
+        methods = [r.method for r in grafana.requests]
+        grafana.reset_requests()
+        print(json.dumps(methods), flush=True)
+"""
+
+
+class EmulatorProcess:
+    def __init__(self, latency: float) -> None:
+        self.process = subprocess.Popen([sys.executable, "-c", _EMULATOR_SERVER, str(latency)], cwd=ROOT,
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        info = json.loads(self.process.stdout.readline())
+        self.url, self.token = info["url"], info["token"]
+
+    def take_requests(self) -> list[str]:
+        """Methods of the requests served since the last call."""
+        self.process.stdin.write("requests\n")
+        self.process.stdin.flush()
+        return json.loads(self.process.stdout.readline())
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        self.process.wait(timeout=30)
+
+
 def bench_publish(rows: list[dict], counts: dict) -> None:
     from airflow_dash.build import compile_dashboards
     from airflow_dash.grafana.client import GrafanaClient
     from airflow_dash.grafana.publish import PublishOptions, publish_dashboards
-    from airflow_dash.testing.grafana_emulator import GrafanaEmulator
 
     compiled = compile_dashboards(dashboards_dir=ROOT / "dashboards")
     latency = 0.02
+    writes = ("POST", "PUT", "DELETE")
     for concurrency in (1, 8):
-        with GrafanaEmulator() as grafana:
-            grafana.faults.latency = latency
-            with GrafanaClient(grafana.url, token=grafana.admin_token) as client:
+        grafana = EmulatorProcess(latency)
+        try:
+            with GrafanaClient(grafana.url, token=grafana.token) as client:
                 options = PublishOptions(root_folder="Airflow", concurrency=concurrency)
                 start = time.perf_counter()
                 publish_dashboards(client, compiled, options)
                 elapsed = time.perf_counter() - start
-                first = list(grafana.requests)
-                grafana.reset_requests()
+                first = grafana.take_requests()
                 publish_dashboards(client, compiled, options)
-                second = list(grafana.requests)
+                second = grafana.take_requests()
+        finally:
+            grafana.close()
         limit = len(first) * latency / concurrency
         rows.append(row(f"first publish of {len(compiled)} dashboards at concurrency {concurrency} vs N x 20ms / {concurrency}", elapsed, limit))
-        writes = ("POST", "PUT", "DELETE")
         counts[f"concurrency {concurrency}"] = {
             "first publish requests": len(first),
-            "first publish writes": sum(r.method in writes for r in first),
+            "first publish writes": sum(m in writes for m in first),
             "republish requests": len(second),
-            "republish writes": sum(r.method in writes for r in second),
+            "republish writes": sum(m in writes for m in second),
         }
 
 
