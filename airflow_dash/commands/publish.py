@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 import click
 
+from airflow_dash.backends import BACKENDS
 from airflow_dash.errors import OperationError, UserError
 
 
@@ -117,7 +118,7 @@ def _print_report(report, plan) -> None:
 
 @click.command()
 @click.argument("names", nargs=-1)
-@click.option("--backend", "backends", multiple=True, help="Publish only these backends (repeatable).")
+@click.option("--backend", "backends", multiple=True, type=click.Choice(sorted(BACKENDS)), help="Publish only these backends (repeatable).")
 @click.option("--folder", help="Target Grafana folder, e.g. Airflow or Airflow/Prod [env AIRFLOW_DASH_FOLDER].")
 @click.option("--dry-run", is_flag=True, help="Show the plan; write nothing.")
 @click.option("--force", is_flag=True, help="Overwrite dashboards edited in Grafana or not managed by airflow-dash.")
@@ -216,7 +217,7 @@ def _apply_with_progress(client, plan, options, as_json: bool):
 @click.command()
 @click.argument("names", nargs=-1)
 @click.option("--against", default="live", show_default=True, help="'live' (Grafana) or a git revision.")
-@click.option("--backend", "backends", multiple=True, help="Only these backends (repeatable).")
+@click.option("--backend", "backends", multiple=True, type=click.Choice(sorted(BACKENDS)), help="Only these backends (repeatable).")
 @click.option("--folder", help="Target Grafana folder (for --against live).")
 @click.option("--output", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True)
 @click.option("--from-dir", type=click.Path(file_okay=False, exists=True),
