@@ -500,10 +500,10 @@ class Aggregation(Expr):
     has_grouping: bool = field(default=False)
 
     def by(self, *labels: str) -> Aggregation:
-        """`sum by (labels) (...)`."""
+        """`sum by (labels) (...)`; no labels means one series, written plainly as `sum (...)`."""
         for label in labels:
             escaping.promql_label_name(label)
-        return replace(self, grouping=tuple(labels), without_labels=False, has_grouping=True)
+        return replace(self, grouping=tuple(labels), without_labels=False, has_grouping=bool(labels))
 
     def without(self, *labels: str) -> Aggregation:
         for label in labels:
