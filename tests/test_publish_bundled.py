@@ -36,6 +36,7 @@ def test_bundled_dashboards_publish_then_republish_writes_nothing(grafana):
 
     first = publish(grafana)
     assert first.returncode == 0, first.stdout + first.stderr
+    first_requests = list(emulator.requests) if emulator is not None else []
     with grafana.client() as client:
         for uid in expected:
             live = client.get_dashboard(uid)
@@ -44,7 +45,6 @@ def test_bundled_dashboards_publish_then_republish_writes_nothing(grafana):
         for uid in ("prometheus", "influxdb-flux", "influxdb-influxql"):
             assert client.get_datasource(uid) is not None
     if emulator is not None:
-        first_requests = list(emulator.requests)
         assert sum(r.method in WRITES for r in first_requests) >= len(expected) + 3
         emulator.reset_requests()
 
