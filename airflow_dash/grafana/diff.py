@@ -214,9 +214,14 @@ import json, sys
 from pathlib import Path
 root = Path.cwd().resolve()
 import airflow_dash
-if root not in Path(airflow_dash.__file__).resolve().parents:
+# A revision that carries airflow_dash itself (this project) compiles with its own code; a dashboards
+# repository compiles its old dashboards with the installed airflow-dash.
+if (root / "airflow_dash").is_dir() and root not in Path(airflow_dash.__file__).resolve().parents:
     sys.exit("airflow_dash was imported from outside the exported revision")
-from airflow_dash.compile import compile_dashboards
+try:
+    from airflow_dash.build import compile_dashboards
+except ImportError:  # revisions from before airflow_dash.build existed
+    from airflow_dash.compile import compile_dashboards
 args = json.loads(sys.argv[1])
 out = []
 for d in compile_dashboards(backends=args["backends"], dashboards_dir=Path(args["dashboards_dir"])):
