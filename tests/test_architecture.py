@@ -1,0 +1,56 @@
+"""Layers point one way: query builders → metric catalog → panels → dashboards → compile → publish → cli.
+
+Each package-level module gets a rank; a module may import only from its own rank or lower ones. This reads
+the real import statements of every module (including imports inside functions), so a shortcut upward fails.
+"""
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "airflow_dash"
+
+RANKS = {
+    "airflow_dash": 0, "airflow_dash.errors": 0, "airflow_dash.escaping": 0,
+    "airflow_dash.query": 1,
+    "airflow_dash.catalog": 2,
+    "airflow_dash.backends": 3,
+    "airflow_dash.panels": 4,
+    "airflow_dash.dashboard": 5,
+    "airflow_dash.layout": 6, "airflow_dash.compile": 6, "airflow_dash.validate": 6, "airflow_dash.collectors": 6,
+    "airflow_dash.discovery": 7, "airflow_dash.build": 7, "airflow_dash.live": 7,
+    "airflow_dash.grafana": 8, "airflow_dash.settings": 8, "airflow_dash.lint": 8, "airflow_dash.preview": 8,
+    "airflow_dash.testing": 8,
+    "airflow_dash.commands": 9, "airflow_dash.cli": 9,
+}  # fmt: skip
+
+
+def _layer(module: str) -> str:
+    parts = module.split(".")
+    return ".".join(parts[:2])
+
+
+def _imports(path: Path):
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("airflow_dash"):
+            # `from airflow_dash import escaping` imports the escaping module, not the package
+            yield from (f"{node.module}.{a.name}" if node.module == "airflow_dash" else node.module for a in node.names)
+        elif isinstance(node, ast.Import):
+            yield from (a.name for a in node.names if a.name.startswith("airflow_dash"))
+
+
+def test_every_module_has_a_layer():
+    modules = {_layer(".".join(p.relative_to(PACKAGE.parent).with_suffix("").parts)) for p in PACKAGE.rglob("*.py")}
+    assert modules - {"airflow_dash.__init__"} <= set(RANKS), modules - set(RANKS)
+
+
+def test_imports_only_point_down():
+    upward = []
+    for path in PACKAGE.rglob("*.py"):
+        module = _layer(".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts))
+        if module == "airflow_dash.__init__":
+            continue  # the package's lazy re-exports
+        for imported in _imports(path):
+            target = _layer(imported)
+            if RANKS[target] > RANKS[module]:
+                upward.append(f"{path.relative_to(PACKAGE.parent)} imports {imported}")
+    assert upward == []
