@@ -54,3 +54,15 @@ def test_imports_only_point_down():
             if RANKS[target] > RANKS[module]:
                 upward.append(f"{path.relative_to(PACKAGE.parent)} imports {imported}")
     assert upward == []
+
+
+def test_dashboards_never_name_a_backend():
+    """Dashboards hold signals; only airflow_dash.backends knows backends (no branching on their names)."""
+    dashboards = PACKAGE.parent / "dashboards"
+    for path in dashboards.glob("*.py"):
+        imported = set(_imports(path))
+        assert not {i for i in imported if _layer(i) in ("airflow_dash.backends", "airflow_dash.compile")}, path
+        code = ast.unparse(ast.parse(path.read_text()))  # comments and docstrings aside, strings still count
+        tree = ast.parse(code)
+        literals = {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+        assert not literals & {"prometheus", "flux", "influxql"}, path
