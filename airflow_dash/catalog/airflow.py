@@ -159,7 +159,9 @@ def _executor_signal(key: str, title: str, description: str) -> Signal:
     return Signal(
         key=f"airflow.{key}", title=title, unit="short",
         description=description + " Per executor class where Airflow names it (3.x, or several executors); "
-        "on Telegraf the unnamed series (Airflow's plain name) is shown next to the named ones.",
+        "on Telegraf the unnamed series (Airflow's plain name) is shown next to the named ones. In our Airflow "
+        "3.3.2 capture (LocalExecutor) these gauges kept their idle values while tasks ran: on Airflow 3 read "
+        "pool running/queued slots for the real load.",
         prometheus=_with_fallback(key, "executor"), telegraf=_level(key),
         dimensions=(EXECUTOR,), group_by=(EXECUTOR,))
 
