@@ -142,6 +142,7 @@ def _panel_json(panel: Panel) -> dict:
     defaults = result.setdefault("fieldConfig", {}).setdefault("defaults", {})
     result["fieldConfig"].setdefault("overrides", [])
     defaults["unit"] = panel.effective_unit
+    defaults.pop("noValue", None)  # grafanalib's "none" would print the word; Grafana's own "No data" is clearer
     for key, value in (("min", panel.min), ("max", panel.max), ("decimals", panel.decimals)):
         defaults[key] = value
     steps = panel.thresholds or ()
