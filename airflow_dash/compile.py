@@ -13,10 +13,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Sequence
 
-from airflow_dash.backends import BACKENDS, Backend, Target
+from airflow_dash.backends import BACKENDS, Backend
 from airflow_dash.catalog.model import Unsupported
 from airflow_dash.dashboard import Dashboard, DashboardLink
-from airflow_dash.layout import GridPos, layout_rows
+from airflow_dash.layout import layout_rows
 from airflow_dash.panels import Panel, Row
 
 SCHEMA_VERSION = 41

@@ -25,7 +25,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -349,7 +348,7 @@ def prometheus_live(
     process, prometheus = start_prometheus(work_dir, work_dir / "data", [target])
     try:
         def enough_scrapes() -> bool:
-            result = prometheus.query(f'count_over_time(up{{job="node"}}[5m])')["result"]
+            result = prometheus.query('count_over_time(up{job="node"}[5m])')["result"]
             return bool(result) and float(result[0]["value"][1]) >= MIN_SCRAPES
 
         wait_until(enough_scrapes, process, f"{MIN_SCRAPES} scrapes of node_exporter")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from tests.reference import CONTENT
 import csv
 import re
-from pathlib import Path
 
 import pytest
 import yaml

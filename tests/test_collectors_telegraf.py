@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from tests.reference import CONTENT
 import tomllib
-from pathlib import Path
 
 import pytest
 

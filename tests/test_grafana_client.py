@@ -9,7 +9,6 @@ import pytest
 
 from airflow_dash.errors import OperationError, UserError
 from airflow_dash.grafana.client import GrafanaAuthError, GrafanaClient, GrafanaHTTPError, GrafanaUnreachable
-from tests.grafana_fixtures import grafana  # noqa: F401  (fixture)
 
 SECRET = "glsa_this_must_never_be_printed_42"
 

@@ -10,7 +10,7 @@ from airflow_dash.errors import UserError
 from airflow_dash.grafana.datasources import (
     apply_datasource, load_datasources, plan_datasources, referenced_datasource_uids,
 )
-from tests.grafana_fixtures import grafana, sample_dashboard  # noqa: F401  (fixture)
+from tests.grafana_fixtures import sample_dashboard
 
 BUNDLED = Path(__file__).resolve().parents[1] / "datasources"
 FULL_ENV = {"PROMETHEUS_URL": "http://prom:9090", "INFLUXDB_URL": "http://influx:8086", "INFLUXDB_ORG": "org",

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from airflow_dash.grafana.model import pretty_json
-from tests.grafana_fixtures import grafana, sample_dashboard  # noqa: F401  (fixture)
+from tests.grafana_fixtures import sample_dashboard
 
 REPO = Path(__file__).resolve().parents[1]
 BUNDLED_DATASOURCES = REPO / "datasources"

@@ -8,7 +8,7 @@ import pytest
 
 from airflow_dash.grafana.model import MANAGED_TAG, MARKER_KEY, content_hash, folder_uid, target_folder_path
 from airflow_dash.grafana.publish import PublishOptions, publish_dashboards
-from tests.grafana_fixtures import grafana, sample_dashboard  # noqa: F401  (fixture)
+from tests.grafana_fixtures import sample_dashboard
 
 WRITE_METHODS = ("POST", "PUT", "DELETE", "PATCH")
 

@@ -36,8 +36,7 @@ from tests.airflow_pipeline import (
     prometheus_samples,
     telegraf_points,
 )
-from tests.influxdb_server import influxdb_v1  # noqa: F401 - fixture used by name
-from tests.servers import openmetrics_from_samples, prometheus_backfilled  # noqa: F401
+from tests.servers import openmetrics_from_samples
 from tests.statsd_capture import FIXTURE_DIR, Capture, parse_capture
 
 pytestmark = pytest.mark.slow

@@ -20,8 +20,7 @@ import pytest
 
 from airflow_dash.live import InfluxQLLive, PrometheusLive, TimeRange, format_results, verify_dashboard
 from tests import telegraf_points
-from tests.influxdb_server import influxdb_v1  # noqa: F401
-from tests.servers import openmetrics_from_samples, prometheus_backfilled  # noqa: F401
+from tests.servers import openmetrics_from_samples
 from tests.test_dashboards_system_docker import compile_system_and_docker
 
 pytestmark = pytest.mark.slow

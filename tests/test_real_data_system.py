@@ -18,8 +18,7 @@ import requests
 
 from airflow_dash.live import InfluxQLLive, PrometheusLive, TimeRange, format_results, verify_dashboard
 from tests import telegraf_points
-from tests.influxdb_server import influxdb_v1  # noqa: F401
-from tests.servers import SCRAPE_INTERVAL_S, node_exporter, prometheus_live  # noqa: F401
+from tests.servers import SCRAPE_INTERVAL_S
 from tests.test_dashboards_system_docker import compile_system_and_docker
 
 pytestmark = pytest.mark.slow

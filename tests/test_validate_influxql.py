@@ -6,7 +6,6 @@ import pytest
 
 from airflow_dash.validate import check_influxql, check_influxql_live, check_queries
 from airflow_dash.validate.influxql import substitute_influxql
-from tests.influxdb_server import influxdb_v1  # noqa: F401  (session fixture: a real influxd)
 
 CHECK_DB = "airflow_dash_query_check"
 

@@ -8,7 +8,7 @@ interfaces other than loopback (Telegraf's net input skips loopback by default).
 """
 
 from airflow_dash.catalog.dimensions import DISK, HOST, INTERFACE, MOUNTPOINT
-from airflow_dash.catalog.model import COUNTER, Signal, TelegrafSeries, Unsupported
+from airflow_dash.catalog.model import COUNTER, Signal, TelegrafSeries
 from airflow_dash.query import promql as P
 from airflow_dash.query.values import Affine, Regex
 
@@ -17,6 +17,11 @@ PSEUDO_FILESYSTEMS = ("tmpfs", "ramfs", "devtmpfs", "overlay", "squashfs", "aufs
 # Whole block devices (no partitions, loop or zram), on node_exporter and Telegraf diskio alike.
 WHOLE_DISKS = Regex(r"^(sd[a-z]+|vd[a-z]+|xvd[a-z]+|hd[a-z]+|nvme[0-9]+n[0-9]+|mmcblk[0-9]+|dm-[0-9]+|md[0-9]+|rbd[0-9]+|dasd[a-z]+)$")
 LOOPBACK = "lo"
+
+
+def _per_host(**fields) -> Signal:
+    """A signal with one series per host, filtered by the host variable (most host signals)."""
+    return Signal(dimensions=(HOST,), group_by=(HOST,), **fields)
 
 
 def _filesystem(s, name: str) -> P.Selector:
@@ -38,7 +43,7 @@ def _rate_sum(s, selector: P.Selector, scale: float = 1) -> P.Expr:
 
 # --- CPU ----------------------------------------------------------------------------------------------------
 
-cpu_busy = Signal(
+cpu_busy = _per_host(
     key="host.cpu_busy",
     title="CPU busy",
     unit="percent",
@@ -46,21 +51,17 @@ cpu_busy = Signal(
     "Airflow's scheduler loop and task start-up: add cores or lower parallelism.",
     prometheus=lambda s: 100 * (1 - P.avg(P.rate(s.metric("node_cpu_seconds_total", mode="idle"))).by(*s.by)),
     telegraf=TelegrafSeries("cpu", "usage_idle", where={"cpu": "cpu-total"}, transform=Affine(-1, 100)),
-    dimensions=(HOST,),
-    group_by=(HOST,),
 )
 
 
 def _cpu_mode(mode: str, title: str, advice: str) -> Signal:
-    return Signal(
+    return _per_host(
         key=f"host.cpu_{mode}",
         title=f"CPU {title}",
         unit="percent",
         description=f"Share of CPU time spent in {title} mode, averaged over all cores. {advice}",
         prometheus=lambda s: 100 * P.avg(P.rate(s.metric("node_cpu_seconds_total", mode=mode))).by(*s.by),
         telegraf=TelegrafSeries("cpu", f"usage_{mode}", where={"cpu": "cpu-total"}),
-        dimensions=(HOST,),
-        group_by=(HOST,),
         legend="{host} " + mode,
     )
 
@@ -77,20 +78,18 @@ cpu_steal = _cpu_mode(
     "oversubscribed VM; move to a larger or dedicated instance."
 )
 
-cpu_cores = Signal(
+cpu_cores = _per_host(
     key="host.cpu_cores",
     title="CPU cores",
     unit="short",
     description="Logical CPUs of the host. Compare with the load average and Airflow's parallelism.",
     prometheus=lambda s: P.count(s.metric("node_cpu_seconds_total", mode="idle")).by(*s.by),
     telegraf=TelegrafSeries("system", "n_cpus", aggregate="last"),
-    dimensions=(HOST,),
-    group_by=(HOST,),
 )
 
 
 def _load(minutes: int) -> Signal:
-    return Signal(
+    return _per_host(
         key=f"host.load{minutes}",
         title=f"Load {minutes}m",
         unit="short",
@@ -98,8 +97,6 @@ def _load(minutes: int) -> Signal:
         "number of cores, work queues up; check CPU busy and I/O wait.",
         prometheus=lambda s: P.sum(s.metric(f"node_load{minutes}")).by(*s.by),
         telegraf=TelegrafSeries("system", f"load{minutes}"),
-        dimensions=(HOST,),
-        group_by=(HOST,),
         legend="{host} " + f"{minutes}m",
     )
 
@@ -108,7 +105,7 @@ load1 = _load(1)
 load5 = _load(5)
 load15 = _load(15)
 
-load1_per_core = Signal(
+load1_per_core = _per_host(
     key="host.load1_per_core",
     title="Load 1m per core",
     unit="short",
@@ -117,8 +114,6 @@ load1_per_core = Signal(
     prometheus=lambda s: P.sum(s.metric("node_load1")).by(*s.by)
     / P.count(s.metric("node_cpu_seconds_total", mode="idle")).by(*s.by),
     telegraf=TelegrafSeries("system", "load1", divide_by="n_cpus"),
-    dimensions=(HOST,),
-    group_by=(HOST,),
 )
 
 def _pressure(resource: str, title: str, description: str) -> Signal:
@@ -126,7 +121,7 @@ def _pressure(resource: str, title: str, description: str) -> Signal:
 
     node_exporter exposes the stalled seconds as a counter; Telegraf's inputs.kernel (collect = ["psi"]) the
     cumulative stalled microseconds as `total`, hence the 1e-4 factor (µs/s → %)."""
-    return Signal(
+    return _per_host(
         key=f"host.{resource}_pressure",
         title=title,
         unit="percent",
@@ -135,8 +130,6 @@ def _pressure(resource: str, title: str, description: str) -> Signal:
         telegraf=TelegrafSeries(
             "pressure", "total", kind=COUNTER, where={"resource": resource, "type": "some"}, transform=Affine(1e-4)
         ),
-        dimensions=(HOST,),
-        group_by=(HOST,),
         legend="{host} " + resource,
     )
 
@@ -162,7 +155,7 @@ io_pressure = _pressure(
 
 # --- memory -------------------------------------------------------------------------------------------------
 
-memory_used = Signal(
+memory_used = _per_host(
     key="host.memory_used",
     title="Memory used",
     unit="percent",
@@ -171,22 +164,18 @@ memory_used = Signal(
     prometheus=lambda s: 100
     * (1 - P.sum(s.metric("node_memory_MemAvailable_bytes")).by(*s.by) / P.sum(s.metric("node_memory_MemTotal_bytes")).by(*s.by)),
     telegraf=TelegrafSeries("mem", "used_percent"),
-    dimensions=(HOST,),
-    group_by=(HOST,),
 )
 
-memory_total = Signal(
+memory_total = _per_host(
     key="host.memory_total",
     title="Memory total",
     unit="bytes",
     description="Physical memory of the host: what Airflow workers, the scheduler and the database share.",
     prometheus=lambda s: P.sum(s.metric("node_memory_MemTotal_bytes")).by(*s.by),
     telegraf=TelegrafSeries("mem", "total", aggregate="last"),
-    dimensions=(HOST,),
-    group_by=(HOST,),
 )
 
-memory_used_bytes = Signal(
+memory_used_bytes = _per_host(
     key="host.memory_used_bytes",
     title="Memory used",
     unit="bytes",
@@ -196,12 +185,10 @@ memory_used_bytes = Signal(
     prometheus=lambda s: P.sum(s.metric("node_memory_MemTotal_bytes")).by(*s.by)
     - P.sum(s.metric("node_memory_MemAvailable_bytes")).by(*s.by),
     telegraf=TelegrafSeries("mem", "used"),
-    dimensions=(HOST,),
-    group_by=(HOST,),
     legend="{host} used",
 )
 
-memory_available = Signal(
+memory_available = _per_host(
     key="host.memory_available",
     title="Memory available",
     unit="bytes",
@@ -209,12 +196,10 @@ memory_available = Signal(
     "Near zero, new Airflow task processes get OOM-killed.",
     prometheus=lambda s: P.sum(s.metric("node_memory_MemAvailable_bytes")).by(*s.by),
     telegraf=TelegrafSeries("mem", "available"),
-    dimensions=(HOST,),
-    group_by=(HOST,),
     legend="{host} available",
 )
 
-memory_cached = Signal(
+memory_cached = _per_host(
     key="host.memory_cached",
     title="Memory cached",
     unit="bytes",
@@ -222,12 +207,10 @@ memory_cached = Signal(
     "under load means memory is getting tight.",
     prometheus=lambda s: P.sum(s.metric("node_memory_Cached_bytes")).by(*s.by),
     telegraf=TelegrafSeries("mem", "cached"),
-    dimensions=(HOST,),
-    group_by=(HOST,),
     legend="{host} cached",
 )
 
-swap_used = Signal(
+swap_used = _per_host(
     key="host.swap_used",
     title="Swap used",
     unit="bytes",
@@ -236,8 +219,6 @@ swap_used = Signal(
     prometheus=lambda s: P.sum(s.metric("node_memory_SwapTotal_bytes")).by(*s.by)
     - P.sum(s.metric("node_memory_SwapFree_bytes")).by(*s.by),
     telegraf=TelegrafSeries("swap", "used"),
-    dimensions=(HOST,),
-    group_by=(HOST,),
     legend="{host} swap",
 )
 
@@ -261,7 +242,7 @@ disk_used = Signal(
     group_by=(HOST, MOUNTPOINT),
 )
 
-disk_used_max = Signal(
+disk_used_max = _per_host(
     key="host.disk_used_max",
     title="Fullest disk",
     unit="percent",
@@ -271,8 +252,6 @@ disk_used_max = Signal(
         100 * (1 - _filesystem(s, "node_filesystem_avail_bytes") / _filesystem(s, "node_filesystem_size_bytes"))
     ).by(*s.by),
     telegraf=TelegrafSeries("disk", "used_percent", aggregate="max"),
-    dimensions=(HOST,),
-    group_by=(HOST,),
 )
 
 disk_free = Signal(
@@ -396,19 +375,17 @@ net_transmit_drops = _net(
 
 # --- processes and kernel -----------------------------------------------------------------------------------
 
-procs_running = Signal(
+procs_running = _per_host(
     key="host.procs_running",
     title="Processes running",
     unit="short",
     description="Processes running or ready to run. Persistently more than the cores means CPU contention.",
     prometheus=lambda s: P.sum(s.metric("node_procs_running")).by(*s.by),
     telegraf=TelegrafSeries("processes", "running"),
-    dimensions=(HOST,),
-    group_by=(HOST,),
     legend="{host} running",
 )
 
-procs_blocked = Signal(
+procs_blocked = _per_host(
     key="host.procs_blocked",
     title="Processes blocked",
     unit="short",
@@ -416,12 +393,10 @@ procs_blocked = Signal(
     "long means storage is slow.",
     prometheus=lambda s: P.sum(s.metric("node_procs_blocked")).by(*s.by),
     telegraf=TelegrafSeries("processes", "blocked"),
-    dimensions=(HOST,),
-    group_by=(HOST,),
     legend="{host} blocked",
 )
 
-context_switches = Signal(
+context_switches = _per_host(
     key="host.context_switches",
     title="Context switches",
     unit="ops",
@@ -429,12 +404,10 @@ context_switches = Signal(
     "processes or threads (e.g. too many Airflow worker slots for the cores).",
     prometheus=lambda s: _rate_sum(s, s.metric("node_context_switches_total")),
     telegraf=TelegrafSeries("kernel", "context_switches", kind=COUNTER),
-    dimensions=(HOST,),
-    group_by=(HOST,),
     legend="{host} context switches",
 )
 
-forks = Signal(
+forks = _per_host(
     key="host.forks",
     title="Processes forked",
     unit="ops",
@@ -442,12 +415,10 @@ forks = Signal(
     "scheduler forks DAG file processors: a jump with no matching task load hints at a crash loop.",
     prometheus=lambda s: _rate_sum(s, s.metric("node_forks_total")),
     telegraf=TelegrafSeries("kernel", "processes_forked", kind=COUNTER),
-    dimensions=(HOST,),
-    group_by=(HOST,),
     legend="{host} forks",
 )
 
-file_descriptors = Signal(
+file_descriptors = _per_host(
     key="host.file_descriptors",
     title="File descriptors used",
     unit="percent",
@@ -457,11 +428,9 @@ file_descriptors = Signal(
     * P.sum(s.metric("node_filefd_allocated")).by(*s.by)
     / P.sum(s.metric("node_filefd_maximum")).by(*s.by),
     telegraf=TelegrafSeries("linux_sysctl_fs", "file-nr", divide_by="file-max", transform=Affine(100)),
-    dimensions=(HOST,),
-    group_by=(HOST,),
 )
 
-uptime = Signal(
+uptime = _per_host(
     key="host.uptime",
     title="Uptime",
     unit="s",
@@ -469,6 +438,4 @@ uptime = Signal(
     "back.",
     prometheus=lambda s: P.sum(s.metric("node_time_seconds")).by(*s.by) - P.sum(s.metric("node_boot_time_seconds")).by(*s.by),
     telegraf=TelegrafSeries("system", "uptime", aggregate="last"),
-    dimensions=(HOST,),
-    group_by=(HOST,),
 )

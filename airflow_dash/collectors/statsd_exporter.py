@@ -27,7 +27,7 @@ from typing import Any, Mapping
 import yaml
 
 from airflow_dash.catalog.airflow_metrics import (
-    COUNTER, DROPPED, GAUGE, TIMER, AirflowMetric, Pattern, prometheus_metrics,
+    COUNTER, DROPPED, GAUGE, TIMER, Pattern, prometheus_metrics,
 )
 
 DEFAULT_PREFIX = "airflow"

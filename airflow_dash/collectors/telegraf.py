@@ -26,12 +26,11 @@ names beyond `,k=v` parsing, no `convert_names`.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 from airflow_dash.catalog.airflow_metrics import (
-    DROPPED, TELEGRAF_PERCENTILES, TIMER, AirflowMetric, Pattern, telegraf_metrics,
+    DROPPED, TELEGRAF_PERCENTILES, Pattern, telegraf_metrics,
 )
 
 DEFAULT_PREFIX = "airflow"
