@@ -64,7 +64,7 @@ DIMENSIONS = (DAG, TASK, STATE, POOL, EXECUTOR, BUNDLE, FILE, OPERATOR, TRIGGERE
 # --- PromQL helpers -----------------------------------------------------------------------------------------
 
 def _rate(key: str, **labels):
-    return lambda s: P.sum(P.rate(s.metric(_prom(key), **labels))).by(*s.by)
+    return lambda s: s.rate_sum(s.metric(_prom(key), **labels))
 
 
 def _avg_seconds(key: str, **labels):

@@ -41,11 +41,6 @@ def _per_container(key, title, unit, description, prometheus, telegraf, legend_s
     )
 
 
-def _rate(s, metric: str, scale: float = 1.0) -> P.Expr:
-    expr = P.sum(P.rate(_named(s, metric))).by(*s.by)
-    return expr if scale == 1.0 else expr * scale
-
-
 # --- overview -----------------------------------------------------------------------------------------------
 
 containers_running = Signal(
@@ -88,7 +83,7 @@ cpu_usage = _per_container(
     "cpu_usage", "Container CPU", "percent",
     "CPU used by each container, in percent of one core (200% = two cores busy). A worker pinned at its CPU "
     "limit runs tasks slowly: check throttling, raise the limit or lower worker concurrency.",
-    lambda s: _rate(s, "container_cpu_usage_seconds_total", 100.0),
+    lambda s: s.rate_sum(_named(s, "container_cpu_usage_seconds_total"), 100.0),
     TelegrafSeries("docker_container_cpu", "usage_percent", where={"cpu": "cpu-total"}),
 )  # fmt: skip
 
@@ -97,7 +92,7 @@ cpu_throttled = _per_container(
     "Time per second each container was held back by its CPU quota (--cpus); 1 s per second = one core's "
     "worth. Above 0 for long means the limit is too low for the work: tasks and heartbeats get slower.",
     # In nanoseconds, Telegraf's unit (an Affine of 1e-9 renders as `1e-09`, which Flux/InfluxQL reject).
-    lambda s: _rate(s, "container_cpu_cfs_throttled_seconds_total", 1e9),
+    lambda s: s.rate_sum(_named(s, "container_cpu_cfs_throttled_seconds_total"), 1e9),
     TelegrafSeries("docker_container_cpu", "throttling_throttled_time", kind=COUNTER, where={"cpu": "cpu-total"}),
 )  # fmt: skip
 
@@ -136,13 +131,13 @@ oom_events = _per_container(
 _NET = "Bits per second each container receives / sends (all its interfaces)."
 net_receive = _per_container(
     "net_receive", "Network receive", "bps", _NET,
-    lambda s: _rate(s, "container_network_receive_bytes_total", 8.0),
+    lambda s: s.rate_sum(_named(s, "container_network_receive_bytes_total"), 8.0),
     TelegrafSeries("docker_container_net", "rx_bytes", kind=COUNTER, where={"network": "total"}, transform=Affine(8)),
     "rx",
 )  # fmt: skip
 net_transmit = _per_container(
     "net_transmit", "Network transmit", "bps", _NET,
-    lambda s: _rate(s, "container_network_transmit_bytes_total", 8.0),
+    lambda s: s.rate_sum(_named(s, "container_network_transmit_bytes_total"), 8.0),
     TelegrafSeries("docker_container_net", "tx_bytes", kind=COUNTER, where={"network": "total"}, transform=Affine(8)),
     "tx",
 )  # fmt: skip
@@ -151,22 +146,22 @@ _NET_ERRORS = ("Packets per second with errors or dropped, per container. Should
                "full buffers on the Docker bridge.")  # fmt: skip
 net_receive_errors = _per_container(
     "net_receive_errors", "Receive errors", "pps", _NET_ERRORS,
-    lambda s: _rate(s, "container_network_receive_errors_total"),
+    lambda s: s.rate_sum(_named(s, "container_network_receive_errors_total")),
     TelegrafSeries("docker_container_net", "rx_errors", kind=COUNTER, where={"network": "total"}), "rx errors",
 )  # fmt: skip
 net_transmit_errors = _per_container(
     "net_transmit_errors", "Transmit errors", "pps", _NET_ERRORS,
-    lambda s: _rate(s, "container_network_transmit_errors_total"),
+    lambda s: s.rate_sum(_named(s, "container_network_transmit_errors_total")),
     TelegrafSeries("docker_container_net", "tx_errors", kind=COUNTER, where={"network": "total"}), "tx errors",
 )  # fmt: skip
 net_receive_drops = _per_container(
     "net_receive_drops", "Receive drops", "pps", _NET_ERRORS,
-    lambda s: _rate(s, "container_network_receive_packets_dropped_total"),
+    lambda s: s.rate_sum(_named(s, "container_network_receive_packets_dropped_total")),
     TelegrafSeries("docker_container_net", "rx_dropped", kind=COUNTER, where={"network": "total"}), "rx drops",
 )  # fmt: skip
 net_transmit_drops = _per_container(
     "net_transmit_drops", "Transmit drops", "pps", _NET_ERRORS,
-    lambda s: _rate(s, "container_network_transmit_packets_dropped_total"),
+    lambda s: s.rate_sum(_named(s, "container_network_transmit_packets_dropped_total")),
     TelegrafSeries("docker_container_net", "tx_dropped", kind=COUNTER, where={"network": "total"}), "tx drops",
 )  # fmt: skip
 
@@ -175,25 +170,25 @@ net_transmit_drops = _per_container(
 _BLKIO = {"device": "total"}
 blkio_read_bytes = _per_container(
     "blkio_read_bytes", "Block read", "Bps", "Bytes per second each container reads from block devices.",
-    lambda s: _rate(s, "container_fs_reads_bytes_total"),
+    lambda s: s.rate_sum(_named(s, "container_fs_reads_bytes_total")),
     TelegrafSeries("docker_container_blkio", "io_service_bytes_recursive_read", kind=COUNTER, where=_BLKIO), "read",
 )  # fmt: skip
 blkio_write_bytes = _per_container(
     "blkio_write_bytes", "Block write", "Bps",
     "Bytes per second each container writes to block devices. A container writing a lot (logs, a local "
     "database) competes with the metadata database for the disk.",
-    lambda s: _rate(s, "container_fs_writes_bytes_total"),
+    lambda s: s.rate_sum(_named(s, "container_fs_writes_bytes_total")),
     TelegrafSeries("docker_container_blkio", "io_service_bytes_recursive_write", kind=COUNTER, where=_BLKIO),
     "write",
 )  # fmt: skip
 blkio_reads = _per_container(
     "blkio_reads", "Block reads", "iops", "Read operations per second per container.",
-    lambda s: _rate(s, "container_fs_reads_total"),
+    lambda s: s.rate_sum(_named(s, "container_fs_reads_total")),
     TelegrafSeries("docker_container_blkio", "io_serviced_recursive_read", kind=COUNTER, where=_BLKIO), "read",
 )  # fmt: skip
 blkio_writes = _per_container(
     "blkio_writes", "Block writes", "iops", "Write operations per second per container.",
-    lambda s: _rate(s, "container_fs_writes_total"),
+    lambda s: s.rate_sum(_named(s, "container_fs_writes_total")),
     TelegrafSeries("docker_container_blkio", "io_serviced_recursive_write", kind=COUNTER, where=_BLKIO), "write",
 )  # fmt: skip
 

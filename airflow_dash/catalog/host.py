@@ -36,11 +36,6 @@ def _nic(s, name: str) -> P.Selector:
     return s.metric(name).where_not(device=LOOPBACK)
 
 
-def _rate_sum(s, selector: P.Selector, scale: float = 1) -> P.Expr:
-    expr = P.sum(P.rate(selector)).by(*s.by)
-    return expr if scale == 1 else expr * scale
-
-
 # --- CPU ----------------------------------------------------------------------------------------------------
 
 cpu_busy = _per_host(
@@ -126,7 +121,7 @@ def _pressure(resource: str, title: str, description: str) -> Signal:
         title=title,
         unit="percent",
         description=description,
-        prometheus=lambda s: _rate_sum(s, s.metric(f"node_pressure_{resource}_waiting_seconds_total"), 100),
+        prometheus=lambda s: s.rate_sum(s.metric(f"node_pressure_{resource}_waiting_seconds_total"), 100),
         telegraf=TelegrafSeries(
             "pressure", "total", kind=COUNTER, where={"resource": resource, "type": "some"}, transform=Affine(1e-4)
         ),
@@ -292,7 +287,7 @@ def _diskio(key, title, unit, description, node_metric, telegraf_field, directio
         title=title,
         unit=unit,
         description=description,
-        prometheus=lambda s: _rate_sum(s, _disk(s, node_metric), scale),
+        prometheus=lambda s: s.rate_sum(_disk(s, node_metric), scale),
         telegraf=TelegrafSeries(
             "diskio", telegraf_field, kind=COUNTER, where={"name": WHOLE_DISKS},
             transform=Affine(scale if telegraf_scale is None else telegraf_scale),
@@ -339,7 +334,7 @@ def _net(key, title, unit, description, node_metric, telegraf_field, direction, 
         title=title,
         unit=unit,
         description=description,
-        prometheus=lambda s: _rate_sum(s, _nic(s, node_metric), scale),
+        prometheus=lambda s: s.rate_sum(_nic(s, node_metric), scale),
         telegraf=TelegrafSeries("net", telegraf_field, kind=COUNTER, transform=Affine(scale)),
         dimensions=(HOST, INTERFACE),
         group_by=(HOST, INTERFACE),
@@ -402,7 +397,7 @@ context_switches = _per_host(
     unit="ops",
     description="Context switches per second. A sudden rise with high system CPU means too many busy "
     "processes or threads (e.g. too many Airflow worker slots for the cores).",
-    prometheus=lambda s: _rate_sum(s, s.metric("node_context_switches_total")),
+    prometheus=lambda s: s.rate_sum(s.metric("node_context_switches_total")),
     telegraf=TelegrafSeries("kernel", "context_switches", kind=COUNTER),
     legend="{host} context switches",
 )
@@ -413,7 +408,7 @@ forks = _per_host(
     unit="ops",
     description="New processes per second. Airflow's local/Celery executors fork a process per task and the "
     "scheduler forks DAG file processors: a jump with no matching task load hints at a crash loop.",
-    prometheus=lambda s: _rate_sum(s, s.metric("node_forks_total")),
+    prometheus=lambda s: s.rate_sum(s.metric("node_forks_total")),
     telegraf=TelegrafSeries("kernel", "processes_forked", kind=COUNTER),
     legend="{host} forks",
 )

@@ -54,6 +54,11 @@ class PromScope:
         extra = {label: value for label, value in self.filters.items() if label not in labels}
         return selector.where(**extra)
 
+    def rate_sum(self, selector: promql.Selector, scale: float = 1.0) -> promql.Expr:
+        """Per-second rate of a counter, summed per series of the signal (`by` its group-by labels)."""
+        expr = promql.sum(promql.rate(selector)).by(*self.by)
+        return expr if scale == 1.0 else expr * scale
+
 
 PromDefinition = Callable[[PromScope], promql.Expr]
 
