@@ -6,6 +6,7 @@ backend for targets, variable queries and the datasource picker. Adding a backen
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Mapping
@@ -18,6 +19,32 @@ from airflow_dash.query.values import MatchValue
 
 Scope = Mapping[str, MatchValue]  # dimension name -> value (usually the dashboard's Variable)
 DATASOURCE_VARIABLE = "datasource"
+
+
+_JS_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "g": 0, "y": 0, "u": 0}
+
+
+def grafana_regex(text: str) -> re.Pattern[str]:
+    """A variable `regex` the way Grafana reads it (stringToJsRegex): `/pattern/flags`, or a bare pattern
+    anchored at both ends. Raises ValueError for what Grafana would reject."""
+    if not text.startswith("/"):
+        return re.compile("^" + text + "$")
+    match = re.fullmatch(r"/(.*)/([gimsuy]*)", text, re.DOTALL)
+    if not match:
+        raise ValueError(f"{text!r} is not a valid regular expression")
+    flags = 0
+    for flag in match.group(2):
+        flags |= _JS_FLAGS[flag]
+    try:
+        return re.compile(match.group(1), flags)
+    except re.error as exc:
+        raise ValueError(f"{text!r}: {exc}") from None
+
+
+def picker_offers(regex: str, datasource_name: str) -> bool:
+    """Whether a datasource variable with `regex` lists a data source called `datasource_name` (Grafana
+    tests the regex against the name with RegExp.exec: a match anywhere counts)."""
+    return not regex or grafana_regex(regex).search(datasource_name) is not None
 
 
 @dataclass(frozen=True)
@@ -38,7 +65,11 @@ class Backend(ABC):
     display_name: str  # shown in dashboard titles
     uid_suffix: str
     default_datasource_uid: str
-    datasource_name_regex: str = ""  # narrows the datasource picker when plugin ids are shared
+    default_datasource_name: str  # the name our provisioning file (datasources/*.yaml) gives it
+    # Grafana lists every data source of the plugin type whose NAME matches this regex (Grafana's regex string:
+    # `/pattern/flags`, or a bare pattern anchored at both ends). InfluxDB serves Flux and InfluxQL under one
+    # plugin id and the query language is in jsonData, which the picker cannot see: names carry it instead.
+    datasource_name_regex: str = ""
 
     @abstractmethod
     def render(self, signal: Signal, scope: Scope, legend: str | None = None) -> Target | Unsupported:
@@ -59,15 +90,20 @@ class Backend(ABC):
     def datasource_ref(self) -> dict:
         return {"type": self.datasource_type, "uid": "${" + DATASOURCE_VARIABLE + "}"}
 
-    def datasource_variable(self, default_uid: str | None = None, default_name: str | None = None) -> dict:
+    def datasource_variable(
+        self, default_uid: str | None = None, default_name: str | None = None, name_regex: str | None = None
+    ) -> dict:
+        """Grafana's data source picker: `current` is our provisioned data source, `regex` filters by name."""
         uid = default_uid or self.default_datasource_uid
+        if default_name is None:
+            default_name = self.default_datasource_name if uid == self.default_datasource_uid else uid
         return {
             "type": "datasource",
             "name": DATASOURCE_VARIABLE,
             "label": "Data source",
             "query": self.datasource_type,
-            "regex": self.datasource_name_regex,
-            "current": {"text": default_name or uid, "value": uid},
+            "regex": self.datasource_name_regex if name_regex is None else name_regex,
+            "current": {"text": default_name, "value": uid},
             "hide": 0,
             "includeAll": False,
             "multi": False,
@@ -97,6 +133,7 @@ class PrometheusBackend(Backend):
     display_name = "Prometheus"
     uid_suffix = "prom"
     default_datasource_uid = "prometheus"
+    default_datasource_name = "Prometheus (airflow-dash)"
 
     def _label_of(self, dimension: Dimension) -> str:
         return dimension.prometheus_label
@@ -158,7 +195,8 @@ class InfluxQLBackend(_TelegrafBackend):
     display_name = "InfluxDB InfluxQL"
     uid_suffix = "iql"
     default_datasource_uid = "influxdb-influxql"
-    datasource_name_regex = "/^(?!.*[Ff]lux).*$/"
+    default_datasource_name = "InfluxDB InfluxQL (airflow-dash)"
+    datasource_name_regex = r"/\binfluxql\b/i"  # the word InfluxQL ("InfluxDB" contains "flux", not "influxql")
 
     def render(self, signal: Signal, scope: Scope, legend: str | None = None) -> Target | Unsupported:
         series = signal.telegraf
@@ -208,7 +246,8 @@ class FluxBackend(_TelegrafBackend):
     display_name = "InfluxDB Flux"
     uid_suffix = "flux"
     default_datasource_uid = "influxdb-flux"
-    datasource_name_regex = "/[Ff]lux/"
+    default_datasource_name = "InfluxDB Flux (airflow-dash)"
+    datasource_name_regex = r"/\bflux\b/i"  # the word Flux: not the "flux" inside "InfluxDB" or "InfluxQL"
 
     def render(self, signal: Signal, scope: Scope, legend: str | None = None) -> Target | Unsupported:
         series = signal.telegraf

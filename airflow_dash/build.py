@@ -35,6 +35,7 @@ def compile_dashboards(
     backends: Sequence[str] | None = None,
     dashboards_dir: Path | str = "dashboards",
     datasource_uids: Mapping[str, str] | None = None,
+    datasource_regexes: Mapping[str, str] | None = None,
 ) -> list[CompiledDashboard]:
     """Compile the named dashboards (default all) for the given backends (default all)."""
     for backend in backends or ():
@@ -43,7 +44,7 @@ def compile_dashboards(
     selected = select_dashboards(dashboards, list(names or ()))
     try:
         # Links may point at any dashboard in the directory, so compile uids for all of them.
-        compiled = compile_all(dashboards, list(backends or BACKENDS), datasource_uids)
+        compiled = compile_all(dashboards, list(backends or BACKENDS), datasource_uids, datasource_regexes)
     except ValueError as exc:
         raise UserError(f"dashboard definition error: {exc}") from exc
     wanted = {d.key for d in selected}

@@ -177,6 +177,7 @@ class _Compilation:
     backend: Backend
     uids: dict[str, str]  # dashboard key -> uid for this backend (links)
     datasource_uid: str | None = None  # the datasource picker's default (settings); backend default if None
+    datasource_regex: str | None = None  # names the picker offers (settings); backend convention if None
     omissions: list[Omission] = field(default_factory=list)
     queries: list[CompiledQuery] = field(default_factory=list)
 
@@ -185,7 +186,7 @@ class _Compilation:
 
     def templating(self) -> tuple[list[dict], dict]:
         backend = self.backend
-        variables = [backend.datasource_variable(self.datasource_uid)]
+        variables = [backend.datasource_variable(self.datasource_uid, name_regex=self.datasource_regex)]
         scope = {}
         available: dict[str, object] = {}
         for variable in self.dashboard.variables:
@@ -275,14 +276,15 @@ class _Compilation:
 
 
 def compile_dashboard(
-    dashboard: Dashboard, backend: Backend, uids: dict[str, str] | None = None, datasource_uid: str | None = None
+    dashboard: Dashboard, backend: Backend, uids: dict[str, str] | None = None, datasource_uid: str | None = None,
+    datasource_regex: str | None = None,
 ) -> CompiledDashboard:
     """Render `dashboard` for `backend`. `uids` maps other dashboard keys to uids, for links;
-    `datasource_uid` is the default of the dashboard's datasource picker."""
+    `datasource_uid` is the default of the dashboard's datasource picker, `datasource_regex` the names it offers."""
     uid = dashboard_uid(dashboard.key, backend)
     known = dict(uids or {})
     known.setdefault(dashboard.key, uid)
-    work = _Compilation(dashboard, backend, known, datasource_uid)
+    work = _Compilation(dashboard, backend, known, datasource_uid, datasource_regex)
     variables, scope = work.templating()
     rows = work.rows(dashboard.rows, scope)
 
@@ -397,10 +399,12 @@ def compile_all(
     dashboards: Iterable[Dashboard],
     backends: Sequence[str] | None = None,
     datasource_uids: Mapping[str, str] | None = None,
+    datasource_regexes: Mapping[str, str] | None = None,
 ) -> list[CompiledDashboard]:
     """Every dashboard for every backend (default all), with links resolved within each backend.
 
-    `datasource_uids` maps backend names to the datasource uid dashboards should default to.
+    `datasource_uids` maps backend names to the datasource uid dashboards should default to;
+    `datasource_regexes` to the data source names their picker offers (Grafana regex).
     """
     dashboards = list(dashboards)
     chosen = [BACKENDS[name] for name in (backends or list(BACKENDS))]
@@ -408,5 +412,6 @@ def compile_all(
     for backend in chosen:
         uids = {d.key: dashboard_uid(d.key, backend) for d in dashboards}
         for dashboard in dashboards:
-            result.append(compile_dashboard(dashboard, backend, uids, (datasource_uids or {}).get(backend.name)))
+            result.append(compile_dashboard(dashboard, backend, uids, (datasource_uids or {}).get(backend.name),
+                                            (datasource_regexes or {}).get(backend.name)))
     return result

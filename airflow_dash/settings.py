@@ -33,6 +33,13 @@ def _to_bool(text: Any) -> bool:
     raise ValueError(f"expected true/false, got {text!r}")
 
 
+def _to_grafana_regex(text: Any) -> str:
+    from airflow_dash.backends import grafana_regex
+
+    grafana_regex(str(text))  # ValueError: reported like any other bad setting
+    return str(text)
+
+
 def _to_list(text: Any) -> list[str]:
     if isinstance(text, (list, tuple)):
         return [str(item) for item in text]
@@ -89,6 +96,9 @@ KEYS: tuple[Key, ...] = (
     Key("prometheus_datasource_uid", "prometheus", str, help="datasource uid of the prometheus backend"),
     Key("flux_datasource_uid", "influxdb-flux", str, help="datasource uid of the flux backend"),
     Key("influxql_datasource_uid", "influxdb-influxql", str, help="datasource uid of the influxql backend"),
+    *(Key(f"{b}_datasource_regex", None, _to_grafana_regex,
+          help=f"names the {b} data source picker offers (Grafana regex, default: the backend's naming convention)")
+      for b in BACKENDS),
 )
 KEYS_BY_NAME = {key.name: key for key in KEYS}
 PATH_KEYS = ("dashboards_dir", "datasources_dir", "ca_cert")
@@ -214,6 +224,9 @@ class Settings:
     prometheus_datasource_uid: str
     flux_datasource_uid: str
     influxql_datasource_uid: str
+    prometheus_datasource_regex: str | None
+    flux_datasource_regex: str | None
+    influxql_datasource_regex: str | None
     project_root: str
 
     @property
@@ -224,6 +237,9 @@ class Settings:
 
     def datasource_uid(self, backend: str) -> str:
         return getattr(self, f"{backend}_datasource_uid")
+
+    def datasource_regex(self, backend: str) -> str | None:
+        return getattr(self, f"{backend}_datasource_regex")
 
     def client(self):
         """A GrafanaClient for these settings."""

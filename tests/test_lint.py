@@ -52,8 +52,9 @@ def variables(language="promql", extra=()):
         "flux": ("host", 'import "influxdata/influxdb/schema"\nschema.tagValues(bucket: "telegraf", tag: "host")'),
         "influxql": ("host", 'SHOW TAG VALUES FROM "cpu" WITH KEY = "host"'),
     }[language]
+    regex = {"promql": "", "flux": r"/\bflux\b/i", "influxql": r"/\binfluxql\b/i"}[language]
     return [
-        {"type": "datasource", "name": "datasource", "query": kind},
+        {"type": "datasource", "name": "datasource", "query": kind, "regex": regex},
         {"type": "query", "name": selector[0], "query": selector[1], "datasource": DS_PROM if language == "promql" else DS_INFLUX},
         *extra,
     ]
@@ -68,6 +69,12 @@ def dashboard(panels=None, language="promql", extra_variables=(), **extra):
         "panels": [row()] + (panels if panels is not None else [panel(language=language, query={"promql": GOOD_PROMQL, "flux": GOOD_FLUX, "influxql": GOOD_INFLUXQL}[language])]),
     }
     model.update(extra)
+    return model
+
+
+def picker(model: dict, regex: str) -> dict:
+    model = copy.deepcopy(model)
+    model["templating"]["list"][0]["regex"] = regex
     return model
 
 
@@ -95,6 +102,11 @@ CASES = {
     "AD203": (
         dashboard([panel(datasource={"type": "prometheus", "uid": "P1809F7CD0C75ACF3"})]),
         dashboard([panel(datasource={"type": "prometheus", "uid": "prometheus"})]),
+    ),
+    "AD204": (
+        # the regex v0.1 shipped: every InfluxDB name contains "flux", so Grafana offers nothing
+        picker(dashboard(language="influxql"), "/^(?!.*[Ff]lux).*$/"),
+        picker(dashboard(language="influxql"), "/InfluxQL/"),
     ),
     "AD301": (
         prom('sum by (job) (http_requests_total{job=~"$job"})'),
@@ -143,6 +155,18 @@ CASES = {
     "AD506": (dashboard(sharedCrosshair=True), dashboard(graphTooltip=1)),
     "AD507": (dashboard(uid=""), dashboard(uid="airflow-dash-synthetic")),
 }
+
+
+@pytest.mark.parametrize("regex, fires", [
+    ("/[Ff]lux/", True),  # matches "InfluxDB InfluxQL (airflow-dash)" too: a Flux board on an InfluxQL source
+    ("", True),  # every InfluxDB data source, whatever its language
+    (r"/\bflux\b/i", False),
+    ("InfluxDB Flux.*", False),  # bare patterns are anchored, as Grafana's stringToJsRegex does
+    ("/(unclosed/", True),
+])
+def test_datasource_picker_on_a_flux_dashboard(regex, fires):
+    findings = lint_one(picker(dashboard(language="flux"), regex), "AD204")
+    assert bool(findings) is fires, findings
 
 
 def test_every_rule_has_a_case():

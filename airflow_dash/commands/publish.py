@@ -75,7 +75,8 @@ def _compile(settings, names: tuple[str, ...], backends: tuple[str, ...]) -> lis
     chosen = list(backends) or list(settings.backends)
     compiled = compile_dashboards(names=list(names) or None, backends=chosen,
                                   dashboards_dir=Path(settings.dashboards_dir),
-                                  datasource_uids={b: settings.datasource_uid(b) for b in chosen})
+                                  datasource_uids={b: settings.datasource_uid(b) for b in chosen},
+                                  datasource_regexes={b: r for b in chosen if (r := settings.datasource_regex(b))})
     validate_or_fail(compiled)
     return compiled
 

@@ -208,6 +208,47 @@ def datasource_variable(dashboard: LintedDashboard):
             yield info, f"hard-coded datasource {', '.join(map(repr, values))}: use a datasource variable"
 
 
+def _languages_using(dashboard: LintedDashboard, variable_name: str) -> set[str]:
+    """Languages of the queries whose datasource is this picker."""
+    languages = set()
+    for query in dashboard.queries:
+        datasource = query.target.get("datasource") if query.target else None
+        if query.panel is not None and datasource is None:
+            datasource = query.panel.panel.get("datasource")
+        refs = [r.name for r in find_variable_refs(str(datasource.get("uid") if isinstance(datasource, dict) else datasource or ""))]
+        if variable_name in refs and query.language:
+            languages.add(query.language)
+    return languages
+
+
+@rule("AD204", "datasource-picker", "error", "A data source variable offers the data source we provision for its queries' language and none of another language sharing its plugin type (Grafana matches `regex` against data source names).")
+def datasource_picker(dashboard: LintedDashboard):
+    from airflow_dash.backends import BACKENDS, grafana_regex, picker_offers
+
+    for variable in dashboard.variables.values():
+        if variable.get("type") != "datasource" or not isinstance(variable.get("query"), str):
+            continue
+        regex = variable.get("regex") or ""
+        try:
+            grafana_regex(regex) if regex else None
+        except ValueError as exc:
+            yield None, f"data source variable {variable['name']}: Grafana cannot read its regex: {exc}"
+            continue
+        languages = _languages_using(dashboard, variable["name"])
+        for backend in BACKENDS.values():
+            if backend.datasource_type != variable["query"] or not languages:
+                continue
+            offered = picker_offers(regex, backend.default_datasource_name)
+            if backend.language in languages and not offered:
+                yield None, (f"data source variable {variable['name']} (regex {regex!r}) does not offer "
+                             f"{backend.default_datasource_name!r}, the {backend.language} data source we provision: "
+                             "Grafana tests the regex against data source names")
+            elif backend.language not in languages and offered:
+                yield None, (f"data source variable {variable['name']} (regex {regex!r}) offers "
+                             f"{backend.default_datasource_name!r}, a {backend.language} data source, to "
+                             f"{'/'.join(sorted(languages))} queries: the plugin type is the same, only the name tells them apart")
+
+
 # --- AD3xx: PromQL practice ------------------------------------------------------------------------------------
 
 
