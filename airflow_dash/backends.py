@@ -206,7 +206,8 @@ class InfluxQLBackend(_TelegrafBackend):
         if series.kind == COUNTER:
             value = influxql.non_negative_derivative(influxql.last(series.field), "1s")
         elif series.kind == DELTA:
-            # StatsD counters arrive as per-flush counts: sum per window, then per second.
+            # StatsD counters arrive as per-flush counts: sum per window, then per second. An idle counter
+            # writes nothing (delete_counters), so empty windows are 0, not gaps a stat skips over.
             value = influxql.sum(series.field) * 1000 / influxql.Macro("$__interval_ms")
         else:
             value = influxql.Function(series.aggregate, (influxql.Field(series.field),))
@@ -219,6 +220,8 @@ class InfluxQLBackend(_TelegrafBackend):
             .where_not(**series.exclude)
             .group_by(*(d.telegraf_tag for d in signal.group_by))
         )
+        if series.kind == DELTA:
+            query = query.fill_with("0")
         return Target(str(query), self._legend_text(signal, legend, "$tag_{label}"))
 
     def target_json(self, target: Target, ref_id: str) -> dict:
@@ -269,9 +272,13 @@ class FluxBackend(_TelegrafBackend):
             # Per series first (a derivative across merged series is meaningless), then combine.
             query = query.derivative("1s", non_negative=True).group(group_columns).aggregate_window("mean")
         elif series.kind == DELTA:
+            # Idle StatsD counters write nothing (delete_counters): empty windows must read 0, else the last
+            # busy window is what a stat shows (a dead scheduler's heartbeat would stay green).
             query = (
-                query.group(group_columns)
-                .aggregate_window("sum")
+                query.to_float()
+                .group(group_columns)
+                .aggregate_window("sum", create_empty=True)
+                .fill_value(0.0)
                 .map_value("float(v: r._value) * 1000000000.0 / float(v: int(v: v.windowPeriod))")
             )
         elif series.divide_by:

@@ -220,6 +220,14 @@ class FluxQuery:
     def fill_previous(self) -> FluxQuery:
         return self.pipe(_call("fill", usePrevious=True))
 
+    def fill_value(self, value: float) -> FluxQuery:
+        """Null `_value`s (empty windows of `aggregate_window(create_empty=True)`) become `value`."""
+        return self.pipe(Call("fill", (("value", repr(float(value))),)))
+
+    def to_float(self) -> FluxQuery:
+        """`_value` as float, so that sums and fills do not depend on how the writer typed the field."""
+        return self.pipe(Call("toFloat", ()))
+
     def rename(self, columns: dict[str, str]) -> FluxQuery:
         mapping = "{" + ", ".join(f"{escaping.flux_string(k)}: {escaping.flux_string(v)}" for k, v in columns.items()) + "}"
         return self.pipe(Call("rename", (("columns", mapping),)))
