@@ -11,6 +11,7 @@ fixture deletes that folder, and with it everything inside, afterwards.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from typing import Iterator
@@ -19,6 +20,11 @@ import pytest
 
 from airflow_dash.grafana.client import GrafanaClient
 from airflow_dash.grafana.model import folder_uid
+
+
+def is_discovery(path: str) -> bool:
+    """A request a client makes once to learn what the server is (airflow_dash.grafana.resources.discover)."""
+    return path == "/api/health" or re.fullmatch(r"/apis(/[^/]+)?/?", path) is not None
 
 
 def real_grafana_configured() -> bool:

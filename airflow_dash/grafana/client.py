@@ -17,6 +17,9 @@ only because each write this client issues is either idempotent or guarded so th
   redundant version in the history, never different content.
 - `POST /api/folders` with our uid: a duplicate gives 409 "already exists"; `ensure_folder` re-reads it.
 - `POST /api/datasources` with our uid: a duplicate gives 409; the caller re-reads by uid.
+- Resource APIs (Grafana 12/13, `airflow_dash.grafana.resources`): a create is POST with our name, so a
+  duplicate gives 409 AlreadyExists; an update is PUT with the `resourceVersion` we read, so a duplicate
+  gives 409 Conflict. Either way the caller re-reads, as above.
 - `PUT` and `DELETE` are idempotent (a repeated DELETE answers 404, which `delete_*` treats as "already gone").
 
 `requests` is imported lazily: the CLI imports this module only for commands that talk to Grafana.
@@ -26,11 +29,11 @@ from __future__ import annotations
 
 import re
 import threading
-from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from airflow_dash.errors import OperationError, UserError
+from airflow_dash.grafana.api import DashboardApi, LiveDashboard  # noqa: F401 - LiveDashboard re-exported
 
 # Statuses worth another attempt: rate limited, or a proxy/gateway in front of Grafana had a hiccup.
 RETRY_STATUSES = (429, 502, 503, 504)
@@ -56,17 +59,6 @@ class GrafanaAuthError(UserError):
 
 class GrafanaUnreachable(OperationError):
     """No HTTP answer at all: connection refused, DNS failure, TLS failure or timeout."""
-
-
-@dataclass(frozen=True)
-class LiveDashboard:
-    """A dashboard as Grafana stores it right now."""
-
-    uid: str
-    model: dict = field(repr=False)
-    version: int
-    folder_uid: str | None
-    provisioned: bool = False
 
 
 def _one_line(text: str, limit: int = 300) -> str:
@@ -137,6 +129,10 @@ class GrafanaClient:
     Authentication: a service-account `token` (Bearer) or `user`/`password` (Basic); `org_id` sets
     X-Grafana-Org-Id. `verify` is True (system CAs), a CA bundle path, or False (only on `--insecure`).
     `timeout` is (connect, read) seconds.
+
+    Dashboards and folders go through `self.api` (`airflow_dash.grafana.api.DashboardApi`), chosen on first
+    use from what the server is (`api="auto"`), or forced with `api="legacy"` / `api="resources"`. The
+    dashboard and folder methods below delegate to it, so callers never branch on Grafana's version.
     """
 
     def __init__(
@@ -150,6 +146,7 @@ class GrafanaClient:
         timeout: tuple[float, float] = (5.0, 30.0),
         retries: int = 4,
         backoff: float = 0.25,
+        api: str = "auto",
     ):
         self.url, url_user, url_password = _strip_userinfo(url)
         self._token = token or None
@@ -161,6 +158,9 @@ class GrafanaClient:
         self.retries = retries
         self.backoff = backoff
         self.host = urlsplit(self.url).netloc
+        self.api_preference = api
+        self._api: DashboardApi | None = None
+        self._api_lock = threading.Lock()
         self._local = threading.local()
         self._sessions: list[Any] = []
         self._sessions_lock = threading.Lock()
@@ -283,7 +283,10 @@ class GrafanaClient:
     def _error(self, what: str, status: int, body: Any, response) -> Exception:
         grafana_status = ""
         message = ""
-        if isinstance(body, dict):
+        if isinstance(body, dict) and body.get("kind") == "Status":  # resource APIs: a Kubernetes Status
+            grafana_status = str(body.get("reason") or "")
+            message = str(body.get("message") or "")
+        elif isinstance(body, dict):
             grafana_status = str(body.get("status") or "")
             message = str(body.get("message") or body.get("error") or "")
         elif isinstance(body, str):
@@ -313,56 +316,51 @@ class GrafanaClient:
         """GET /api/health (no auth needed): {"database": "ok", "version": ...}."""
         return self.request("GET", "/api/health", what=f"checking Grafana health at {self.url}")[1] or {}
 
-    # -- dashboards -----------------------------------------------------------------------------------------
+    # -- dashboards and folders: delegated to the API this server speaks ---------------------------------------
+
+    @property
+    def api(self) -> DashboardApi:
+        """The dashboard/folder API for this server, discovered once (GET /api/health, then /apis)."""
+        with self._api_lock:
+            if self._api is None:
+                from airflow_dash.grafana.api import select_api
+
+                self._api = select_api(self, self.api_preference)
+            return self._api
+
+    @property
+    def server(self):
+        return self.api.server
 
     def get_dashboard(self, uid: str) -> LiveDashboard | None:
-        """The live dashboard, or None when Grafana has no dashboard with this uid."""
-        status, body = self.request("GET", f"/api/dashboards/uid/{quote(uid, safe='')}",
-                                    what=f"reading dashboard {uid!r}", allow=(404,))
-        if status == 404:
-            return None
-        model = body.get("dashboard") or {}
-        meta = body.get("meta") or {}
-        folder_uid = meta.get("folderUid") or None
-        return LiveDashboard(uid=uid, model=model, version=int(model.get("version") or meta.get("version") or 0),
-                             folder_uid=folder_uid, provisioned=bool(meta.get("provisioned")))
+        return self.api.get_dashboard(uid)
 
     def save_dashboard(self, model: Mapping[str, Any], folder_uid: str | None = None, message: str = "",
-                       overwrite: bool = False) -> dict:
-        """POST /api/dashboards/db. `model["version"]` must be the version read (absent for a create) unless
-        `overwrite`. Returns Grafana's answer ({uid, version, url, ...}). 412 raises GrafanaHTTPError."""
-        body: dict[str, Any] = {"dashboard": dict(model), "message": message[:500], "overwrite": bool(overwrite)}
-        if folder_uid:
-            body["folderUid"] = folder_uid
-        uid = model.get("uid")
-        return self.request("POST", "/api/dashboards/db", json=body, what=f"saving dashboard {uid!r}")[1] or {}
+                       overwrite: bool = False, *, revision: str | None = None) -> dict:
+        return self.api.save_dashboard(model, folder_uid, message, overwrite, revision=revision)
 
     def delete_dashboard(self, uid: str) -> bool:
-        """Delete by uid; False when it was already gone."""
-        status, _ = self.request("DELETE", f"/api/dashboards/uid/{quote(uid, safe='')}",
-                                 what=f"deleting dashboard {uid!r}", allow=(404,))
-        return status != 404
+        return self.api.delete_dashboard(uid)
 
     def search(self, query: str | None = None, tags: Iterable[str] = (), folder_uids: Iterable[str] = (),
-               type: str | None = None, limit: int = 1000) -> list[dict]:
-        """GET /api/search, following pages until a short one. `type` is "dash-db" or "dash-folder"."""
-        base: list[tuple[str, Any]] = []
-        if query:
-            base.append(("query", query))
-        base += [("tag", t) for t in tags]
-        base += [("folderUIDs", f) for f in folder_uids]
-        if type:
-            base.append(("type", type))
-        hits: list[dict] = []
-        page = 1
-        while True:
-            params = base + [("limit", limit), ("page", page)]
-            _, body = self.request("GET", "/api/search", params=params, what="searching dashboards")
-            batch = body or []
-            hits.extend(batch)
-            if len(batch) < limit:
-                return hits
-            page += 1
+               type: str | None = None, limit: int | None = None) -> list[dict]:
+        """Every matching hit; `limit` is the page size asked for (the client follows all pages)."""
+        return self.api.search(query=query, tags=tags, folder_uids=folder_uids, type=type, page_size=limit)
+
+    def get_folder(self, uid: str) -> dict | None:
+        return self.api.get_folder(uid)
+
+    def ensure_folder(self, uid: str, title: str, parent_uid: str | None = None,
+                      known_missing: bool = False) -> tuple[dict, bool]:
+        return self.api.ensure_folder(uid, title, parent_uid, known_missing)
+
+    def rename_folder(self, uid: str, title: str) -> dict:
+        return self.api.rename_folder(uid, title)
+
+    def delete_folder(self, uid: str) -> bool:
+        return self.api.delete_folder(uid)
+
+    # -- legacy-only reads (version history; Grafana 13 still serves these routes) -----------------------------
 
     def dashboard_versions(self, uid: str, limit: int = 20) -> list[dict]:
         """Version history, newest first. Accepts both the list and the {"versions": [...]} shapes."""
@@ -376,52 +374,6 @@ class GrafanaClient:
         status, body = self.request("GET", f"/api/dashboards/uid/{quote(uid, safe='')}/versions/{int(version)}",
                                     what=f"reading version {version} of dashboard {uid!r}", allow=(404,))
         return None if status == 404 else body
-
-    # -- folders --------------------------------------------------------------------------------------------
-
-    def get_folder(self, uid: str) -> dict | None:
-        status, body = self.request("GET", f"/api/folders/{quote(uid, safe='')}", what=f"reading folder {uid!r}",
-                                    allow=(404,))
-        return None if status == 404 else body
-
-    def list_folders(self, parent_uid: str | None = None) -> list[dict]:
-        params = {"limit": 1000}
-        if parent_uid:
-            params["parentUid"] = parent_uid
-        return list(self.request("GET", "/api/folders", params=params, what="listing folders")[1] or [])
-
-    def create_folder(self, uid: str, title: str, parent_uid: str | None = None) -> dict:
-        body: dict[str, Any] = {"uid": uid, "title": title}
-        if parent_uid:
-            body["parentUid"] = parent_uid
-        return self.request("POST", "/api/folders", json=body, what=f"creating folder {title!r}")[1] or {}
-
-    def ensure_folder(self, uid: str, title: str, parent_uid: str | None = None,
-                      known_missing: bool = False) -> tuple[dict, bool]:
-        """Get or create the folder with this uid; returns (folder, created). A 409 (created meanwhile, or a
-        retried create that had already been applied) is resolved by reading it. `known_missing` skips the
-        first read when the caller just saw the folder missing."""
-        if not known_missing:
-            existing = self.get_folder(uid)
-            if existing is not None:
-                return existing, False
-        status, body = self.request("POST", "/api/folders",
-                                    json={"uid": uid, "title": title, **({"parentUid": parent_uid} if parent_uid else {})},
-                                    what=f"creating folder {title!r}", allow=(409,))
-        if status == 409:
-            existing = self.get_folder(uid)
-            if existing is None:
-                message = body.get("message") if isinstance(body, dict) else body
-                raise GrafanaHTTPError(f"creating folder {title!r} failed: HTTP 409: {_one_line(str(message), 200)}",
-                                       status=409, grafana_message=str(message))
-            return existing, False
-        return body or {}, True
-
-    def delete_folder(self, uid: str) -> bool:
-        """Delete a folder (Grafana also deletes what is inside: callers check it is empty first)."""
-        status, _ = self.request("DELETE", f"/api/folders/{quote(uid, safe='')}", what=f"deleting folder {uid!r}",
-                                 allow=(404,))
-        return status != 404
 
     # -- datasources ----------------------------------------------------------------------------------------
 

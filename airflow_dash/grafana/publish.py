@@ -76,6 +76,7 @@ class DashboardStep:
     backend: str = ""
     reason: str = ""
     live_version: int | None = None
+    live_revision: str | None = None  # the token a conditional write carries (see airflow_dash.grafana.api)
     prune: bool = False  # True: this step deletes a dashboard that no longer exists locally
     desired: dict | None = field(default=None, repr=False, compare=False)
     live_model: dict | None = field(default=None, repr=False, compare=False)
@@ -185,8 +186,13 @@ def _classify(dashboard: DashboardLike, desired: dict, path: tuple[str, ...], ta
     def with_diff(step: DashboardStep) -> DashboardStep:
         diff = diff_models(dashboard.uid, dashboard.title, live.model, desired, "live", "local",
                            live.folder_uid, target_folder)
-        return replace(step, live_version=live.version, live_model=live.model, diff=render_text([diff]))
+        return replace(step, live_version=live.version, live_revision=live.revision, live_model=live.model,
+                       diff=render_text([diff]))
 
+    if live.stored_as_v2:
+        return with_diff(replace(base, action="drifted",
+                                 reason=f"saved in Grafana as schema {live.stored_as} (dynamic dashboards); publishing "
+                                        "the classic model over it would drop its v2-only layout"))
     if live.provisioned:
         return with_diff(replace(base, action="conflict",
                                  reason="provisioned from files in Grafana; the API cannot change it"))
@@ -197,7 +203,7 @@ def _classify(dashboard: DashboardLike, desired: dict, path: tuple[str, ...], ta
         return with_diff(replace(base, action="drifted",
                                  reason=f"edited in Grafana since it was published (version {live.version})"))
     if normalize(live.model) == normalize(desired) and live.folder_uid == target_folder:
-        return replace(base, action="unchanged", live_version=live.version)
+        return replace(base, action="unchanged", live_version=live.version, live_revision=live.revision)
     moved = live.folder_uid != target_folder
     reason = "content changed" if normalize(live.model) != normalize(desired) else ""
     if moved:
@@ -239,8 +245,8 @@ def plan_publish(client: GrafanaClient, dashboards: list[DashboardLike], *, root
             title = live.model.get("title", uid)
             path = next((f.path for f in folders if f.uid == live.folder_uid), ())
             step = DashboardStep(uid=uid, title=title, action="delete", folder_path=path, folder_uid=live.folder_uid,
-                                 reason="no longer defined locally", live_version=live.version, prune=True,
-                                 live_model=live.model)
+                                 reason="no longer defined locally", live_version=live.version,
+                                 live_revision=live.revision, prune=True, live_model=live.model)
             if has_drifted(live.model):
                 step = replace(step, action="drifted", reason="edited in Grafana since published; prune would delete it")
             steps.append(step)
@@ -262,10 +268,10 @@ def _write_dashboard(client: GrafanaClient, step: DashboardStep, message: str, f
     result = ItemResult("dashboard", step.uid, step.title, step.action, "")
     model = dict(step.desired or {})
     overwrite = force and step.action in ("drifted", "conflict")
-    if step.live_version is not None:
-        model["version"] = step.live_version  # the version we read: Grafana refuses it if anyone saved since
     try:
-        answer = client.save_dashboard(model, folder_uid=step.folder_uid, message=message, overwrite=overwrite)
+        # The revision we read: Grafana refuses the write if anyone saved since (None: a create).
+        answer = client.save_dashboard(model, folder_uid=step.folder_uid, message=message, overwrite=overwrite,
+                                       revision=step.live_revision)
     except GrafanaHTTPError as exc:
         if exc.status not in (409, 412):
             return replace(result, outcome="failed", detail=str(exc))
@@ -288,7 +294,7 @@ def _delete_dashboard(client: GrafanaClient, step: DashboardStep, force: bool) -
         return replace(result, outcome="deleted", detail="already gone")
     if not is_managed(live.model):
         return replace(result, outcome="conflict", detail="no longer tagged managed-by:airflow-dash; not deleted")
-    if live.version != step.live_version and not force:
+    if live.revision != step.live_revision and not force:
         return replace(result, outcome="conflict", detail=f"changed since planning (version {live.version}); not deleted")
     client.delete_dashboard(step.uid)
     return replace(result, outcome="deleted")
@@ -300,8 +306,7 @@ def _ensure_folder(client: GrafanaClient, step: FolderStep) -> tuple[ItemResult,
     if created and step.parent_uid and folder.get("parentUid") != step.parent_uid:
         # This Grafana ignores parentUid (no nested folders): keep the hierarchy readable in the title.
         flat = " / ".join(step.path)
-        client.request("PUT", f"/api/folders/{step.uid}", json={"title": flat, "version": folder.get("version", 1)},
-                       what=f"renaming folder {step.title!r}")
+        client.rename_folder(step.uid, flat)
         detail = f"nested folders not supported: created at top level as {flat!r}"
     return ItemResult("folder", step.uid, step.label, "create", "created" if created else "unchanged", detail), created
 

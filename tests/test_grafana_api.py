@@ -1,0 +1,63 @@
+"""Which API a server gets, and what the version-independent interface reports (airflow_dash.grafana.api)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from airflow_dash.errors import UserError
+from airflow_dash.grafana.api import ServerInfo, parse_release
+from airflow_dash.grafana.client import GrafanaClient
+from airflow_dash.testing.grafana_emulator import GrafanaEmulator
+
+
+@pytest.mark.parametrize("text, release", [("11.3.0", (11, 3)), ("13.2.1", (13, 2)), ("v12.0.0+security-01", (12, 0)),
+                                           ("8.3.3", (8, 3)), ("", None), ("main", None)])
+def test_release_is_parsed_from_health_versions(text, release):
+    assert parse_release(text) == release
+
+
+@pytest.mark.parametrize("version, api, expected", [
+    ("11.6.0", "", 41), ("12.1.0", "dashboard.grafana.app/v1beta1", 41), ("12.2.0", "dashboard.grafana.app/v1beta1", 42),
+    ("13.0.0", "dashboard.grafana.app/v1", 42), ("", "dashboard.grafana.app/v1", 42), ("", "", 41), ("8.3.3", "", 41),
+])
+def test_schema_version_follows_the_target(version, api, expected):
+    assert ServerInfo(version=version, api="resources" if api else "legacy", dashboard_api=api).schema_version == expected
+
+
+def test_grafana_11_gets_the_legacy_api_after_one_health_read():
+    with GrafanaEmulator(version="11.3.0") as emulator:
+        client = GrafanaClient(emulator.url, token=emulator.admin_token)
+        assert client.api.server.api == "legacy"
+        assert client.get_dashboard("nothing") is None
+        paths = [r.path for r in emulator.requests]
+        assert paths == ["/api/health", "/api/dashboards/uid/nothing"]
+
+
+class _NotGrafana(BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802 - http.server naming
+        data = json.dumps({"status": "up"}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_server_that_is_not_grafana_is_refused_before_any_dashboard_request():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _NotGrafana)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        client = GrafanaClient(f"http://127.0.0.1:{server.server_address[1]}", token="t", retries=0)
+        with pytest.raises(UserError, match="does not look like Grafana"):
+            client.get_dashboard("x")
+    finally:
+        server.shutdown()
+        server.server_close()
