@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from airflow_dash.backends import BACKENDS, get_backend
-from airflow_dash.compile import CompiledDashboard, CompiledQuery, compile_all
+from airflow_dash.compile import CompiledDashboard, CompiledQuery, compile_all, dashboard_uid
+from airflow_dash.dashboard import Dashboard
 from airflow_dash.discovery import load_dashboards, select_dashboards
 from airflow_dash.errors import UserError
 
@@ -36,11 +37,13 @@ def compile_dashboards(
     dashboards_dir: Path | str = "dashboards",
     datasource_uids: Mapping[str, str] | None = None,
     datasource_regexes: Mapping[str, str] | None = None,
+    loaded: Sequence[Dashboard] | None = None,
 ) -> list[CompiledDashboard]:
-    """Compile the named dashboards (default all) for the given backends (default all)."""
+    """Compile the named dashboards (default all) for the given backends (default all). `loaded`: the
+    dashboards of `dashboards_dir` when the caller has already loaded them."""
     for backend in backends or ():
         get_backend(backend)
-    dashboards = load_dashboards(dashboards_dir)
+    dashboards = list(loaded) if loaded is not None else load_dashboards(dashboards_dir)
     selected = select_dashboards(dashboards, list(names or ()))
     try:
         # Links may point at any dashboard in the directory, so compile uids for all of them.
@@ -49,6 +52,12 @@ def compile_dashboards(
         raise UserError(f"dashboard definition error: {exc}") from exc
     wanted = {d.key for d in selected}
     return [c for c in compiled if c.name in wanted]
+
+
+def local_definitions(dashboards: Sequence[Dashboard]) -> list[tuple[str, str | None]]:
+    """(uid, folder) of every dashboard these definitions produce on every backend, selected or not: what
+    exists locally, for `publish --prune` and `diff` to know what must never be called deleted."""
+    return [(dashboard_uid(d.key, backend), d.folder) for d in dashboards for backend in BACKENDS.values()]
 
 
 def find_invalid_queries(compiled: Sequence[CompiledDashboard]) -> list[InvalidQuery]:

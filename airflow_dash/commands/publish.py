@@ -68,17 +68,32 @@ def _load_json_dir(directory: Path) -> list[JsonDashboard]:
     return result
 
 
-def _compile(settings, names: tuple[str, ...], backends: tuple[str, ...]) -> list:
-    """Compile and validate every query before anything is sent to Grafana (UserError on bad input)."""
-    from airflow_dash.build import compile_dashboards, validate_or_fail
+def _compile(settings, names: tuple[str, ...], backends: tuple[str, ...]) -> tuple[list, list]:
+    """Compile and validate every query before anything is sent to Grafana (UserError on bad input).
+    Returns the selected dashboards and (uid, folder) of everything defined locally (see LocalInventory)."""
+    from airflow_dash.build import compile_dashboards, local_definitions, validate_or_fail
+    from airflow_dash.discovery import load_dashboards
 
     chosen = list(backends) or list(settings.backends)
+    loaded = load_dashboards(Path(settings.dashboards_dir))
     compiled = compile_dashboards(names=list(names) or None, backends=chosen,
                                   dashboards_dir=Path(settings.dashboards_dir),
                                   datasource_uids={b: settings.datasource_uid(b) for b in chosen},
-                                  datasource_regexes={b: r for b in chosen if (r := settings.datasource_regex(b))})
+                                  datasource_regexes={b: r for b in chosen if (r := settings.datasource_regex(b))},
+                                  loaded=loaded)
     validate_or_fail(compiled)
-    return compiled
+    return compiled, local_definitions(loaded)
+
+
+def _dashboards(settings, names, backends, from_dir) -> tuple[list, Any]:
+    """What to publish or compare, and the LocalInventory of everything defined locally."""
+    from airflow_dash.grafana.publish import LocalInventory
+
+    if from_dir:
+        dashboards = _load_json_dir(Path(from_dir))
+        return dashboards, LocalInventory.of(dashboards)
+    dashboards, definitions = _compile(settings, names, backends)
+    return dashboards, LocalInventory(tuple(definitions))
 
 
 def _is_tty() -> bool:
@@ -147,10 +162,10 @@ def publish(names, backends, folder, dry_run, force, prune, concurrency, output,
     settings = _settings(folder=folder, concurrency=concurrency, publish_datasources=publish_datasources,
                          **connection)
     if datasources_only:
-        dashboards = []
+        dashboards, local = [], None
         specs = load_datasources(Path(settings.datasources_dir))
     else:
-        dashboards = _load_json_dir(Path(from_dir)) if from_dir else _compile(settings, names, backends)
+        dashboards, local = _dashboards(settings, names, backends, from_dir)
         specs = []
         if settings.publish_datasources:
             uids: set[str] = set()
@@ -169,11 +184,14 @@ def publish(names, backends, folder, dry_run, force, prune, concurrency, output,
             plan = Plan(datasources=tuple(ds_plans), folders=(), dashboards=())
         else:
             plan = plan_publish(client, dashboards, root_folder=options.root_folder, datasources=ds_plans,
-                                prune=prune, force=force, concurrency=options.concurrency)
+                                prune=prune, force=force, concurrency=options.concurrency, local=local)
         if not as_json:
             click.echo(f"Plan for {client.url} (folder {settings.folder}): {plan.write_count} write(s)")
             _print_plan(plan)
             for step in plan.blocked:
+                if step.prune:
+                    click.echo(f"\nrefusing to delete {step.title} [{step.uid}]: {step.reason}; --force deletes it")
+                    continue
                 click.echo(f"\nrefusing {step.title} [{step.uid}]: {step.reason}. Differences live -> local:", err=False)
                 click.echo(step.diff.rstrip("\n") or "(no content difference)", color=_is_tty())
         if dry_run:
@@ -187,8 +205,11 @@ def publish(names, backends, folder, dry_run, force, prune, concurrency, output,
     else:
         _print_report(report, plan)
     if plan.blocked and not dry_run:
+        deletes = sum(s.prune for s in plan.blocked)
+        hint = ("--force overwrites them" if not deletes else "--force deletes them" if deletes == len(plan.blocked)
+                else "--force overwrites or deletes them")
         raise OperationError(f"publish refused: {len(plan.blocked)} dashboard(s) changed in Grafana or not managed "
-                             "by airflow-dash (see the diff above); nothing was written; --force overwrites them")
+                             f"by airflow-dash (see above); nothing was written; {hint}")
     if not report.ok:
         published = [i.key for i in report.items if i.outcome in ("created", "updated", "deleted")]
         missing = [i.key for i in report.items if not i.ok]
@@ -233,10 +254,11 @@ def diff(names, against, backends, folder, output, from_dir, **connection):
     settings = _settings(folder=folder, **connection)
     if from_dir and against != "live":
         raise UserError("--from-dir works with --against live only")
-    dashboards = _load_json_dir(Path(from_dir)) if from_dir else _compile(settings, names, backends)
+    dashboards, local = _dashboards(settings, names, backends, from_dir)
     if against == "live":
         with settings.client() as client:
-            diffs = diff_against_live(client, dashboards, settings.folder, settings.concurrency)
+            diffs = diff_against_live(client, dashboards, settings.folder, settings.concurrency,
+                                      defined_locally=local.uids)
         heading = f"Dashboard changes against Grafana {client.url}"
     else:
         diffs = diff_against_revision(against, dashboards, repo_root=Path(settings.project_root),

@@ -185,9 +185,10 @@ def render_json(diffs: Iterable[DashboardDiff]) -> str:
 # -- sources ------------------------------------------------------------------------------------------------
 
 def diff_against_live(client, dashboards: list[DashboardLike], root_folder: str,
-                      concurrency: int = 4, include_unmanaged_extra: bool = False) -> list[DashboardDiff]:
-    """Compiled (as they would be published) vs live. Managed dashboards in the target folders that no longer
-    exist locally show as "removed" (what `publish --prune` would delete)."""
+                      concurrency: int = 4, defined_locally: Iterable[str] = ()) -> list[DashboardDiff]:
+    """Compiled (as they would be published) vs live. Managed dashboards in the target folders that no local
+    definition produces show as "removed" (what `publish --prune` would delete); `defined_locally` holds the
+    uids of local dashboards that are not being compared (another backend or name), which are never shown."""
     from airflow_dash.grafana.model import MANAGED_TAG, folder_uid, target_folder_path
 
     ours = {d.uid: stamp({**d.model, "uid": d.uid, "title": d.title}) for d in dashboards}
@@ -196,11 +197,12 @@ def diff_against_live(client, dashboards: list[DashboardLike], root_folder: str,
         lives = dict(zip(ours, pool.map(client.get_dashboard, ours)))
     live_models = {uid: live.model for uid, live in lives.items() if live is not None}
     live_folders = {uid: live.folder_uid for uid, live in lives.items() if live is not None}
+    keep = set(defined_locally)
     folder_uids = sorted(set(ours_folder.values()))
     if folder_uids:
         for hit in client.search(tags=[MANAGED_TAG], folder_uids=folder_uids, type="dash-db"):
             uid = hit.get("uid")
-            if uid and uid not in ours:
+            if uid and uid not in ours and uid not in keep:
                 live = client.get_dashboard(uid)
                 if live is not None:
                     live_models[uid], live_folders[uid] = live.model, live.folder_uid

@@ -9,8 +9,12 @@ Plan (`plan_publish`): for each compiled dashboard read the live one by uid and 
 - drifted    managed by us but edited since (its content no longer matches the hash we recorded, see
              `airflow_dash.grafana.model`): refused with a diff unless `force`
 - conflict   the uid belongs to a dashboard we do not manage (or a provisioned one): refused unless `force`
-- delete     `prune` only: a dashboard tagged managed-by:airflow-dash in one of our target folders that no
-             longer exists locally. Unmanaged dashboards are never deleted; a drifted one only with `force`.
+- delete     `prune` only: a dashboard tagged managed-by:airflow-dash, in one of the folders we manage, whose
+             uid no local definition would produce (see `LocalInventory`). Unmanaged dashboards are never
+             deleted; one edited in Grafana since we published it only with `force`.
+
+Prune is scoped by what exists locally, never by what was selected: publishing one dashboard or one backend
+narrows what is written, never widens what is deleted.
 
 Refusals block the whole run before any write: no half-published tree because of one edited dashboard.
 
@@ -85,6 +89,32 @@ class DashboardStep:
     @property
     def folder_label(self) -> str:
         return "/".join(self.folder_path)
+
+
+@dataclass(frozen=True)
+class LocalInventory:
+    """Every dashboard the local definitions would produce, whatever is being published right now: uid and
+    the dashboard's own folder (relative to the root folder), for any backend and any name. `--prune` deletes
+    only managed dashboards whose uid is not in here, and only in the folders these dashboards go to."""
+
+    entries: tuple[tuple[str, str | None], ...]
+
+    @classmethod
+    def of(cls, dashboards: Iterable[DashboardLike]) -> "LocalInventory":
+        return cls(tuple((d.uid, d.folder) for d in dashboards))
+
+    def __add__(self, other: "LocalInventory") -> "LocalInventory":
+        return LocalInventory(tuple(dict.fromkeys(self.entries + other.entries)))
+
+    @property
+    def uids(self) -> frozenset[str]:
+        return frozenset(uid for uid, _ in self.entries)
+
+    def folder_paths(self, root_folder: str) -> list[tuple[str, ...]]:
+        """The folders we manage: the root and every folder a local dashboard goes to."""
+        paths = {target_folder_path(root_folder, None)}
+        paths.update(target_folder_path(root_folder, folder) for _, folder in self.entries)
+        return sorted(paths)
 
 
 @dataclass(frozen=True)
@@ -213,8 +243,11 @@ def _classify(dashboard: DashboardLike, desired: dict, path: tuple[str, ...], ta
 
 def plan_publish(client: GrafanaClient, dashboards: list[DashboardLike], *, root_folder: str,
                  datasources: Iterable[DatasourcePlan] = (), prune: bool = False, force: bool = False,
-                 concurrency: int = 4) -> Plan:
-    """Read live state and decide, per item, what publishing would do. Makes no writes."""
+                 concurrency: int = 4, local: LocalInventory | None = None) -> Plan:
+    """Read live state and decide, per item, what publishing would do. Makes no writes.
+
+    `local` is everything defined locally (see `LocalInventory`); without it, `dashboards` are taken to be
+    all there is. Callers that publish a selection must pass it, or a prune would delete the rest."""
     by_uid: dict[str, DashboardLike] = {}
     for dashboard in dashboards:
         if dashboard.uid in by_uid:
@@ -232,25 +265,34 @@ def plan_publish(client: GrafanaClient, dashboards: list[DashboardLike], *, root
     steps = [_classify(by_uid[uid], desired[uid], paths[uid], folder_uid(paths[uid]), lives[uid]) for uid in by_uid]
 
     if prune:
-        existing_folders = [f.uid for f in folders if f.exists]
-        hits = client.search(tags=[MANAGED_TAG], folder_uids=existing_folders, type="dash-db") if existing_folders else []
-        for hit in sorted(hits, key=lambda h: h.get("uid", "")):
-            uid = hit.get("uid")
-            if not uid or uid in by_uid or hit.get("folderUid") not in existing_folders:
-                continue
-            live = client.get_dashboard(uid)
-            # Search results can be stale: check the live model itself before planning a delete.
-            if live is None or not is_managed(live.model) or live.folder_uid not in existing_folders:
-                continue
-            title = live.model.get("title", uid)
-            path = next((f.path for f in folders if f.uid == live.folder_uid), ())
-            step = DashboardStep(uid=uid, title=title, action="delete", folder_path=path, folder_uid=live.folder_uid,
-                                 reason="no longer defined locally", live_version=live.version,
-                                 live_revision=live.revision, prune=True, live_model=live.model)
-            if has_drifted(live.model):
-                step = replace(step, action="drifted", reason="edited in Grafana since published; prune would delete it")
-            steps.append(step)
+        steps += _prune_steps(client, (local or LocalInventory(())) + LocalInventory.of(by_uid.values()),
+                              root_folder)
     return Plan(datasources=tuple(datasources), folders=folders, dashboards=tuple(steps), force=force)
+
+
+def _prune_steps(client: GrafanaClient, local: LocalInventory, root_folder: str) -> list[DashboardStep]:
+    keep = local.uids
+    managed_folders = {folder_uid(path): path for path in local.folder_paths(root_folder)}
+    hits = client.search(tags=[MANAGED_TAG], folder_uids=sorted(managed_folders), type="dash-db")
+    steps = []
+    for hit in sorted(hits, key=lambda h: h.get("uid", "")):
+        uid = hit.get("uid")
+        if not uid or uid in keep or hit.get("folderUid") not in managed_folders:
+            continue
+        live = client.get_dashboard(uid)
+        # Search results can be stale: check the live model itself before planning a delete.
+        if live is None or not is_managed(live.model) or live.folder_uid not in managed_folders:
+            continue
+        step = DashboardStep(uid=uid, title=live.model.get("title", uid), action="delete",
+                             folder_path=managed_folders[live.folder_uid], folder_uid=live.folder_uid,
+                             reason="no local definition produces this uid", live_version=live.version,
+                             live_revision=live.revision, prune=True, live_model=live.model)
+        if has_drifted(live.model):
+            step = replace(step, action="drifted",
+                           reason=f"edited in Grafana since it was published (version {live.version}) and no "
+                                  "longer defined locally: --prune would delete it")
+        steps.append(step)
+    return steps
 
 
 # -- applying -----------------------------------------------------------------------------------------------
@@ -333,7 +375,7 @@ def apply_plan(client: GrafanaClient, plan: Plan, *, concurrency: int = 4, messa
         for step in plan.dashboards:
             if step in plan.blocked:
                 record(ItemResult("dashboard", step.uid, step.title, step.action, "refused",
-                                  f"{step.reason}; use --force to overwrite"))
+                                  f"{step.reason}; {refusal_hint(step)}"))
             elif step.action in WRITE_ACTIONS:
                 record(ItemResult("dashboard", step.uid, step.title, step.action, "not attempted",
                                   "publish refused: nothing was written"))
@@ -440,6 +482,11 @@ def apply_plan(client: GrafanaClient, plan: Plan, *, concurrency: int = 4, messa
     return PublishReport(tuple(results))
 
 
+def refusal_hint(step: DashboardStep) -> str:
+    """What --force would do to a refused dashboard: delete it (prune) or overwrite it."""
+    return "--force deletes it" if step.prune else "--force overwrites it"
+
+
 def dry_run_report(plan: Plan) -> PublishReport:
     """The plan as a report, for --dry-run: outcome "would <action>"."""
     items = [ItemResult("datasource", p.spec.uid, p.spec.name, p.action, f"would {p.action}" if p.writes else "unchanged",
@@ -450,7 +497,8 @@ def dry_run_report(plan: Plan) -> PublishReport:
         if s in plan.blocked:
             outcome = "refused"
         elif s.action in WRITE_ACTIONS:
-            outcome = f"would {'overwrite' if s.action in ('drifted', 'conflict') else s.action}"
+            outcome = ("would delete" if s.prune else
+                       f"would {'overwrite' if s.action in ('drifted', 'conflict') else s.action}")
         else:
             outcome = "unchanged"
         items.append(ItemResult("dashboard", s.uid, s.title, s.action, outcome, s.reason, s.live_version))
@@ -469,10 +517,12 @@ class PublishOptions:
 
 def publish_dashboards(client: GrafanaClient, dashboards: list[DashboardLike], options: PublishOptions = PublishOptions(),
                        datasources: Iterable[DatasourcePlan] = (),
-                       on_result: Callable[[ItemResult], None] | None = None) -> tuple[Plan, PublishReport]:
-    """Plan, then (unless dry_run) apply. The library entry point behind `airflow-dash publish`."""
+                       on_result: Callable[[ItemResult], None] | None = None,
+                       local: LocalInventory | None = None) -> tuple[Plan, PublishReport]:
+    """Plan, then (unless dry_run) apply. The library entry point behind `airflow-dash publish`. `local`: see
+    `plan_publish`."""
     plan = plan_publish(client, dashboards, root_folder=options.root_folder, datasources=datasources,
-                        prune=options.prune, force=options.force, concurrency=options.concurrency)
+                        prune=options.prune, force=options.force, concurrency=options.concurrency, local=local)
     if options.dry_run:
         return plan, dry_run_report(plan)
     return plan, apply_plan(client, plan, concurrency=options.concurrency, message=options.message,
