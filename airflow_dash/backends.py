@@ -12,9 +12,20 @@ from dataclasses import dataclass
 from typing import Mapping
 
 from airflow_dash import escaping
-from airflow_dash.catalog.model import COUNTER, DELTA, Dimension, PromScope, Signal, TelegrafSeries, Unsupported
+from airflow_dash.catalog.model import (
+    COUNTER,
+    DELTA,
+    Dimension,
+    FluxScope,
+    InfluxQLScope,
+    PromScope,
+    Signal,
+    TelegrafSeries,
+    Unsupported,
+)
 from airflow_dash.errors import UserError
 from airflow_dash.query import flux, influxql, promql
+from airflow_dash.query.raw import RawQuery
 from airflow_dash.query.values import MatchValue
 
 Scope = Mapping[str, MatchValue]  # dimension name -> value (usually the dashboard's Variable)
@@ -53,6 +64,24 @@ class Target:
 
     query: str
     legend: str  # backend-specific legend text, "" for none
+    raw: bool = False  # hand-written text (`*.raw(...)`), not built by the typed builders
+
+
+def _custom_target(signal: Signal, result: object, language: str, legend: str) -> Target:
+    """A custom definition's result as a target: builder queries render, raw text is used verbatim."""
+    if isinstance(result, RawQuery):
+        if result.language != language:
+            raise ValueError(f"signal {signal.key}: its {language} definition returned a raw {result.language} query")
+        return Target(result.text, legend, raw=True)
+    if isinstance(result, str):  # a plain string from a PromQL function: accepted, as before, but raw
+        return Target(result, legend, raw=True)
+    expected = {"promql": promql.Expr, "flux": flux.FluxQuery, "influxql": influxql.Select}[language]
+    if not isinstance(result, expected):
+        raise ValueError(
+            f"signal {signal.key}: its {language} definition returned {type(result).__name__}, "
+            f"expected a {expected.__module__}.{expected.__name__} or {language}.raw(...)"
+        )
+    return Target(str(result), legend)
 
 
 class Backend(ABC):
@@ -142,9 +171,12 @@ class PrometheusBackend(Backend):
         definition = signal.prometheus
         if isinstance(definition, Unsupported):
             return definition
+        legend_text = self._legend_text(signal, legend, "{{{{{label}}}}}")
+        if isinstance(definition, (RawQuery, promql.Expr)):
+            return _custom_target(signal, definition, "promql", legend_text)
         filters = {d.prometheus_label: scope[d.name] for d in signal.dimensions if d.name in scope}
         expr = definition(PromScope(filters, tuple(d.prometheus_label for d in signal.group_by)))
-        return Target(str(expr), self._legend_text(signal, legend, "{{{{{label}}}}}"))
+        return _custom_target(signal, expr, "promql", legend_text)
 
     def target_json(self, target: Target, ref_id: str) -> dict:
         return {
@@ -183,10 +215,31 @@ class _TelegrafBackend(Backend):
 
     def _tag_filters(self, signal: Signal, scope: Scope, series: TelegrafSeries) -> dict[str, MatchValue]:
         filters: dict = dict(series.where)
-        for dimension in signal.dimensions:
-            if dimension.name in scope:
-                filters[dimension.telegraf_tag] = scope[dimension.name]
+        filters.update(self._dashboard_filters(signal, scope))
         return filters
+
+    def _dashboard_filters(self, signal: Signal, scope: Scope) -> dict[str, MatchValue]:
+        return {d.telegraf_tag: scope[d.name] for d in signal.dimensions if d.name in scope}
+
+    def render(self, signal: Signal, scope: Scope, legend: str | None = None) -> Target | Unsupported:
+        definition = signal.definition(self.language)
+        if isinstance(definition, Unsupported):
+            return definition
+        legend_text = self._legend_text(signal, legend, self.legend_placeholder)
+        if isinstance(definition, TelegrafSeries):
+            return Target(self._render_series(signal, scope, definition), legend_text)
+        if callable(definition):
+            filters = self._dashboard_filters(signal, scope)
+            by = tuple(d.telegraf_tag for d in signal.group_by)
+            scope_type = FluxScope if self.language == "flux" else InfluxQLScope
+            definition = definition(scope_type(filters, by))
+        return _custom_target(signal, definition, self.language, legend_text)
+
+    legend_placeholder: str
+
+    @abstractmethod
+    def _render_series(self, signal: Signal, scope: Scope, series: TelegrafSeries) -> str:
+        """The query for a `TelegrafSeries` (the catalog's usual Telegraf definition)."""
 
 
 class InfluxQLBackend(_TelegrafBackend):
@@ -197,12 +250,23 @@ class InfluxQLBackend(_TelegrafBackend):
     default_datasource_uid = "influxdb-influxql"
     default_datasource_name = "InfluxDB InfluxQL (airflow-dash)"
     datasource_name_regex = r"/\binfluxql\b/i"  # the word InfluxQL ("InfluxDB" contains "flux", not "influxql")
+    legend_placeholder = "$tag_{label}"
 
-    def render(self, signal: Signal, scope: Scope, legend: str | None = None) -> Target | Unsupported:
-        series = signal.telegraf
-        if isinstance(series, Unsupported):
-            return series
+    def _render_series(self, signal: Signal, scope: Scope, series: TelegrafSeries) -> str:
         value: influxql.FieldExpr
+        if series.kind == COUNTER and series.aggregate != "mean":
+            # Rates per series first (GROUP BY *), then combined across the series of each group-by value.
+            rate = influxql.non_negative_derivative(influxql.last(series.field), "1s")
+            per_series = (
+                influxql.select((rate, "rate"))
+                .from_(series.measurement)
+                .where(**self._tag_filters(signal, scope, series))
+                .where_not(**series.exclude)
+                .group_by(influxql.ALL_TAGS)
+            )
+            combined = influxql.Function(series.aggregate, (influxql.Field("rate"),)).apply(series.transform)
+            query = influxql.select(combined).from_(per_series).group_by(*(d.telegraf_tag for d in signal.group_by))
+            return str(query)
         if series.kind == COUNTER:
             value = influxql.non_negative_derivative(influxql.last(series.field), "1s")
         elif series.kind == DELTA:
@@ -222,7 +286,7 @@ class InfluxQLBackend(_TelegrafBackend):
         )
         if series.kind == DELTA:
             query = query.fill_with("0")
-        return Target(str(query), self._legend_text(signal, legend, "$tag_{label}"))
+        return str(query)
 
     def target_json(self, target: Target, ref_id: str) -> dict:
         result = {
@@ -251,11 +315,9 @@ class FluxBackend(_TelegrafBackend):
     default_datasource_uid = "influxdb-flux"
     default_datasource_name = "InfluxDB Flux (airflow-dash)"
     datasource_name_regex = r"/\bflux\b/i"  # the word Flux: not the "flux" inside "InfluxDB" or "InfluxQL"
+    legend_placeholder = "${{__field.labels.{label}}}"
 
-    def render(self, signal: Signal, scope: Scope, legend: str | None = None) -> Target | Unsupported:
-        series = signal.telegraf
-        if isinstance(series, Unsupported):
-            return series
+    def _render_series(self, signal: Signal, scope: Scope, series: TelegrafSeries) -> str:
         group_columns = [d.telegraf_tag for d in signal.group_by]
         fields = [series.field, series.divide_by] if series.divide_by else series.field
         query = (
@@ -268,7 +330,17 @@ class FluxBackend(_TelegrafBackend):
                 **self._tag_filters(signal, scope, series),
             )
         )
-        if series.kind == COUNTER:
+        if series.kind == COUNTER and series.aggregate != "mean":
+            # Rate per series and window, then combined across the series of each group at each window time.
+            query = (
+                query.derivative("1s", non_negative=True)
+                .aggregate_window("mean")
+                .group([*group_columns, "_time"])
+                .aggregate(series.aggregate)
+                .group(group_columns)
+                .sort(["_time"])
+            )
+        elif series.kind == COUNTER:
             # Per series first (a derivative across merged series is meaningless), then combine.
             query = query.derivative("1s", non_negative=True).group(group_columns).aggregate_window("mean")
         elif series.kind == DELTA:
@@ -295,7 +367,7 @@ class FluxBackend(_TelegrafBackend):
         else:
             query = query.group(group_columns).aggregate_window(series.aggregate)
         query = query.map_value(series.transform)
-        return Target(str(query), self._legend_text(signal, legend, "${{__field.labels.{label}}}"))
+        return str(query)
 
     def target_json(self, target: Target, ref_id: str) -> dict:
         return {"refId": ref_id, "datasource": self.datasource_ref(), "query": target.query}

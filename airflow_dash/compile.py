@@ -55,6 +55,7 @@ class CompiledQuery:
     panel: str
     ref_id: str
     text: str
+    raw: bool = False  # hand-written (`promql.raw(...)` etc.): lint flags it (AD103)
 
 
 @dataclass(frozen=True)
@@ -293,7 +294,9 @@ class _Compilation:
             if override:
                 overrides.append(override)
             self.queries.append(
-                CompiledQuery(self.dashboard.key, backend.name, backend.language, panel.title, ref_id, rendered.query)
+                CompiledQuery(
+                    self.dashboard.key, backend.name, backend.language, panel.title, ref_id, rendered.query, rendered.raw
+                )
             )
         if not targets:
             reasons = sorted({r.reason for r in (backend.render(q.signal, scope) for q in panel.queries) if isinstance(r, Unsupported)})

@@ -50,8 +50,44 @@ def regex_escape(value: str) -> str:
 
 
 def anchored(pattern: str) -> str:
-    """Anchor a pattern for engines that match substrings (InfluxDB, Flux); PromQL anchors by itself."""
-    return f"^(?:{pattern})$"
+    """Anchor a pattern for engines that match substrings (InfluxDB, Flux); PromQL anchors by itself.
+
+    A hand-written `Regex` means the same on every backend: the whole value must match, as in PromQL.
+    A pattern that already anchors its whole body (`^(a|b)$`, `^eth0$`) is left as written.
+
+    >>> anchored("etl_.*"), anchored("^(sd[a-z]+|vd[a-z]+)$")
+    ('^(?:etl_.*)$', '^(sd[a-z]+|vd[a-z]+)$')
+    """
+    return pattern if is_anchored(pattern) else f"^(?:{pattern})$"
+
+
+def is_anchored(pattern: str) -> bool:
+    """True when `pattern` is `^body$` with no top-level `|` in body (so both anchors bind all of it)."""
+    if not (pattern.startswith("^") and pattern.endswith("$")) or len(pattern) < 2:
+        return False
+    body = pattern[1:-1]
+    depth, in_class, index = 0, False, 0
+    while index < len(body):
+        char = body[index]
+        if char == "\\":
+            if index == len(body) - 1:
+                return False  # the final `$` is escaped: not an anchor
+            index += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+            if body[index + 1 : index + 2] == "]":
+                index += 1  # `[]...]`: a literal ] first in a class
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            return False
+        index += 1
+    return depth == 0 and not in_class
 
 
 def looks_like_grafana_variable(text: str) -> bool:

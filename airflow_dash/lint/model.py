@@ -33,6 +33,8 @@ class DashboardDocument:
     source: str  # a file path (the JSON file, or the Python module a compiled dashboard came from)
     label: str  # "host-basics [prometheus]" or the dashboard title
     model: dict = field(hash=False, compare=False)
+    # (panel title, refId) of queries written as raw text in Python (`promql.raw(...)`); JSON files have none.
+    raw_queries: frozenset[tuple[str, str]] = frozenset()
 
 
 @dataclass(frozen=True)

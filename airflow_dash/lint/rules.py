@@ -114,6 +114,19 @@ def datasource_language(dashboard: LintedDashboard):
             yield query.panel, f"{query.where} is {query.language} but its datasource is of type {kind!r}"
 
 
+@rule("AD103", "raw-query", "warning", "Queries are built with the typed builders; a raw query (`promql.raw(...)`, `flux.raw(...)`, `influxql.raw(...)`) is flagged for review.")
+def raw_query(dashboard: LintedDashboard):
+    raw = dashboard.document.raw_queries
+    if not raw:
+        return
+    for query in dashboard.queries:
+        if query.panel is not None and (query.panel.title, query.ref_id) in raw:
+            yield query.panel, (
+                f"{query.where} is raw {query.language} text: not escaped or filtered by the dashboard's variables "
+                "by airflow-dash; check it by hand"
+            )
+
+
 # --- AD2xx: variables and datasources ------------------------------------------------------------------------
 
 

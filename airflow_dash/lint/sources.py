@@ -66,7 +66,15 @@ def compiled_documents(names: Sequence[str], backends: Sequence[str], dashboards
     from airflow_dash.build import compile_dashboards
 
     compiled = compile_dashboards(list(names) or None, list(backends) or None, dashboards_dir)
-    return [DashboardDocument(module_path(c.name, Path(dashboards_dir)), f"{c.name} [{c.backend}]", c.model) for c in compiled]
+    return [
+        DashboardDocument(
+            module_path(c.name, Path(dashboards_dir)),
+            f"{c.name} [{c.backend}]",
+            c.model,
+            frozenset((q.panel, q.ref_id) for q in c.queries if q.raw),
+        )
+        for c in compiled
+    ]
 
 
 def collect_documents(

@@ -19,11 +19,12 @@ from dataclasses import dataclass, replace
 from typing import Iterable, Sequence, Union
 
 from airflow_dash import escaping
+from airflow_dash.query.raw import RawQuery
 from airflow_dash.query.values import Affine, MatchValue, Regex, Variable, number_text
 
 __all__ = [
-    "Affine", "FluxQuery", "Ident", "from_bucket", "tag_values", "measurement_tag_values",
-    "TIME_RANGE_START", "TIME_RANGE_STOP", "WINDOW_PERIOD", "DEFAULT_BUCKET",
+    "Affine", "Call", "FluxQuery", "Ident", "SchemaQuery", "from_bucket", "tag_values", "measurement_tag_values",
+    "predicate", "affine_expression", "raw", "TIME_RANGE_START", "TIME_RANGE_STOP", "WINDOW_PERIOD", "DEFAULT_BUCKET",
 ]  # fmt: skip
 
 
@@ -77,7 +78,7 @@ def _condition(column: str, value: MatchValue | tuple[str, ...], negate: bool = 
         if not value.multi:
             op, rhs = "==", '"' + escaping.grafana_variable(value.name) + '"'
     elif isinstance(value, Regex):
-        op, rhs = "=~", escaping.flux_regex(value.pattern)
+        op, rhs = "=~", escaping.flux_regex(escaping.anchored(value.pattern))  # whole value, as in PromQL
     elif isinstance(value, tuple):
         pattern = "|".join(escaping.regex_escape(v) for v in value)
         op, rhs = "=~", escaping.flux_regex(escaping.anchored(pattern))
@@ -217,6 +218,14 @@ class FluxQuery:
     def last(self) -> FluxQuery:
         return self.aggregate("last")
 
+    def sort(self, columns: Sequence[str] = ("_value",), desc: bool = False) -> FluxQuery:
+        """`sort(columns: [...], desc: ...)`."""
+        return self.pipe(_call("sort", columns=list(columns), desc=desc))
+
+    def limit(self, n: int) -> FluxQuery:
+        """`limit(n: n)`: the first `n` rows of each table."""
+        return self.pipe(_call("limit", n=int(n)))
+
     def fill_previous(self) -> FluxQuery:
         return self.pipe(_call("fill", usePrevious=True))
 
@@ -306,3 +315,12 @@ def measurement_tag_values(measurement: str, tag: str, bucket: str | Ident = DEF
             (("bucket", _value(bucket)), ("measurement", escaping.flux_string(measurement)), ("tag", escaping.flux_string(tag))),
         )
     )
+
+
+def raw(text: str) -> RawQuery:
+    """A Flux query written by hand, used verbatim (not escaped, not filtered by dashboard variables).
+
+    >>> raw('from(bucket: v.defaultBucket) |> range(start: v.timeRangeStart)').language
+    'flux'
+    """
+    return RawQuery(text, "flux")

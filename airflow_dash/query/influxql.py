@@ -14,9 +14,15 @@ from dataclasses import dataclass, replace
 from typing import Iterable, Union
 
 from airflow_dash import escaping
+from airflow_dash.query.raw import RawQuery
 from airflow_dash.query.values import INTERVAL, Affine, Duration, DurationLike, MatchValue, Regex, Variable, duration, number_text
 
-__all__ = ["Affine", "Select", "ShowTagValues", "field", "select", "show_tag_values", "mean", "non_negative_derivative"]
+__all__ = [
+    "ALL_TAGS", "Affine", "Arith", "Field", "FieldExpr", "Function", "Macro", "Number", "Select", "ShowTagValues", "TagCondition",
+    "count", "derivative", "difference", "field", "first", "last", "max", "mean", "median", "min",
+    "non_negative_derivative", "non_negative_difference", "percentile", "raw", "select", "show_tag_values",
+    "spread", "stddev", "sum",
+]  # fmt: skip
 
 _ADDITIVE = 1
 _MULTIPLICATIVE = 2
@@ -209,7 +215,7 @@ class TagCondition:
             else:
                 op, rhs = "=", "'" + escaping.grafana_variable(value.name) + "'"
         elif isinstance(value, Regex):
-            op, rhs = "=~", escaping.influxql_regex(value.pattern)
+            op, rhs = "=~", escaping.influxql_regex(escaping.anchored(value.pattern))  # whole value, as in PromQL
         elif isinstance(value, tuple) or not escaping.influxql_can_compare_equal(value):
             alternatives = value if isinstance(value, tuple) else (value,)
             pattern = escaping.anchored("|".join(escaping.regex_escape(v) for v in alternatives))
@@ -233,6 +239,8 @@ def _conditions(tags: dict[str, MatchValue | Iterable[str]], negate: bool) -> tu
 # --- statements ---------------------------------------------------------------------------------------------
 
 _FILLS = frozenset({"null", "none", "previous", "linear", "0"})
+ALL_TAGS = "*"
+"""`GROUP BY *`: keep every series apart (e.g. inside a subquery, before combining them)."""
 
 
 @dataclass(frozen=True)
@@ -240,7 +248,7 @@ class Select:
     """`SELECT ... FROM ... WHERE ... AND $timeFilter GROUP BY time(...), tags fill(...)`."""
 
     fields: tuple[tuple[FieldExpr, str | None], ...]
-    measurement: str | Regex | None = None
+    measurement: str | Regex | Select | None = None  # a Select is a subquery: FROM (SELECT ...)
     conditions: tuple[TagCondition, ...] = ()
     time_filter: bool = True
     group_by_time: Duration | None = INTERVAL
@@ -249,7 +257,8 @@ class Select:
     order_desc: bool = False
     limit: int | None = None
 
-    def from_(self, measurement: str | Regex) -> Select:
+    def from_(self, measurement: str | Regex | Select) -> Select:
+        """`FROM "measurement"`, `FROM /regex/`, or a subquery `FROM (SELECT ...)`."""
         return replace(self, measurement=measurement)
 
     def where(self, **tags: MatchValue | Iterable[str]) -> Select:
@@ -283,17 +292,18 @@ class Select:
         columns = ", ".join(
             expr.render() + (f" AS {escaping.influxql_identifier(alias)}" if alias else "") for expr, alias in self.fields
         )
-        source = (
-            escaping.influxql_regex(self.measurement.pattern)
-            if isinstance(self.measurement, Regex)
-            else escaping.influxql_identifier(self.measurement)
-        )
+        if isinstance(self.measurement, Select):
+            source = f"({self.measurement.render()})"
+        elif isinstance(self.measurement, Regex):
+            source = escaping.influxql_regex(escaping.anchored(self.measurement.pattern))
+        else:
+            source = escaping.influxql_identifier(self.measurement)
         text = f"SELECT {columns} FROM {source}"
         where = [c.render() for c in self.conditions] + (["$timeFilter"] if self.time_filter else [])
         if where:
             text += " WHERE " + " AND ".join(where)
         groups = ([f"time({self.group_by_time})"] if self.group_by_time else []) + [
-            escaping.influxql_identifier(t) for t in self.group_by_tags
+            t if t == ALL_TAGS else escaping.influxql_identifier(t) for t in self.group_by_tags
         ]
         if groups:
             text += " GROUP BY " + ", ".join(groups)
@@ -343,3 +353,12 @@ class ShowTagValues:
 
 def show_tag_values(key: str, measurement: str | None = None) -> ShowTagValues:
     return ShowTagValues(key, measurement)
+
+
+def raw(text: str) -> RawQuery:
+    """An InfluxQL query written by hand, used verbatim (not escaped, not filtered by dashboard variables).
+
+    >>> raw('SELECT mean("value") FROM "my_measurement" WHERE $timeFilter GROUP BY time($__interval)').language
+    'influxql'
+    """
+    return RawQuery(text, "influxql")

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Iterable, Sequence, Union
 
 from airflow_dash import escaping
+from airflow_dash.query.raw import RawQuery
 from airflow_dash.query.values import RATE_INTERVAL, Duration, DurationLike, MatchValue, Regex, Variable, duration
 
 # Binding strength, weakest first (Prometheus' parser: or < and/unless < comparison < +,- < *,/,%,atan2 < ^).
@@ -552,3 +553,12 @@ def parenthesized(expr: Expr) -> str:
     """Render with parentheses when `expr` is not atomic (for embedding in hand-written text)."""
     text = expr.render()
     return f"({text})" if expr.precedence < _ATOM else text
+
+
+def raw(text: str) -> RawQuery:
+    """A PromQL query written by hand, used verbatim (not escaped, not filtered by dashboard variables).
+
+    >>> str(raw('up{job="$job"}'))
+    'up{job="$job"}'
+    """
+    return RawQuery(text, "promql")

@@ -34,7 +34,14 @@ class Variable:
 
 @dataclass(frozen=True)
 class Regex:
-    """An RE2 pattern written by hand (not escaped). Literal strings never need this."""
+    """An RE2 pattern written by hand (not escaped). Literal strings never need this.
+
+    It must match the whole value on every backend, as PromQL matchers do: Flux and InfluxQL render it
+    anchored (`^(?:etl_.*)$`), so `Regex("etl_.*")` selects the same series everywhere.
+
+    >>> Regex("etl_.*").pattern
+    'etl_.*'
+    """
 
     pattern: str
 
