@@ -78,9 +78,15 @@ def picker(model: dict, regex: str) -> dict:
     return model
 
 
-def lint_one(model: dict, rule_id: str | None = None):
+def lint_one(model: dict | DashboardDocument, rule_id: str | None = None):
     rules = [RULES[rule_id]] if rule_id else None
-    return lint_documents([DashboardDocument("synthetic.json", "synthetic", model)], rules).findings
+    document = model if isinstance(model, DashboardDocument) else DashboardDocument("synthetic.json", "synthetic", model)
+    return lint_documents([document], rules).findings
+
+
+def compiled_with_raw(raw: frozenset) -> DashboardDocument:
+    """A dashboard compiled from Python whose `raw` (panel, refId) queries were written as raw text."""
+    return DashboardDocument("dashboards/synthetic.py", "synthetic [prometheus]", prom(GOOD_PROMQL), raw)
 
 
 def prom(query: str, **extra) -> dict:
@@ -89,6 +95,7 @@ def prom(query: str, **extra) -> dict:
 
 # rule id -> (a dashboard on which it must fire, a near miss on which it must stay quiet)
 CASES = {
+    "AD103": (compiled_with_raw(frozenset({("Requests", "A")})), compiled_with_raw(frozenset({("Other", "A")}))),
     "AD101": (prom("rate(http_requests_total{job=~\"$job\"}[$__rate_interval]"), prom(GOOD_PROMQL)),
     "AD102": (dashboard([panel(datasource=DS_INFLUX, targets=[{"refId": "A", "expr": GOOD_PROMQL, "datasource": DS_INFLUX}])]), prom(GOOD_PROMQL)),
     "AD201": (
