@@ -82,7 +82,10 @@ def main(argv: list[str] | None = None) -> None:
     try:
         # standalone_mode=False returns ctx.exit() codes instead of exiting: pass them on.
         sys.exit(cli.main(args=args, prog_name="airflow-dash", standalone_mode=False) or 0)
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:
+        if isinstance(exc.__cause__ or exc.__context__, KeyboardInterrupt):  # click wraps Ctrl-C as Abort
+            click.echo("Interrupted.", err=True)
+            sys.exit(130)
         click.echo("Aborted.", err=True)
         sys.exit(1)
     except click.ClickException as exc:

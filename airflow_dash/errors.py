@@ -19,3 +19,9 @@ class OperationError(AirflowDashError):
     """A well-formed request that failed: Grafana refused a write, a conflict, a datasource error."""
 
     exit_code = 1
+
+
+class Interrupted(AirflowDashError):
+    """The user interrupted a run (Ctrl-C); what was and was not done has been reported."""
+
+    exit_code = 130

@@ -1,13 +1,17 @@
 """`airflow-dash publish | diff | pull | config`: thin click wrappers over `airflow_dash.grafana`.
 
 Exit codes: 0 success / no difference; 1 an operation failed, a publish was refused (drift, conflict) or
-`diff` found differences; 2 bad input or configuration, including a token Grafana rejects (401).
+`diff` found differences; 2 bad input or configuration, including a token Grafana rejects (401), also in the
+middle of a run; 130 interrupted (Ctrl-C: writes in flight finish, the report is printed).
 """
 
 from __future__ import annotations
 
 import json
+import signal
 import sys
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -15,7 +19,7 @@ from typing import Any, Callable
 import click
 
 from airflow_dash.backends import BACKENDS
-from airflow_dash.errors import OperationError, UserError
+from airflow_dash.errors import Interrupted, OperationError, UserError
 
 
 def _grafana_options(function: Callable) -> Callable:
@@ -103,7 +107,7 @@ def _is_tty() -> bool:
 # -- publish ------------------------------------------------------------------------------------------------
 
 _SYMBOL = {"created": "+", "updated": "~", "deleted": "-", "unchanged": "=", "removed": "-", "failed": "!",
-           "conflict": "!", "refused": "!", "not attempted": "?", "kept": "!"}
+           "conflict": "!", "refused": "!", "not attempted": "?", "kept": "!", "uncertain": "?"}
 
 
 def _print_plan(plan) -> None:
@@ -213,25 +217,64 @@ def publish(names, backends, folder, dry_run, force, prune, concurrency, output,
     if not report.ok:
         published = [i.key for i in report.items if i.outcome in ("created", "updated", "deleted")]
         missing = [i.key for i in report.items if not i.ok]
-        raise OperationError(f"publish incomplete: {len(missing)} item(s) not published ({', '.join(missing[:10])}"
-                             f"{', ...' if len(missing) > 10 else ''}); {len(published)} written")
+        uncertain = [i.key for i in report.items if i.outcome == "uncertain"]
+        summary = (f"{len(missing)} item(s) not published ({', '.join(missing[:10])}"
+                   f"{', ...' if len(missing) > 10 else ''}); {len(published)} written"
+                   + (f"; {len(uncertain)} uncertain (re-run publish to settle them)" if uncertain else ""))
+        if report.interrupted:
+            raise Interrupted(f"publish interrupted: {summary}")
+        if report.credentials_rejected:
+            raise UserError(f"publish stopped, Grafana rejected the credentials: {summary}")
+        raise OperationError(f"publish incomplete: {summary}")
+    if report.interrupted:
+        raise Interrupted("publish interrupted after every write had finished")
+
+
+@contextmanager
+def _stop_on_interrupt():
+    """An Event set by the first Ctrl-C (SIGINT) instead of KeyboardInterrupt, so a run can stop issuing
+    writes, let those in flight finish and report. A second Ctrl-C raises KeyboardInterrupt as usual."""
+    cancel = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield cancel
+        return
+
+    def on_sigint(signum, frame) -> None:
+        if cancel.is_set():
+            signal.signal(signal.SIGINT, previous)
+            raise KeyboardInterrupt
+        cancel.set()
+        try:
+            sys.stderr.write("\ninterrupted: no new writes; waiting for the ones in flight, then the report "
+                             "(Ctrl-C again to quit at once)\n")
+            sys.stderr.flush()
+        except (OSError, ValueError, RuntimeError):  # a signal during another write to stderr
+            pass
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield cancel
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _apply_with_progress(client, plan, options, as_json: bool):
     from airflow_dash.grafana.publish import apply_plan
 
     total = len(plan.datasources) + len(plan.folders) + len(plan.dashboards)
-    if _is_tty() and not as_json and total:
-        with click.progressbar(length=total, label="Publishing", file=sys.stderr) as bar:
-            return apply_plan(client, plan, concurrency=options.concurrency, message=options.message,
-                              on_result=lambda item: bar.update(1))
+    with _stop_on_interrupt() as cancel:
+        if _is_tty() and not as_json and total:
+            with click.progressbar(length=total, label="Publishing", file=sys.stderr) as bar:
+                return apply_plan(client, plan, concurrency=options.concurrency, message=options.message,
+                                  on_result=lambda item: bar.update(1), cancel=cancel)
 
-    def line(item) -> None:
-        if not as_json and item.outcome != "unchanged":
-            click.echo(f"{_SYMBOL.get(item.outcome, ' ')} {item.kind} {item.title} [{item.key}]: {item.outcome}"
-                       + (f" ({item.detail})" if item.detail else ""), err=True)
+        def line(item) -> None:
+            if not as_json and item.outcome not in ("unchanged", "not attempted"):
+                click.echo(f"{_SYMBOL.get(item.outcome, ' ')} {item.kind} {item.title} [{item.key}]: {item.outcome}"
+                           + (f" ({item.detail})" if item.detail else ""), err=True)
 
-    return apply_plan(client, plan, concurrency=options.concurrency, message=options.message, on_result=line)
+        return apply_plan(client, plan, concurrency=options.concurrency, message=options.message, on_result=line,
+                          cancel=cancel)
 
 
 # -- diff ---------------------------------------------------------------------------------------------------

@@ -58,7 +58,13 @@ class GrafanaAuthError(UserError):
 
 
 class GrafanaUnreachable(OperationError):
-    """No HTTP answer at all: connection refused, DNS failure, TLS failure or timeout."""
+    """No HTTP answer at all: connection refused, DNS failure, TLS failure or timeout. `maybe_applied` is True
+    when the request may have reached Grafana (no answer in time, connection lost mid-request): a write that
+    ends so is uncertain until re-read."""
+
+    def __init__(self, message: str, *, maybe_applied: bool = False):
+        super().__init__(message)
+        self.maybe_applied = maybe_applied
 
 
 def _one_line(text: str, limit: int = 300) -> str:
@@ -252,15 +258,22 @@ class GrafanaClient:
                 f"{what} failed: connecting to Grafana at {self.host} timed out after {self.timeout[0]:g}s") from None
         except requests.exceptions.ReadTimeout:
             raise GrafanaUnreachable(
-                f"{what} failed: Grafana at {self.host} did not answer within {self.timeout[1]:g}s") from None
+                f"{what} failed: Grafana at {self.host} did not answer within {self.timeout[1]:g}s",
+                maybe_applied=True) from None
         except requests.exceptions.RetryError as exc:  # pragma: no cover - raise_on_status=False avoids it
             raise GrafanaUnreachable(self._scrub(f"{what} failed: {self.host}: {_one_line(str(exc), 150)}")) from None
         except requests.exceptions.ConnectionError as exc:
             if "Read timed out" in str(exc):  # read retries exhausted: requests wraps it as ConnectionError
                 raise GrafanaUnreachable(
-                    f"{what} failed: Grafana at {self.host} did not answer within {self.timeout[1]:g}s") from None
-            raise GrafanaUnreachable(self._scrub(
-                f"{what} failed: cannot reach Grafana at {self.host} ({_connection_cause(exc)})")) from None
+                    f"{what} failed: Grafana at {self.host} did not answer within {self.timeout[1]:g}s",
+                    maybe_applied=True) from None
+            cause = _connection_cause(exc)
+            # Refused, unresolvable or unroutable: the request never left. Anything else (reset, closed
+            # without an answer) may have been applied.
+            never_sent = cause in ("connection refused", "name or service not known", "no route to host") or \
+                "NewConnectionError" in str(exc) or "NameResolutionError" in str(exc)
+            raise GrafanaUnreachable(self._scrub(f"{what} failed: cannot reach Grafana at {self.host} ({cause})"),
+                                     maybe_applied=not never_sent) from None
         except requests.exceptions.RequestException as exc:
             raise GrafanaUnreachable(self._scrub(
                 f"{what} failed: {self.host}: {_one_line(type(exc).__name__ + ': ' + str(exc), 150)}")) from None

@@ -47,7 +47,7 @@ from airflow_dash.grafana.model import (
 
 WRITE_ACTIONS = ("create", "update", "drifted", "conflict", "delete")
 PUBLISHED = ("created", "updated", "deleted")
-NOT_PUBLISHED = ("failed", "conflict", "refused", "not attempted")
+NOT_PUBLISHED = ("failed", "conflict", "refused", "not attempted", "uncertain")
 
 
 @dataclass(frozen=True)
@@ -152,7 +152,8 @@ class Plan:
 @dataclass(frozen=True)
 class ItemResult:
     """The outcome of one item: created, updated, deleted, unchanged, failed, conflict, refused,
-    not attempted, removed (a folder cleaned up again) or kept."""
+    not attempted, uncertain (a write without an answer that could not be re-read), removed (a folder
+    cleaned up again) or kept."""
 
     kind: str  # "datasource", "folder" or "dashboard"
     key: str
@@ -169,8 +170,13 @@ class ItemResult:
 
 @dataclass(frozen=True)
 class PublishReport:
+    """Every item's outcome. `interrupted`: the run was cancelled (Ctrl-C) and stopped issuing writes;
+    `credentials_rejected`: Grafana answered 401 during the run (a configuration problem, exit code 2)."""
+
     items: tuple[ItemResult, ...]
     dry_run: bool = False
+    interrupted: bool = False
+    credentials_rejected: bool = False
 
     @property
     def ok(self) -> bool:
@@ -180,7 +186,8 @@ class PublishReport:
         return [i for i in self.items if i.outcome in outcomes and (kind is None or i.kind == kind)]
 
     def to_dict(self) -> dict:
-        return {"ok": self.ok, "dry_run": self.dry_run,
+        return {"ok": self.ok, "dry_run": self.dry_run, "interrupted": self.interrupted,
+                "credentials_rejected": self.credentials_rejected,
                 "items": [{"kind": i.kind, "key": i.key, "title": i.title, "action": i.action, "outcome": i.outcome,
                            "detail": i.detail, "version": i.version} for i in self.items]}
 
@@ -298,12 +305,35 @@ def _prune_steps(client: GrafanaClient, local: LocalInventory, root_folder: str)
 # -- applying -----------------------------------------------------------------------------------------------
 
 def _fatal(exc: Exception) -> bool:
+    """Errors that stop issuing new writes: credentials rejected, Grafana unreachable or not answering."""
     return isinstance(exc, (GrafanaAuthError, GrafanaUnreachable))
 
 
 def _matches(live, step: DashboardStep) -> bool:
     return (live is not None and step.desired is not None and normalize(live.model) == normalize(step.desired)
             and live.folder_uid == step.folder_uid)
+
+
+def _done(step: DashboardStep) -> str:
+    return "created" if step.action == "create" else "updated"
+
+
+def _settle_uncertain_write(client: GrafanaClient, step: DashboardStep, result: ItemResult,
+                            exc: GrafanaUnreachable) -> ItemResult:
+    """A write without an answer may or may not have landed: re-read before calling it anything."""
+    try:
+        live = client.get_dashboard(step.uid)
+    except (GrafanaHTTPError, GrafanaUnreachable, GrafanaAuthError) as reread:
+        return replace(result, outcome="uncertain",
+                       detail=f"{exc}; re-reading it failed too ({reread}): it may or may not have been applied")
+    if _matches(live, step):
+        return replace(result, outcome=_done(step), version=live.version,
+                       detail="confirmed by re-reading: the write landed although its answer was lost")
+    unchanged = (live is None) if step.live_revision is None else (live is not None and live.revision == step.live_revision)
+    if unchanged:
+        return replace(result, outcome="failed", detail=f"{exc}; a re-read shows it was not applied")
+    return replace(result, outcome="conflict",
+                   detail=f"{exc}; a re-read shows a different change (version {live.version if live else '-'})")
 
 
 def _write_dashboard(client: GrafanaClient, step: DashboardStep, message: str, force: bool) -> ItemResult:
@@ -314,19 +344,38 @@ def _write_dashboard(client: GrafanaClient, step: DashboardStep, message: str, f
         # The revision we read: Grafana refuses the write if anyone saved since (None: a create).
         answer = client.save_dashboard(model, folder_uid=step.folder_uid, message=message, overwrite=overwrite,
                                        revision=step.live_revision)
+    except GrafanaUnreachable as exc:
+        if not exc.maybe_applied:
+            raise
+        settled = _settle_uncertain_write(client, step, result, exc)
+        if settled.outcome in ("uncertain", "failed"):
+            raise _Settled(settled, exc) from None
+        return settled
     except GrafanaHTTPError as exc:
         if exc.status not in (409, 412):
             return replace(result, outcome="failed", detail=str(exc))
+        if exc.grafana_status == "name-exists":
+            return replace(result, outcome="failed",
+                           detail=f"another dashboard in folder {step.folder_label!r} is titled {step.title!r} "
+                                  f"(HTTP {exc.status} name-exists); nothing overwritten")
         # Either someone saved between our read and our write, or a retried POST of ours was applied first.
         live = client.get_dashboard(step.uid)
         if _matches(live, step):
-            return replace(result, outcome="created" if step.action == "create" else "updated",
-                           detail="confirmed by re-reading after a retried request", version=live.version)
+            return replace(result, outcome=_done(step), version=live.version,
+                           detail="confirmed by re-reading after a retried request")
         why = f"{exc.grafana_status or exc.status}: {exc.grafana_message}" if exc.grafana_message else str(exc)
         return replace(result, outcome="conflict",
                        detail=f"changed in Grafana while publishing ({why}); nothing overwritten")
-    outcome = "created" if step.action == "create" else "updated"
-    return replace(result, outcome=outcome, version=answer.get("version"))
+    return replace(result, outcome=_done(step), version=answer.get("version"))
+
+
+class _Settled(Exception):
+    """A write that ended without an answer, settled by a re-read; carries the error that stops the run."""
+
+    def __init__(self, result: ItemResult, cause: GrafanaUnreachable):
+        super().__init__(str(cause))
+        self.result = result
+        self.cause = cause
 
 
 def _delete_dashboard(client: GrafanaClient, step: DashboardStep, force: bool) -> ItemResult:
@@ -353,13 +402,22 @@ def _ensure_folder(client: GrafanaClient, step: FolderStep) -> tuple[ItemResult,
     return ItemResult("folder", step.uid, step.label, "create", "created" if created else "unchanged", detail), created
 
 
+INTERRUPTED = "interrupted before this write"
+
+
 def apply_plan(client: GrafanaClient, plan: Plan, *, concurrency: int = 4, message: str | None = None,
-               on_result: Callable[[ItemResult], None] | None = None) -> PublishReport:
+               on_result: Callable[[ItemResult], None] | None = None,
+               cancel: threading.Event | None = None) -> PublishReport:
     """Carry out a plan (see the module docstring). Never raises for a Grafana failure: everything, done or not,
-    ends up in the report. `on_result` is called after each item (from worker threads, one at a time)."""
+    ends up in the report. `on_result` is called after each item (from worker threads, one at a time).
+
+    `cancel` (set e.g. by a SIGINT handler): no new write starts once it is set; writes in flight finish and
+    are reported, the rest are "not attempted", and no clean-up or prune runs."""
+    cancel = cancel or threading.Event()
     lock = threading.Lock()
     results: list[ItemResult] = []
     stop: list[str] = []  # first fatal error; set once, read by every worker
+    rejected: list[bool] = []  # Grafana rejected our credentials during the run
 
     def record(item: ItemResult) -> ItemResult:
         with lock:
@@ -367,6 +425,24 @@ def apply_plan(client: GrafanaClient, plan: Plan, *, concurrency: int = 4, messa
             if on_result:
                 on_result(item)
         return item
+
+    def halt(exc: Exception, reason: str | None = None) -> None:
+        with lock:
+            if isinstance(exc, GrafanaAuthError):
+                rejected.append(True)
+            if not stop:
+                stop.append(reason or f"stopped: {exc}")
+
+    def report() -> PublishReport:
+        return PublishReport(tuple(results), interrupted=cancel.is_set(), credentials_rejected=bool(rejected))
+
+    def skipped(kind: str, key: str, title: str, action: str) -> ItemResult | None:
+        """The "not attempted" result when the run is stopping, else None."""
+        if cancel.is_set():
+            return record(ItemResult(kind, key, title, action, "not attempted", INTERRUPTED))
+        if stop:
+            return record(ItemResult(kind, key, title, action, "not attempted", stop[0]))
+        return None
 
     dashboard_steps = [s for s in plan.dashboards if not s.prune]
     prune_steps = [s for s in plan.dashboards if s.prune]
@@ -381,23 +457,22 @@ def apply_plan(client: GrafanaClient, plan: Plan, *, concurrency: int = 4, messa
                                   "publish refused: nothing was written"))
             else:
                 record(ItemResult("dashboard", step.uid, step.title, step.action, "unchanged"))
-        return PublishReport(tuple(results))
+        return report()
 
     # 1. datasources: dashboards are useless without them, so any failure stops the run.
     for ds in plan.datasources:
-        if stop:
-            record(ItemResult("datasource", ds.spec.uid, ds.spec.name, ds.action, "not attempted", stop[0]))
-            continue
         if not ds.writes:
             detail = "provisioned in Grafana (read-only); differs in " + ", ".join(ds.changes) if ds.action == "read-only" else ""
             record(ItemResult("datasource", ds.spec.uid, ds.spec.name, ds.action, "unchanged", detail))
+            continue
+        if skipped("datasource", ds.spec.uid, ds.spec.name, ds.action):
             continue
         try:
             outcome = apply_datasource(client, ds)
             record(ItemResult("datasource", ds.spec.uid, ds.spec.name, ds.action, outcome, ", ".join(ds.changes)))
         except (GrafanaHTTPError, GrafanaUnreachable, GrafanaAuthError) as exc:
             record(ItemResult("datasource", ds.spec.uid, ds.spec.name, ds.action, "failed", str(exc)))
-            stop.append(f"stopped: datasource {ds.spec.name!r} failed")
+            halt(exc, f"stopped: datasource {ds.spec.name!r} failed")
 
     # 2. folders, parents first; a failed folder fails everything below it.
     failed_paths: list[tuple[str, ...]] = []
@@ -405,8 +480,11 @@ def apply_plan(client: GrafanaClient, plan: Plan, *, concurrency: int = 4, messa
     for folder in plan.folders:
         if folder.exists:
             continue
-        if stop or any(folder.path[: len(p)] == p for p in failed_paths):
-            record(ItemResult("folder", folder.uid, folder.label, "create", "not attempted", stop[0] if stop else
+        if skipped("folder", folder.uid, folder.label, "create"):
+            failed_paths.append(folder.path)
+            continue
+        if any(folder.path[: len(p)] == p for p in failed_paths):
+            record(ItemResult("folder", folder.uid, folder.label, "create", "not attempted",
                               "its parent folder failed"))
             failed_paths.append(folder.path)
             continue
@@ -419,67 +497,93 @@ def apply_plan(client: GrafanaClient, plan: Plan, *, concurrency: int = 4, messa
             record(ItemResult("folder", folder.uid, folder.label, "create", "failed", str(exc)))
             failed_paths.append(folder.path)
             if _fatal(exc):
-                stop.append(f"stopped: {exc}")
+                halt(exc)
 
     # 3. dashboards, concurrently.
     def run(step: DashboardStep) -> ItemResult:
         if step.action not in WRITE_ACTIONS:
             return record(ItemResult("dashboard", step.uid, step.title, step.action, "unchanged",
                                      version=step.live_version))
-        if stop:
-            return record(ItemResult("dashboard", step.uid, step.title, step.action, "not attempted", stop[0]))
-        if any(step.folder_path[: len(p)] == p for p in failed_paths):
+        if any(step.folder_path[: len(p)] == p for p in failed_paths) and not (stop or cancel.is_set()):
             return record(ItemResult("dashboard", step.uid, step.title, step.action, "not attempted",
                                      f"folder {step.folder_label!r} could not be created"))
         note = message or f"airflow-dash publish ({step.backend or 'dashboard'}) {content_hash(step.desired or {})[:19]}"
+        stopping = _stopping(step)
+        if stopping is not None:  # checked right before the write: once `cancel` is set, no new write starts
+            return record(stopping)
         try:
             return record(_write_dashboard(client, step, note, plan.force))
+        except _Settled as settled:
+            halt(settled.cause)
+            return record(settled.result)
         except (GrafanaHTTPError, GrafanaUnreachable, GrafanaAuthError) as exc:
             if _fatal(exc):
-                with lock:
-                    if not stop:
-                        stop.append(f"stopped: {exc}")
+                halt(exc)
             return record(ItemResult("dashboard", step.uid, step.title, step.action, "failed", str(exc)))
 
-    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        for future in as_completed([pool.submit(run, s) for s in dashboard_steps]):
+    def _stopping(step: DashboardStep) -> ItemResult | None:
+        if cancel.is_set():
+            return ItemResult("dashboard", step.uid, step.title, step.action, "not attempted", INTERRUPTED)
+        if stop:
+            return ItemResult("dashboard", step.uid, step.title, step.action, "not attempted", stop[0])
+        return None
+
+    pool = ThreadPoolExecutor(max_workers=max(1, concurrency))
+    try:
+        futures = [pool.submit(run, s) for s in dashboard_steps]
+        for future in as_completed(futures):
             future.result()
+    finally:
+        # On a second Ctrl-C (KeyboardInterrupt here) queued steps are dropped; running ones still finish.
+        pool.shutdown(wait=True, cancel_futures=True)
+
+    if cancel.is_set():
+        # Interrupted: no prune and no folder clean-up, both would be writes after the interrupt.
+        for step in prune_steps:
+            record(ItemResult("dashboard", step.uid, step.title, "delete", "not attempted", INTERRUPTED))
+        return report()
 
     # 4. prune, only when everything above went through.
     if prune_steps:
         problems = [r for r in results if not r.ok]
         for step in prune_steps:
-            if problems or stop:
+            if problems or stop or cancel.is_set():
                 record(ItemResult("dashboard", step.uid, step.title, "delete", "not attempted",
-                                  "prune skipped because other items failed"))
+                                  INTERRUPTED if cancel.is_set() else "prune skipped because other items failed"))
                 continue
             try:
                 record(_delete_dashboard(client, step, plan.force))
             except (GrafanaHTTPError, GrafanaUnreachable, GrafanaAuthError) as exc:
                 record(ItemResult("dashboard", step.uid, step.title, "delete", "failed", str(exc)))
                 if _fatal(exc):
-                    stop.append(f"stopped: {exc}")
+                    halt(exc)
 
     # 5. folders this run created for nothing: remove them again, deepest first.
-    written = {r.key for r in results if r.kind == "dashboard" and r.outcome in ("created", "updated")}
+    outcomes = {r.key: r.outcome for r in results if r.kind == "dashboard"}
     for folder in sorted(created_folders, key=lambda f: -len(f.path)):
         inside = [s for s in dashboard_steps if s.folder_path[: len(folder.path)] == folder.path]
-        if any(s.uid in written for s in inside):
+        if any(outcomes.get(s.uid) in ("created", "updated") for s in inside):
             continue
         if not any(s.action in WRITE_ACTIONS for s in inside) and not stop:
             continue  # e.g. the root folder of a plan whose dashboards all live in sub-folders that succeeded
+        uncertain = [s.uid for s in inside if outcomes.get(s.uid) == "uncertain"]
+        if uncertain:
+            record(ItemResult("folder", folder.uid, folder.label, "cleanup", "kept",
+                              f"created in this run; kept because {len(uncertain)} dashboard write(s) into it "
+                              "are uncertain"))
+            continue
         try:
             if client.search(folder_uids=[folder.uid]):
                 record(ItemResult("folder", folder.uid, folder.label, "cleanup", "kept",
-                                  "created in this run; all its dashboard writes failed, but it is not empty"))
+                                  "created in this run; none of our dashboards landed in it, but it is not empty"))
                 continue
             client.delete_folder(folder.uid)
             record(ItemResult("folder", folder.uid, folder.label, "cleanup", "removed",
-                              "created in this run and removed again: all its dashboard writes failed"))
+                              "created in this run and removed again: none of its dashboards was written"))
         except (GrafanaHTTPError, GrafanaUnreachable, GrafanaAuthError) as exc:
             record(ItemResult("folder", folder.uid, folder.label, "cleanup", "kept",
-                              f"created in this run, all its dashboard writes failed, and removing it failed: {exc}"))
-    return PublishReport(tuple(results))
+                              f"created in this run for dashboards that were not written; removing it failed: {exc}"))
+    return report()
 
 
 def refusal_hint(step: DashboardStep) -> str:
