@@ -14,6 +14,10 @@
 #
 # Usage: bash scripts/record-airflow-statsd.sh [3] [2]      (default: both)
 # Env:   AIRFLOW_DASH_VENVS  where the venvs live (default: $HOME/.cache/airflow-dash/venvs)
+#        STATSD_TAGS         plain (default) | influxdb: Airflow's statsd_influxdb_enabled, tags appended to
+#                            names as `,k=v` (the capture is then airflow<N>-influxdb-tags.tsv; stripping the
+#                            tags gives the plain names, so it also replays as a plain capture)
+#        SCHEDULERS          scheduler processes at once (default 1; 2 for an HA capture, PostgreSQL only)
 #        PYTHON              interpreter for new venvs (default: python3, needs >= 3.10)
 #        RUN_SECONDS         scheduler phase length after the DAGs are unpaused (default: 150)
 #        KEEP_WORK=1         keep the temp dir (logs, AIRFLOW_HOME, raw capture) for debugging
@@ -25,6 +29,10 @@ HERE="$REPO/scripts/record_statsd"
 VENVS="${AIRFLOW_DASH_VENVS:-$HOME/.cache/airflow-dash/venvs}"
 PYTHON="${PYTHON:-python3}"
 RUN_SECONDS="${RUN_SECONDS:-150}"
+STATSD_TAGS="${STATSD_TAGS:-plain}"
+SCHEDULERS="${SCHEDULERS:-1}"
+case $STATSD_TAGS in plain) CAPTURE_SUFFIX="" ;; influxdb) CAPTURE_SUFFIX="-influxdb-tags" ;;
+    *) echo "STATSD_TAGS must be plain or influxdb" >&2; exit 2 ;; esac
 FIXTURE_DIR="${FIXTURE_DIR:-$REPO/tests/fixtures/statsd}"
 VERSIONS=("$@")
 [ ${#VERSIONS[@]} -gt 0 ] || VERSIONS=(3 2)
@@ -32,6 +40,7 @@ VERSIONS=("$@")
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/record-airflow.XXXXXX")"
 chmod 755 "$WORK"              # the postgres user must reach its data dir below it
 PIDS=()                        # process-group leaders we started (setsid)
+CAPTURE_DAGS=(etl_orders billing_report team.etl_groups)
 PG_BIN="" PG_DATA="" PG_PORT="" PG_AS=()
 
 log() { printf '[record-airflow %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -166,18 +175,22 @@ record_version() {
 
     # Recorder first, so the capture includes every process from db migrate onwards.
     local cmd_desc="airflow db migrate; airflow pools set etl_pool 2; airflow dags reserialize; airflow dags test etl_orders; airflow dags test billing_report;"
+    local n_sched=$SCHEDULERS
+    [ -n "$PG_PORT" ] || n_sched=1   # several schedulers need row locks (PostgreSQL)
     if [ "$major" = 3 ]; then
-        cmd_desc+=" airflow api-server + airflow dag-processor + airflow scheduler --skip-serve-logs"
+        cmd_desc+=" airflow api-server + airflow dag-processor + airflow triggerer + ${n_sched} x airflow scheduler --skip-serve-logs"
     else
-        cmd_desc+=" airflow scheduler --skip-serve-logs (in-process DAG file processor)"
+        cmd_desc+=" airflow triggerer + ${n_sched} x airflow scheduler --skip-serve-logs (in-process DAG file processor)"
     fi
-    cmd_desc+=" for ${RUN_SECONDS}s after airflow dags unpause + airflow dags trigger of etl_orders and billing_report"
+    cmd_desc+=" for ${RUN_SECONDS}s after airflow dags unpause + airflow dags trigger of ${CAPTURE_DAGS[*]}"
+    local statsd_mode="plain StatsD (statsd_datadog_enabled=False, statsd_influxdb_enabled=False)"
+    [ "$STATSD_TAGS" = plain ] || statsd_mode="InfluxDB-style tags (statsd_influxdb_enabled=True, statsd_datadog_enabled=False)"
     start_bg recorder "$logs/recorder.log" "$PYTHON" "$HERE/recorder.py" --out "$raw" --port 0 \
         --port-file "$WORK/statsd$major.port" --airflow-version "$version" --prefix airflow \
         --command "$cmd_desc" \
         --header "executor $executor, metadata db $db_desc, python $("$venv/bin/python" -c 'import platform; print(platform.python_version())')" \
-        --header "statsd mode: plain StatsD (statsd_datadog_enabled=False, statsd_influxdb_enabled=False), legacy_names_on default" \
-        --header "dags: etl_orders (every 1 min, run succeeds, check_late_orders fails after 1 retry, transform in pool etl_pool), billing_report (every 2 min, run fails: upload exits 1)"
+        --header "statsd mode: $statsd_mode, legacy_names_on default" \
+        --header "dags: etl_orders (every 1 min, run succeeds, check_late_orders fails after 1 retry, transform in pool etl_pool), billing_report (every 2 min, run fails: upload exits 1), team.etl_groups (every 1 min: dotted dag id, TaskGroups grp and grp.inner, grp.inner.transform in pool etl_pool, grp.inner.flaky succeeds on its retry, wait_deferred defers to the triggerer)"
     local rec_pid=$LAST_PID i
     for ((i = 0; i < 50; i++)); do [ -s "$WORK/statsd$major.port" ] && break; sleep 0.1; done
     statsd_port="$(cat "$WORK/statsd$major.port")" || die "recorder did not start"
@@ -195,6 +208,7 @@ record_version() {
         AIRFLOW__METRICS__STATSD_HOST=127.0.0.1
         AIRFLOW__METRICS__STATSD_PORT="$statsd_port"
         AIRFLOW__METRICS__STATSD_PREFIX=airflow
+        AIRFLOW__METRICS__STATSD_INFLUXDB_ENABLED="$([ "$STATSD_TAGS" = influxdb ] && echo True || echo False)"
         AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT="$log_port"
         AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT="$(free_port)"
         AIRFLOW__SCHEDULER__DAG_DIR_LIST_INTERVAL=30
@@ -242,15 +256,21 @@ PY
         start_bg dag-processor "$logs/dag-processor.log" env "${ENV[@]}" "$af" dag-processor
         dp_pid=$LAST_PID
     fi
+    start_bg triggerer "$logs/triggerer.log" env "${ENV[@]}" "$af" triggerer --skip-serve-logs
+    local trig_pid=$LAST_PID extra_sched=() s
     start_bg scheduler "$logs/scheduler.log" env "${ENV[@]}" "$af" scheduler --skip-serve-logs
     sched_pid=$LAST_PID
+    for ((s = 2; s <= n_sched; s++)); do
+        start_bg "scheduler $s" "$logs/scheduler$s.log" env "${ENV[@]}" "$af" scheduler --skip-serve-logs
+        extra_sched+=("$LAST_PID")
+    done
 
     # Wait until the DAGs are (re)parsed, then unpause and trigger.
     for ((i = 0; i < 60; i++)); do
         run_af 60 dags-list dags list -o plain && grep -q etl_orders "$logs/dags-list.log" && break
         sleep 2
     done
-    for dag in etl_orders billing_report; do
+    for dag in "${CAPTURE_DAGS[@]}"; do
         run_af 120 "unpause-$dag" dags unpause "$dag" || log "unpause $dag failed (see $logs/unpause-$dag.log)"
         run_af 120 "trigger-$dag" dags trigger "$dag" || log "trigger $dag failed (see $logs/trigger-$dag.log)"
     done
@@ -260,15 +280,19 @@ PY
         kill -0 "$sched_pid" 2>/dev/null || { tail -30 "$logs/scheduler.log" >&2; die "scheduler exited early"; }
         if [ $retriggered = 0 ] && [ $((deadline - SECONDS)) -lt $((RUN_SECONDS / 2)) ]; then
             run_af 120 trigger-etl_orders-2 dags trigger etl_orders || true
+            run_af 120 trigger-team.etl_groups-2 dags trigger team.etl_groups || true
             retriggered=1
         fi
         sleep 5
     done
     run_af 120 list-runs dags list-runs etl_orders || true
     run_af 120 list-runs-billing dags list-runs billing_report || true
+    run_af 120 list-runs-groups dags list-runs team.etl_groups || true
 
     log "stopping airflow $major"
+    for s in "${extra_sched[@]}"; do stop_group "$s" 60; forget_pid "$s"; done
     stop_group "$sched_pid" 60; forget_pid "$sched_pid"
+    stop_group "$trig_pid" 30; forget_pid "$trig_pid"
     [ -z "$dp_pid" ] || { stop_group "$dp_pid" 30; forget_pid "$dp_pid"; }
     [ -z "$api_pid" ] || { stop_group "$api_pid" 30; forget_pid "$api_pid"; }
     sleep 2
@@ -278,8 +302,8 @@ PY
     n=$(grep -vc '^#' "$raw" || true)
     [ "$n" -gt 100 ] || die "capture for Airflow $version has only $n lines (see $logs/)"
     mkdir -p "$FIXTURE_DIR"
-    "$PYTHON" "$HERE/finalize.py" "$raw" "$FIXTURE_DIR/airflow$major.tsv"
-    log "wrote $FIXTURE_DIR/airflow$major.tsv ($n raw lines)"
+    "$PYTHON" "$HERE/finalize.py" "$raw" "$FIXTURE_DIR/airflow$major$CAPTURE_SUFFIX.tsv"
+    log "wrote $FIXTURE_DIR/airflow$major$CAPTURE_SUFFIX.tsv ($n raw lines)"
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ Gauges may carry a sign (``+3``/``-1``) for relative updates.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 FIXTURE_DIR = Path(__file__).parent / "fixtures" / "statsd"
@@ -61,6 +61,22 @@ class Capture:
 
     def types_of(self, name: str) -> set[str]:
         return {s.type for s in self.samples if s.name == name}
+
+    @property
+    def influxdb_tags(self) -> bool:
+        """Recorded with Airflow's statsd_influxdb_enabled: names carry `,k=v` tags."""
+        return "InfluxDB-style tags" in self.header.get("statsd", "")
+
+    def plain(self) -> Capture:
+        """What Airflow sends without tags: the same names with their `,k=v` tags cut off (Airflow appends the
+        tags to the name it would send anyway, see airflow.metrics prepare_stat_with_tags)."""
+        samples = [replace(s, name=s.name.split(",", 1)[0]) for s in self.samples]
+        return Capture(self.header, samples, self.header_lines)
+
+
+def influx_tags(name: str) -> dict[str, str]:
+    """The InfluxDB-style tags of a bucket name: `a.b,k=v,k2=v2` -> {k: v, k2: v2}."""
+    return dict(t.split("=", 1) for t in name.split(",")[1:] if "=" in t)
 
 
 def parse_statsd_line(line: str, t: float = 0.0) -> Sample:

@@ -155,7 +155,7 @@ def _reference_names() -> list[tuple[str, str, str]]:
 def _capture_names():
     out = []
     for path in CAPTURES:
-        capture = parse_capture(path)
+        capture = parse_capture(path).plain()  # names mode: tagged captures without their tags
         out.extend((capture.version, name, kind) for name, kind in sorted({(s.name, s.type) for s in capture.samples}))
     return out
 

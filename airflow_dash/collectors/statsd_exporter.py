@@ -15,19 +15,19 @@ Timers are histograms (`defaults.observer_type`) with per-family buckets, in sec
 Configuration"): `*` matches exactly one dot-free component, `$n`/`${n}` are captures, globs in file order before
 regexes in file order, first match wins, `match_metric_type` restricts a mapping to counter/gauge/observer,
 `action: drop`, unmatched names escaped to `[a-zA-Z0-9_]`, `ms` timer values divided by 1000. It is TEST-GRADE:
-no tag parsing (DogStatsD/InfluxDB/Librato/SignalFX), no cache, no ttl, no `glob_disable_ordering`.
+InfluxDB-style `,k=v` tags only (no DogStatsD/Librato/SignalFX), no cache, no ttl, no `glob_disable_ordering`.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
 import yaml
 
 from airflow_dash.catalog.airflow_metrics import (
-    COUNTER, DROPPED, GAUGE, TIMER, Pattern, prometheus_metrics,
+    COUNTER, GAUGE, NAMES, TAGS, TIMER, Pattern, dropped_in, prometheus_metrics,
 )
 
 DEFAULT_PREFIX = "airflow"
@@ -77,16 +77,18 @@ def _dropped_glob(prefix: str, template: str) -> str | None:
     return ".".join([prefix, *parts] if prefix else parts)
 
 
-def statsd_mapping(prefix: str = DEFAULT_PREFIX) -> dict[str, Any]:
-    """The mapping config as a dict (see the module docstring)."""
+def statsd_mapping(prefix: str = DEFAULT_PREFIX, mode: str = NAMES) -> dict[str, Any]:
+    """The mapping config as a dict (see the module docstring). `mode` is how Airflow sends ids (`tags`:
+    statsd_exporter turns Airflow's InfluxDB-style tags into labels; `names`: globs cut them out of names)."""
     globs: list[tuple[tuple, int, dict]] = []
     regexes: list[dict] = []
     order = 0
     for metric in prometheus_metrics():
-        if metric.regex:
+        regex = metric.regex_for(mode)
+        if regex:
             labels = {p.label: f"${i + 1}" for i, p in enumerate(p for p in metric.patterns[0].parts if p.label)}
             regexes.append({
-                "match": rf"^{re.escape(prefix)}\.{metric.regex}$" if prefix else rf"^{metric.regex}$",
+                "match": rf"^{re.escape(prefix)}\.{regex}$" if prefix else rf"^{regex}$",
                 "match_type": "regex",
                 "match_metric_type": _METRIC_TYPE[metric.statsd_type],
                 "name": metric.prometheus_name,
@@ -94,7 +96,7 @@ def statsd_mapping(prefix: str = DEFAULT_PREFIX) -> dict[str, Any]:
                 "help": metric.description,
             })
             continue
-        for pattern in metric.patterns:
+        for pattern in metric.patterns_for(mode):
             match, labels = _glob(prefix, pattern)
             entry: dict[str, Any] = {"match": match, "match_metric_type": _METRIC_TYPE[metric.statsd_type],
                                      "name": metric.prometheus_name}
@@ -105,7 +107,7 @@ def statsd_mapping(prefix: str = DEFAULT_PREFIX) -> dict[str, Any]:
             entry["help"] = metric.description
             globs.append((_specificity(match), order, entry))
             order += 1
-    for dropped in DROPPED:
+    for dropped in dropped_in(mode):
         if "prometheus" not in dropped.stacks:
             continue
         match = _dropped_glob(prefix, dropped.pattern)
@@ -131,8 +133,17 @@ HEADER = """\
 """
 
 
-def statsd_mapping_yaml(prefix: str = DEFAULT_PREFIX) -> str:
-    return HEADER + yaml.safe_dump(statsd_mapping(prefix), sort_keys=False, width=120)
+TAGS_HEADER = """\
+# Tags mode (recommended): set Airflow's [metrics] statsd_influxdb_enabled = True. Ids (dag_id, task_id, pool...)
+# arrive as InfluxDB-style tags and become labels as they are, dots included (TaskGroups, dotted DAG ids); names
+# embedding ids are dropped. Airflow's tag names pool_name/operator_name/task_type are renamed to our labels by
+# the metric_relabel_configs of the generated prometheus.yml.
+"""
+
+
+def statsd_mapping_yaml(prefix: str = DEFAULT_PREFIX, mode: str = NAMES) -> str:
+    header = HEADER + (TAGS_HEADER if mode == TAGS else "")
+    return header + yaml.safe_dump(statsd_mapping(prefix, mode), sort_keys=False, width=120)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -232,7 +243,16 @@ class StatsdExporterMapper:
                 raise MappingConfigError(f"invalid match type {kind!r}")
 
     def map(self, name: str, statsd_type: str) -> MappedMetric:
-        """Map one event (`name` without tags, StatsD type `c`/`g`/`ms`/`h`/`d`)."""
+        """Map one event (`name` with optional InfluxDB-style `,k=v` tags, StatsD type `c`/`g`/`ms`/`h`/`d`).
+        Tags become labels; a mapping's own labels win over a tag of the same name."""
+        name, *raw_tags = name.split(",")
+        tags = dict(t.split("=", 1) for t in raw_tags if "=" in t)
+        mapped = self._map(name, statsd_type)
+        if not tags or mapped.dropped:
+            return mapped
+        return replace(mapped, labels={**tags, **mapped.labels})
+
+    def _map(self, name: str, statsd_type: str) -> MappedMetric:
         kind = _STATSD_TO_EXPORTER[statsd_type]
         for rule in [*self._globs, *self._regexes]:
             wanted = rule.raw.get("match_metric_type")
