@@ -13,6 +13,8 @@ The public API, layer by layer (each imports only the ones before it):
 
 import importlib
 
+__version__ = "0.1.0"
+
 # Imported on first use, so `airflow-dash --help` and commands that need none of it start fast.
 _EXPORTS = {
     "airflow_dash.catalog.model": ("COUNTER", "DELTA", "GAUGE", "Dimension", "Signal", "TelegrafSeries", "Unsupported"),

@@ -17,7 +17,7 @@ from typing import Mapping, Sequence
 from airflow_dash.backends import BACKENDS, get_backend
 from airflow_dash.compile import CompiledDashboard, CompiledQuery, compile_all, dashboard_uid
 from airflow_dash.dashboard import Dashboard
-from airflow_dash.discovery import load_dashboards, select_dashboards
+from airflow_dash.discovery import SourceLike, as_source, select_dashboards
 from airflow_dash.errors import UserError
 
 
@@ -34,16 +34,17 @@ class InvalidQuery:
 def compile_dashboards(
     names: Sequence[str] | None = None,
     backends: Sequence[str] | None = None,
-    dashboards_dir: Path | str = "dashboards",
+    dashboards_dir: SourceLike = "dashboards",
     datasource_uids: Mapping[str, str] | None = None,
     datasource_regexes: Mapping[str, str] | None = None,
     loaded: Sequence[Dashboard] | None = None,
 ) -> list[CompiledDashboard]:
-    """Compile the named dashboards (default all) for the given backends (default all). `loaded`: the
-    dashboards of `dashboards_dir` when the caller has already loaded them."""
+    """Compile the named dashboards (default all) for the given backends (default all).
+    `dashboards_dir` is a directory, or a DashboardSource (bundled dashboards plus a directory); `loaded`: its
+    dashboards when the caller has already loaded them."""
     for backend in backends or ():
         get_backend(backend)
-    dashboards = list(loaded) if loaded is not None else load_dashboards(dashboards_dir)
+    dashboards = list(loaded) if loaded is not None else as_source(dashboards_dir).load()
     selected = select_dashboards(dashboards, list(names or ()))
     try:
         # Links may point at any dashboard in the directory, so compile uids for all of them.
@@ -116,10 +117,12 @@ def build(
     names: Sequence[str] | None = None,
     backends: Sequence[str] | None = None,
     out: Path | str = "build",
-    dashboards_dir: Path | str = "dashboards",
+    dashboards_dir: SourceLike = "dashboards",
     validate: bool = True,
+    datasource_uids: Mapping[str, str] | None = None,
+    datasource_regexes: Mapping[str, str] | None = None,
 ) -> list[Path]:
-    compiled = compile_dashboards(names, backends, dashboards_dir)
+    compiled = compile_dashboards(names, backends, dashboards_dir, datasource_uids, datasource_regexes)
     if validate:
         validate_or_fail(compiled)
     return write_dashboards(compiled, out, replace_all=not names)

@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "config": "airflow_dash.commands.publish:config",
     "lint": "airflow_dash.commands.lint:lint",
     "preview": "airflow_dash.commands.preview:preview",
+    "setup-flux-checker": "airflow_dash.commands.setup_flux:setup_flux_checker",
 }
 
 SHORT_HELP: dict[str, str] = {
@@ -38,6 +39,7 @@ SHORT_HELP: dict[str, str] = {
     "config": "Show the effective settings and where each comes from.",
     "lint": "Check dashboards for mistakes reviewers care about.",
     "preview": "Render dashboard layouts to SVG/PNG and an index.html.",
+    "setup-flux-checker": "Install the offline Flux checker (npm) into a per-user cache.",
 }
 
 

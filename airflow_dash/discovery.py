@@ -2,20 +2,47 @@
 
 A module defines `dashboard = Dashboard(...)` or `dashboards = [...]`. Modules are loaded by path under a
 private package name, so a user's `dashboards/` needs no `__init__.py` and cannot shadow real modules.
+
+The bundled dashboards are the package `airflow_dash.bundled` (the checkout's top-level `dashboards/`).
+A `DashboardSource` is what commands compile: the bundled set (all, none or some) plus a user's directory,
+whose dashboards replace bundled ones with the same key, so links between the two resolve.
 """
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import sys
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Sequence, Union
 
 from airflow_dash.dashboard import Dashboard
 from airflow_dash.errors import UserError
 
 _PACKAGE = "_airflow_dash_dashboards"
+BUNDLED_PACKAGE = "airflow_dash.bundled"
+
+
+def bundled_directory() -> Path:
+    """Where the bundled dashboard modules are (in the checkout: the top-level `dashboards/`)."""
+    try:
+        package = importlib.import_module(BUNDLED_PACKAGE)
+    except ImportError:
+        raise UserError(f"the bundled dashboards ({BUNDLED_PACKAGE}) are not installed: reinstall airflow-dash") from None
+    return Path(package.__file__).resolve().parent
+
+
+def _is_bundled_directory(directory: Path) -> bool:
+    try:
+        return directory.resolve() == bundled_directory()
+    except UserError:  # running from a source tree without the package mapping: a plain directory
+        return False
+
+
+def _module_stems(directory: Path) -> list[str]:
+    return [p.stem for p in sorted(directory.glob("*.py")) if not p.name.startswith("_")]
 
 
 def _load_module(path: Path):
@@ -39,16 +66,22 @@ def _load_module(path: Path):
     return module
 
 
-def load_dashboards(directory: Path | str = "dashboards") -> list[Dashboard]:
-    """Every dashboard defined in `directory`, sorted by key; keys must be unique."""
+def _modules(directory: Path):
+    """(path, module) of each dashboard module; the bundled directory is imported as its package, so
+    `from airflow_dash.bundled import system` in a user's module gets the very same objects."""
+    bundled = _is_bundled_directory(directory)
+    for stem in _module_stems(directory):
+        path = directory / f"{stem}.py"
+        yield path, importlib.import_module(f"{BUNDLED_PACKAGE}.{stem}") if bundled else _load_module(path)
+
+
+def load_dashboards_with_paths(directory: Path | str = "dashboards") -> dict[str, tuple[Dashboard, Path]]:
+    """key -> (dashboard, defining module) for every dashboard in `directory`; keys must be unique."""
     directory = Path(directory)
     if not directory.is_dir():
         raise UserError(f"dashboards directory not found: {directory}")
     found: dict[str, tuple[Dashboard, Path]] = {}
-    for path in sorted(directory.glob("*.py")):
-        if path.name.startswith("_"):
-            continue
-        module = _load_module(path)
+    for path, module in _modules(directory):
         items = list(getattr(module, "dashboards", []))
         if hasattr(module, "dashboard"):
             items.append(module.dashboard)
@@ -58,7 +91,50 @@ def load_dashboards(directory: Path | str = "dashboards") -> list[Dashboard]:
             if item.key in found:
                 raise UserError(f"{path}: dashboard key {item.key!r} is already defined in {found[item.key][1]}")
             found[item.key] = (item, path)
+    return found
+
+
+def load_dashboards(directory: Path | str = "dashboards") -> list[Dashboard]:
+    """Every dashboard defined in `directory`, sorted by key; keys must be unique."""
+    found = load_dashboards_with_paths(directory)
     return [found[key][0] for key in sorted(found)]
+
+
+@dataclass(frozen=True)
+class DashboardSource:
+    """The dashboards a command works on: bundled ones (`bundled`: True = all, False = none, or a tuple of
+    keys) and those of `directory` (None: none), which replace bundled ones of the same key."""
+
+    directory: Path | None = None
+    bundled: bool | tuple[str, ...] = True
+
+    def load_with_paths(self) -> dict[str, tuple[Dashboard, Path]]:
+        found: dict[str, tuple[Dashboard, Path]] = {}
+        if self.bundled is not False:
+            bundled = load_dashboards_with_paths(bundled_directory())
+            if self.bundled is not True:
+                unknown = [key for key in self.bundled if key not in bundled]
+                if unknown:
+                    raise UserError(f"setting bundled: unknown bundled dashboard {', '.join(map(repr, unknown))} "
+                                    f"(bundled: {', '.join(sorted(bundled))})")
+                bundled = {key: bundled[key] for key in self.bundled}
+            found.update(bundled)
+        if self.directory is not None:
+            found.update(load_dashboards_with_paths(self.directory))
+        return {key: found[key] for key in sorted(found)}
+
+    def load(self) -> list[Dashboard]:
+        return [dashboard for dashboard, _ in self.load_with_paths().values()]
+
+
+SourceLike = Union[DashboardSource, Path, str]
+
+
+def as_source(source: SourceLike) -> DashboardSource:
+    """A DashboardSource; a bare directory means exactly that directory's dashboards."""
+    if isinstance(source, DashboardSource):
+        return source
+    return DashboardSource(directory=Path(source), bundled=False)
 
 
 def select_dashboards(dashboards: Sequence[Dashboard], names: Sequence[str]) -> list[Dashboard]:

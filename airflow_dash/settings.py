@@ -1,9 +1,13 @@
-"""Effective settings: defaults < `[tool.airflow-dash]` in pyproject.toml < environment < command-line options.
+"""Settings: the one object every command reads (`load_settings()`), from layers of increasing precedence:
 
-`effective_settings()` returns every value with where it came from; `airflow-dash config` prints them with
-secrets masked. Secrets (the Grafana token and password) are accepted from the environment only: a token in
-pyproject.toml would end up in git, so it is refused. Relative directories are resolved against the directory
-of the pyproject.toml that was found (searching upwards from the working directory).
+    defaults < `[tool.airflow-dash]` in pyproject.toml < environment < command-line options
+
+`effective_settings()` returns every value with where it came from; `airflow-dash config` prints exactly that
+(secrets masked). Every key is declared once in KEYS: an unknown key or a malformed value is a one-line
+UserError naming it (with a suggestion for a near miss). Secrets (the Grafana token and password) are accepted
+from the environment only: a token in pyproject.toml would end up in git, so it is refused. Relative directories
+are resolved against the directory of the pyproject.toml that was found (searching upwards from the working
+directory). A new layer (e.g. named contexts) is one more entry in `_layers()`.
 
 Environment: GRAFANA_URL, GRAFANA_TOKEN, GRAFANA_USER, GRAFANA_PASSWORD, GRAFANA_ORG_ID, GRAFANA_CA_CERT and,
 for every key, AIRFLOW_DASH_<KEY> (e.g. AIRFLOW_DASH_FOLDER, AIRFLOW_DASH_BACKENDS=prometheus,flux).
@@ -11,10 +15,12 @@ for every key, AIRFLOW_DASH_<KEY> (e.g. AIRFLOW_DASH_FOLDER, AIRFLOW_DASH_BACKEN
 
 from __future__ import annotations
 
+import difflib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
+from urllib.parse import urlsplit, urlunsplit
 
 from airflow_dash.errors import UserError
 
@@ -22,46 +28,115 @@ BACKENDS = ("prometheus", "flux", "influxql")
 SECTION = "airflow-dash"
 
 
-def _to_bool(text: Any) -> bool:
-    if isinstance(text, bool):
-        return text
-    value = str(text).strip().lower()
-    if value in ("1", "true", "yes", "on"):
+def _to_str(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"expected a string, got {value!r}")
+    return value
+
+
+def _to_path(value: Any) -> str:
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    text = _to_str(value)
+    if not text.strip():
+        raise ValueError("must not be empty")
+    return text
+
+
+def _to_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
         return True
-    if value in ("0", "false", "no", "off", ""):
+    if text in ("0", "false", "no", "off", ""):
         return False
-    raise ValueError(f"expected true/false, got {text!r}")
+    raise ValueError(f"expected true/false, got {value!r}")
 
 
-def _to_grafana_regex(text: Any) -> str:
+def _to_grafana_regex(value: Any) -> str:
     from airflow_dash.backends import grafana_regex
 
-    grafana_regex(str(text))  # ValueError: reported like any other bad setting
-    return str(text)
+    text = _to_str(value)
+    grafana_regex(text)  # ValueError: reported like any other bad setting
+    return text
 
 
-def _to_list(text: Any) -> list[str]:
-    if isinstance(text, (list, tuple)):
-        return [str(item) for item in text]
-    return [part.strip() for part in str(text).split(",") if part.strip()]
+def _to_list(value: Any) -> list[str]:
+    if isinstance(value, (list, tuple)):
+        if not all(isinstance(item, str) for item in value):
+            raise ValueError(f"expected a list of strings, got {value!r}")
+        return list(value)
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    raise ValueError(f"expected a list of strings, got {value!r}")
 
 
-def _to_optional_int(text: Any) -> int | None:
-    return None if text in (None, "") else int(text)
+def _to_backends(value: Any) -> list[str]:
+    backends = _to_list(value)
+    unknown = [b for b in backends if b not in BACKENDS]
+    if unknown:
+        raise ValueError(f"unknown backend(s) {', '.join(unknown)}{_did_you_mean(unknown[0], BACKENDS)}; "
+                         f"known: {', '.join(BACKENDS)}")
+    if not backends:
+        raise ValueError("needs at least one backend")
+    return backends
 
 
-def _to_positive_float(text: Any) -> float:
-    value = float(text)
-    if value <= 0:
-        raise ValueError("must be > 0")
-    return value
+def _to_bundled(value: Any) -> bool | tuple[str, ...]:
+    """true (all bundled dashboards), false (none) or a list of bundled dashboard keys."""
+    if isinstance(value, bool) or (isinstance(value, str) and value.strip().lower() in
+                                   ("1", "true", "yes", "on", "0", "false", "no", "off", "all", "none")):
+        text = str(value).strip().lower()
+        return text in ("1", "true", "yes", "on", "all")
+    return tuple(_to_list(value))
 
 
-def _to_count(text: Any) -> int:
-    value = int(text)
-    if value < 0:
-        raise ValueError("must be >= 0")
-    return value
+def _int(value: Any) -> int:
+    if isinstance(value, bool) or isinstance(value, float):
+        raise ValueError(f"expected a whole number, got {value!r}")
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"expected a whole number, got {value!r}") from None
+
+
+def _to_optional_int(value: Any) -> int | None:
+    return None if value in (None, "") else _int(value)
+
+
+def _to_positive_float(value: Any) -> float:
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number of seconds, got {value!r}")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"expected a number of seconds, got {value!r}") from None
+    if number <= 0:
+        raise ValueError(f"must be > 0, got {value!r}")
+    return number
+
+
+def _to_count(value: Any) -> int:
+    number = _int(value)
+    if number < 0:
+        raise ValueError(f"must be >= 0, got {value!r}")
+    return number
+
+
+def _to_concurrency(value: Any) -> int:
+    number = _int(value)
+    if number < 1:
+        raise ValueError(f"must be >= 1, got {value!r}")
+    return number
+
+
+def _to_url(value: Any) -> str:
+    text = _to_str(value).strip()
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"expected an http(s):// URL, got {text!r}")
+    return text.rstrip("/")
 
 
 @dataclass(frozen=True)
@@ -70,38 +145,62 @@ class Key:
 
     name: str
     default: Any
-    parse: Callable[[Any], Any] = str
+    parse: Callable[[Any], Any] = _to_str
     env: tuple[str, ...] = ()
     secret: bool = False
     help: str = ""
+    path: bool = False  # a file or directory, resolved against the project root
+
+    @property
+    def variables(self) -> tuple[str, ...]:
+        return (*self.env, f"AIRFLOW_DASH_{self.name.upper()}")
 
 
 KEYS: tuple[Key, ...] = (
-    Key("grafana_url", "http://localhost:3000", str, ("GRAFANA_URL",), help="Grafana base URL"),
-    Key("grafana_token", None, str, ("GRAFANA_TOKEN",), secret=True, help="service-account token (env only)"),
-    Key("grafana_user", None, str, ("GRAFANA_USER",), help="basic-auth user (when no token)"),
-    Key("grafana_password", None, str, ("GRAFANA_PASSWORD",), secret=True, help="basic-auth password (env only)"),
+    Key("grafana_url", "http://localhost:3000", _to_url, ("GRAFANA_URL",), help="Grafana base URL"),
+    Key("grafana_token", None, _to_str, ("GRAFANA_TOKEN",), secret=True, help="service-account token (env only)"),
+    Key("grafana_user", None, _to_str, ("GRAFANA_USER",), help="basic-auth user (when no token)"),
+    Key("grafana_password", None, _to_str, ("GRAFANA_PASSWORD",), secret=True, help="basic-auth password (env only)"),
     Key("grafana_org_id", None, _to_optional_int, ("GRAFANA_ORG_ID",), help="X-Grafana-Org-Id for basic auth"),
-    Key("ca_cert", None, str, ("GRAFANA_CA_CERT",), help="CA bundle to verify Grafana's TLS certificate"),
+    Key("ca_cert", None, _to_path, ("GRAFANA_CA_CERT",), help="CA bundle to verify Grafana's TLS certificate",
+        path=True),
     Key("insecure", False, _to_bool, help="skip TLS verification (only when asked)"),
     Key("connect_timeout", 5.0, _to_positive_float, help="seconds to connect"),
     Key("read_timeout", 30.0, _to_positive_float, help="seconds to wait for an answer"),
     Key("retries", 4, _to_count, help="retries on connection errors and 429/502/503/504"),
-    Key("concurrency", 4, lambda v: max(1, int(v)), help="parallel requests while publishing"),
-    Key("folder", "Airflow", str, help="Grafana folder (path, e.g. Airflow/Prod) dashboards go to"),
-    Key("dashboards_dir", "dashboards", str, help="where dashboard modules live"),
-    Key("datasources_dir", "datasources", str, help="Grafana provisioning files for the datasources"),
-    Key("backends", list(BACKENDS), _to_list, help="backends to compile and publish"),
-    Key("publish_datasources", True, _to_bool, help="push the datasources dashboards use before them"),
-    Key("prometheus_datasource_uid", "prometheus", str, help="datasource uid of the prometheus backend"),
-    Key("flux_datasource_uid", "influxdb-flux", str, help="datasource uid of the flux backend"),
-    Key("influxql_datasource_uid", "influxdb-influxql", str, help="datasource uid of the influxql backend"),
+    Key("concurrency", 4, _to_concurrency, help="parallel requests while publishing"),
+    Key("folder", "Airflow", _to_str, help="Grafana folder (path, e.g. Airflow/Prod) dashboards go to"),
+    Key("dashboards_dir", "dashboards", _to_path, help="where your dashboard modules live", path=True),
+    Key("bundled", True, _to_bundled, help="bundled dashboards to include: true, false or a list of keys"),
+    Key("datasources_dir", "datasources", _to_path, help="Grafana provisioning files for the datasources", path=True),
+    Key("backends", list(BACKENDS), _to_backends, help="backends to compile and publish"),
+    Key("publish_datasources", True, _to_bool,
+        help="push the datasources dashboards use before them (false: Grafana's are managed elsewhere)"),
+    Key("prometheus_datasource_uid", "prometheus", _to_str, help="datasource uid of the prometheus backend"),
+    Key("flux_datasource_uid", "influxdb-flux", _to_str, help="datasource uid of the flux backend"),
+    Key("influxql_datasource_uid", "influxdb-influxql", _to_str, help="datasource uid of the influxql backend"),
+    Key("node_modules", None, _to_path, help="node_modules holding @influxdata/flux-lsp-browser (Flux checker)",
+        path=True),
     *(Key(f"{b}_datasource_regex", None, _to_grafana_regex,
           help=f"names the {b} data source picker offers (Grafana regex, default: the backend's naming convention)")
       for b in BACKENDS),
 )
 KEYS_BY_NAME = {key.name: key for key in KEYS}
-PATH_KEYS = ("dashboards_dir", "datasources_dir", "ca_cert")
+PATH_KEYS = tuple(key.name for key in KEYS if key.path)
+
+
+def _did_you_mean(name: str, known) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.75)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def mask_url(url: str) -> str:
+    """The URL without a password in its user-info part (http://admin:***@host)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 @dataclass(frozen=True)
@@ -119,9 +218,20 @@ class Setting:
             return "(not set)"
         if self.secret:
             return "****** (set)"
-        if isinstance(self.value, list):
+        if isinstance(self.value, (list, tuple)):
             return ",".join(self.value)
+        if isinstance(self.value, bool):
+            return str(self.value).lower()
+        if isinstance(self.value, str) and "://" in self.value:
+            return mask_url(self.value)
         return str(self.value)
+
+    @property
+    def shown_value(self) -> Any:
+        """What `config --output json` shows: the value, or its masked display for secrets and URLs."""
+        if self.secret or self.value is None or isinstance(self.value, str):
+            return self.display
+        return list(self.value) if isinstance(self.value, tuple) else self.value
 
     def __repr__(self) -> str:
         return f"Setting(name={self.name!r}, value={self.display!r}, source={self.source!r})"
@@ -140,70 +250,83 @@ def find_pyproject(start: Path | None = None) -> Path | None:
 def _read_pyproject(path: Path) -> dict[str, Any]:
     try:
         import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        try:
-            import tomli as tomllib  # type: ignore[no-redef]
-        except ModuleNotFoundError:
-            raise UserError("reading pyproject.toml on Python 3.10 needs the 'tomli' package") from None
+    except ModuleNotFoundError:  # Python 3.10: the tomli dependency
+        import tomli as tomllib  # type: ignore[no-redef]
     try:
         with path.open("rb") as handle:
             document = tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
         raise UserError(f"{path}: malformed TOML: {exc}") from None
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read ({exc.strerror})") from None
     section = document.get("tool", {}).get(SECTION, {})
     if not isinstance(section, dict):
         raise UserError(f"{path}: [tool.{SECTION}] must be a table")
+    for name in section:
+        if name not in KEYS_BY_NAME:
+            raise UserError(f"{path}: unknown setting {name!r} in [tool.{SECTION}]{_did_you_mean(name, KEYS_BY_NAME)}; "
+                            "`airflow-dash config` lists the settings")
     return section
+
+
+def _layers(cli: Mapping[str, Any], env: Mapping[str, str], table: Mapping[str, Any]):
+    """(source label, {name: raw value}) from lowest to highest precedence."""
+    yield "pyproject.toml", dict(table)
+    from_env = {}
+    for key in KEYS:
+        for variable in key.variables:
+            if env.get(variable) not in (None, ""):
+                from_env[key.name] = (env[variable], f"env {variable}")
+                break
+    yield None, from_env  # values carry their own source: which variable it was
+    yield "cli", dict(cli)
 
 
 def effective_settings(cli: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None,
                        start: Path | None = None) -> dict[str, Setting]:
-    """Every known setting (plus unknown [tool.airflow-dash] keys other tools read) with its source.
-    `cli` maps setting names to option values; None means "option not given"."""
+    """Every setting with its source, plus `project_root`. `cli` maps setting names to option values; None
+    means "option not given"."""
     env = os.environ if env is None else env
     cli = {k: v for k, v in (cli or {}).items() if v is not None}
+    for name in cli:
+        if name not in KEYS_BY_NAME:
+            raise ValueError(f"not a setting: {name}")  # a programming error in a command, not user input
     pyproject = find_pyproject(start)
     table = _read_pyproject(pyproject) if pyproject else {}
     base_dir = pyproject.parent if pyproject else Path(start or Path.cwd()).resolve()
 
+    raw: dict[str, tuple[Any, str]] = {key.name: (key.default, "default") for key in KEYS}
+    for label, values in _layers(cli, env, table):
+        for name, value in values.items():
+            if label is None:
+                raw[name] = value
+            elif label == "cli":
+                raw[name] = (value, f"--{name.replace('_', '-')}")
+            else:
+                raw[name] = (value, label)
+
     result: dict[str, Setting] = {}
     for key in KEYS:
-        value, source = key.default, "default"
-        if key.name in table:
-            if key.secret:
-                raise UserError(f"{pyproject}: {key.name} must not be stored in pyproject.toml (it would end up "
-                                f"in git); set {key.env[0]} instead")
-            value, source = table[key.name], "pyproject.toml"
-        for variable in (*key.env, f"AIRFLOW_DASH_{key.name.upper()}"):
-            if env.get(variable) not in (None, ""):
-                value, source = env[variable], f"env {variable}"
-                break
-        if key.name in cli:
-            value, source = cli[key.name], f"--{key.name.replace('_', '-')}"
-        if value is not None:
+        value, source = raw[key.name]
+        if key.secret and source == "pyproject.toml":
+            raise UserError(f"{pyproject}: {key.name} must not be stored in pyproject.toml (it would end up "
+                            f"in git); set {key.env[0]} instead")
+        if value is not None and not (source == "default" and key.default is value):
             try:
                 value = key.parse(value)
             except (TypeError, ValueError) as exc:
-                raise UserError(f"setting {key.name} from {source}: {exc}") from None
-        if key.name in PATH_KEYS and value is not None and source in ("default", "pyproject.toml"):
-            value = str((base_dir / value).resolve()) if not Path(value).is_absolute() else value
+                where = f"{pyproject}: " if source == "pyproject.toml" else ""
+                raise UserError(f"{where}setting {key.name} from {source}: {exc}") from None
+        if key.path and value is not None and source in ("default", "pyproject.toml") and not Path(value).is_absolute():
+            value = str((base_dir / value).resolve())
         result[key.name] = Setting(key.name, value, source, key.secret)
-
-    for name in ("backends",):
-        unknown = sorted(set(result[name].value) - set(BACKENDS))
-        if unknown:
-            raise UserError(f"unknown backend(s) {', '.join(unknown)} in {result[name].source}; "
-                            f"known: {', '.join(BACKENDS)}")
-    for name, value in table.items():  # keys other parts of airflow-dash read (lint, preview, ...)
-        if name not in result:
-            result[name] = Setting(name, value, "pyproject.toml")
     result["project_root"] = Setting("project_root", str(base_dir), str(pyproject) if pyproject else "working directory")
     return result
 
 
 @dataclass(frozen=True)
 class Settings:
-    """The values `publish`, `diff` and `pull` need, secrets hidden from repr."""
+    """What every command uses, secrets hidden from repr; `sources` says where each value came from."""
 
     grafana_url: str
     grafana_token: str | None = field(repr=False)
@@ -218,6 +341,7 @@ class Settings:
     concurrency: int
     folder: str
     dashboards_dir: str
+    bundled: bool | tuple[str, ...]
     datasources_dir: str
     backends: list[str]
     publish_datasources: bool
@@ -227,7 +351,9 @@ class Settings:
     prometheus_datasource_regex: str | None
     flux_datasource_regex: str | None
     influxql_datasource_regex: str | None
+    node_modules: str | None
     project_root: str
+    sources: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def verify(self) -> bool | str:
@@ -240,6 +366,31 @@ class Settings:
 
     def datasource_regex(self, backend: str) -> str | None:
         return getattr(self, f"{backend}_datasource_regex")
+
+    def compile_options(self, backends=None) -> dict:
+        """The datasource uids and picker regexes dashboards are compiled with, for `compile_dashboards`."""
+        chosen = backends or self.backends
+        return {"datasource_uids": self.datasource_uids(chosen),
+                "datasource_regexes": {b: r for b in chosen if (r := self.datasource_regex(b))}}
+
+    def datasource_uids(self, backends=None) -> dict[str, str]:
+        return {b: self.datasource_uid(b) for b in (backends or self.backends)}
+
+    def chosen_backends(self, option: tuple[str, ...] | list[str] = ()) -> list[str]:
+        """`--backend` options when given, else the `backends` setting."""
+        return list(option) or list(self.backends)
+
+    def dashboard_source(self):
+        """The dashboards commands compile: the bundled ones (per `bundled`) and those of `dashboards_dir`.
+        A dashboards_dir that was never set may be absent (then: bundled only); a chosen one must exist."""
+        from airflow_dash.discovery import DashboardSource
+
+        directory: Path | None = Path(self.dashboards_dir)
+        if self.sources.get("dashboards_dir", "default") == "default" and not directory.is_dir():
+            directory = None
+        if directory is None and self.bundled is False:
+            raise UserError(f"no dashboards: dashboards directory {self.dashboards_dir} not found and bundled = false")
+        return DashboardSource(directory=directory, bundled=self.bundled)
 
     def client(self):
         """A GrafanaClient for these settings."""
@@ -255,5 +406,6 @@ class Settings:
 def load_settings(cli: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None,
                   start: Path | None = None) -> Settings:
     values = effective_settings(cli, env, start)
-    names = Settings.__dataclass_fields__.keys()
-    return Settings(**{name: values[name].value for name in names})
+    names = [name for name in Settings.__dataclass_fields__ if name != "sources"]
+    return Settings(**{name: values[name].value for name in names},
+                    sources={name: setting.source for name, setting in values.items()})

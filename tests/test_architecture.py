@@ -21,6 +21,7 @@ RANKS = {
     "airflow_dash.grafana": 8, "airflow_dash.settings": 8, "airflow_dash.lint": 8, "airflow_dash.preview": 8,
     "airflow_dash.testing": 8,
     "airflow_dash.commands": 9, "airflow_dash.cli": 9,
+    "airflow_dash.bundled": 5,  # the top-level dashboards/, shipped as this package
 }  # fmt: skip
 
 

@@ -33,12 +33,30 @@ dashboard = Dashboard("broken", "Broken", [Row("R", [timeseries("Broken rate", b
 '''
 
 
+LINKING_MODULE = '''
+import dataclasses
+
+from airflow_dash.bundled import system
+from airflow_dash.catalog import host
+from airflow_dash.dashboard import Dashboard, DashboardLink
+from airflow_dash.panels import Row, timeseries
+
+dashboards = [
+    dataclasses.replace(system.dashboard, key="team-system", title="Team system"),
+    Dashboard("team", "Team", [Row("Host", [timeseries("CPU", host.cpu_busy)])],
+              links=[DashboardLink("Airflow", "airflow-overview")]),
+]
+'''
+
+
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "airflow_dash.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture()
 def project(tmp_path: Path) -> Path:
+    """A dashboards repository with one dashboard of its own and no bundled ones."""
+    (tmp_path / "pyproject.toml").write_text('[tool.airflow-dash]\nbundled = false\n')
     (tmp_path / "dashboards").mkdir()
     (tmp_path / "dashboards" / "mini.py").write_text(GOOD_MODULE)
     return tmp_path
@@ -100,9 +118,42 @@ def test_invalid_query_fails_the_build_with_panel_and_parser_message_and_keeps_o
     assert after == before  # nothing half-written
 
 
-def test_missing_dashboards_directory(tmp_path):
-    result = run("build", cwd=tmp_path)
-    assert_one_line_error(result, "dashboards directory not found")
+def test_missing_chosen_dashboards_directory(tmp_path):
+    result = run("build", "--dashboards-dir", "nowhere", cwd=tmp_path)
+    assert_one_line_error(result, "dashboards directory not found", "nowhere")
+    (tmp_path / "pyproject.toml").write_text('[tool.airflow-dash]\ndashboards_dir = "dash"\n')
+    assert_one_line_error(run("list", cwd=tmp_path), "dashboards directory not found", "dash")
+
+
+def test_empty_directory_builds_the_bundled_dashboards(tmp_path):
+    result = run("build", "--backend", "prometheus", "--out", "out", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    bundled = sorted(p.stem for p in (ROOT / "dashboards").glob("*.py") if not p.name.startswith("_"))
+    assert len(list((tmp_path / "out" / "prometheus").glob("*.json"))) == len(bundled) >= 5
+
+
+def test_own_dashboards_come_with_the_bundled_ones_and_link_to_them(tmp_path):
+    (tmp_path / "dashboards").mkdir()
+    (tmp_path / "dashboards" / "team.py").write_text(LINKING_MODULE)
+    result = run("build", "--backend", "prometheus", "--out", "out", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    built = {p.stem for p in (tmp_path / "out" / "prometheus").glob("*.json")}
+    assert {"airflow-dash-team-system-prom", "airflow-dash-team-prom", "airflow-dash-system-prom"} <= built
+    team = json.loads((tmp_path / "out" / "prometheus" / "airflow-dash-team-prom.json").read_text())
+    assert [link["url"] for link in team["links"]] == ["/d/airflow-dash-airflow-overview-prom"]
+    system = json.loads((tmp_path / "out" / "prometheus" / "airflow-dash-team-system-prom.json").read_text())
+    assert system["title"].startswith("Team system")
+
+
+def test_own_dashboard_replaces_the_bundled_one_with_its_key(tmp_path):
+    (tmp_path / "dashboards").mkdir()
+    (tmp_path / "dashboards" / "system.py").write_text(
+        "import dataclasses\nfrom airflow_dash.bundled import system\n"
+        "dashboard = dataclasses.replace(system.dashboard, title='Our hosts')\n")
+    result = run("build", "--backend", "prometheus", "--out", "out", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    model = json.loads((tmp_path / "out" / "prometheus" / "airflow-dash-system-prom.json").read_text())
+    assert model["title"].startswith("Our hosts")
 
 
 def test_list_verbose_shows_backends_and_omissions():

@@ -12,8 +12,7 @@ from airflow_dash.settings import effective_settings, load_settings
 @pytest.fixture
 def project(tmp_path):
     (tmp_path / "pyproject.toml").write_text(
-        '[tool.airflow-dash]\nfolder = "Team"\nbackends = ["prometheus"]\ngrafana_url = "http://from-file:3000"\n'
-        'lint_max_panels = 40\n')
+        '[tool.airflow-dash]\nfolder = "Team"\nbackends = ["prometheus"]\ngrafana_url = "http://from-file:3000"\n')
     return tmp_path
 
 
@@ -21,7 +20,6 @@ def test_precedence_and_sources(project):
     values = effective_settings({}, {}, project)
     assert (values["folder"].value, values["folder"].source) == ("Team", "pyproject.toml")
     assert values["retries"].source == "default"
-    assert values["lint_max_panels"].value == 40  # other tools' keys are kept
     assert values["dashboards_dir"].value == str(project / "dashboards")
 
     env = {"GRAFANA_URL": "http://from-env:3000", "AIRFLOW_DASH_FOLDER": "EnvFolder", "GRAFANA_TOKEN": "glsa_x",

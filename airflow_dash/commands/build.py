@@ -6,37 +6,43 @@ from pathlib import Path
 
 import click
 
-from airflow_dash.backends import BACKENDS
-
-BACKEND_CHOICE = click.Choice(sorted(BACKENDS))
+from airflow_dash.commands.common import backend_option, dashboards_dir_option, load_settings
 
 
 @click.command()
-@click.option("--backend", "backends", multiple=True, type=BACKEND_CHOICE, help="Backend to build (repeatable; default all).")
+@backend_option
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default="build", show_default=True, help="Output directory.")
-@click.option("--dashboards-dir", type=click.Path(path_type=Path), default="dashboards", show_default=True, help="Where dashboard modules live.")
+@dashboards_dir_option
 @click.option("--no-validate", is_flag=True, help="Skip the offline query checks (not recommended).")
 @click.argument("names", nargs=-1)
 def build(backends, out, dashboards_dir, no_validate, names):
     """Compile dashboards to OUT/<backend>/<uid>.json.
 
-    NAMES are dashboard keys (see `airflow-dash list`); default all. Every query is checked offline first
-    (PromQL parser, Flux language server, InfluxQL structure); nothing is written if one fails.
+    NAMES are dashboard keys (see `airflow-dash list`); default all: the bundled dashboards and yours. Every
+    query is checked offline first (PromQL parser, Flux language server, InfluxQL structure); nothing is
+    written if one fails.
     """
     from airflow_dash.build import build as run_build
 
-    written = run_build(names, backends, out, dashboards_dir, validate=not no_validate)
+    settings = load_settings(dashboards_dir=dashboards_dir)
+    chosen = settings.chosen_backends(backends)
+    written = run_build(names, chosen, out, settings.dashboard_source(), validate=not no_validate,
+                        **settings.compile_options(chosen))
     click.echo(f"wrote {len(written)} dashboard(s) to {out}/")
 
 
 @click.command("list")
-@click.option("--dashboards-dir", type=click.Path(path_type=Path), default="dashboards", show_default=True)
+@backend_option
+@dashboards_dir_option
 @click.option("--verbose", "-v", is_flag=True, help="Also show what each backend leaves out, and why.")
-def list_dashboards(dashboards_dir, verbose):
+def list_dashboards(backends, dashboards_dir, verbose):
     """List dashboards, the backends they compile for, and their panel counts."""
     from airflow_dash.build import compile_dashboards
 
-    compiled = compile_dashboards(dashboards_dir=dashboards_dir)
+    settings = load_settings(dashboards_dir=dashboards_dir)
+    chosen = settings.chosen_backends(backends)
+    compiled = compile_dashboards(backends=chosen, dashboards_dir=settings.dashboard_source(),
+                                  **settings.compile_options(chosen))
     by_name: dict[str, list] = {}
     for dashboard in compiled:
         by_name.setdefault(dashboard.name, []).append(dashboard)

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import click
 
-from airflow_dash.backends import BACKENDS
+from airflow_dash.commands.common import backend_option, dashboards_dir_option, load_settings
 
 
 @click.command()
-@click.option("--backend", "backends", multiple=True, type=click.Choice(sorted(BACKENDS)), help="Backend (repeatable; default all).")
+@backend_option
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default="build/preview", show_default=True, help="Output directory.")
-@click.option("--dashboards-dir", type=click.Path(path_type=Path), default="dashboards", show_default=True)
+@dashboards_dir_option
 @click.argument("names", nargs=-1)
 def preview(backends, out, dashboards_dir, names):
     """Render dashboard layouts to OUT/<backend>/<uid>.svg and .png, plus OUT/index.html.
@@ -23,5 +23,8 @@ def preview(backends, out, dashboards_dir, names):
     from airflow_dash.build import compile_dashboards
     from airflow_dash.preview import write_previews
 
-    rendered = write_previews(compile_dashboards(names, backends, dashboards_dir), out)
+    settings = load_settings(dashboards_dir=dashboards_dir)
+    chosen = settings.chosen_backends(backends)
+    compiled = compile_dashboards(names, chosen, settings.dashboard_source(), **settings.compile_options(chosen))
+    rendered = write_previews(compiled, out)
     click.echo(f"wrote {len(rendered)} preview(s) to {out}/index.html")

@@ -39,9 +39,9 @@ def _grafana_options(function: Callable) -> Callable:
 
 
 def _settings(**cli: Any):
-    from airflow_dash.settings import load_settings
+    from airflow_dash.commands.common import load_settings
 
-    return load_settings(cli)
+    return load_settings(**cli)
 
 
 @dataclass(frozen=True)
@@ -76,15 +76,11 @@ def _compile(settings, names: tuple[str, ...], backends: tuple[str, ...]) -> tup
     """Compile and validate every query before anything is sent to Grafana (UserError on bad input).
     Returns the selected dashboards and (uid, folder) of everything defined locally (see LocalInventory)."""
     from airflow_dash.build import compile_dashboards, local_definitions, validate_or_fail
-    from airflow_dash.discovery import load_dashboards
 
-    chosen = list(backends) or list(settings.backends)
-    loaded = load_dashboards(Path(settings.dashboards_dir))
-    compiled = compile_dashboards(names=list(names) or None, backends=chosen,
-                                  dashboards_dir=Path(settings.dashboards_dir),
-                                  datasource_uids={b: settings.datasource_uid(b) for b in chosen},
-                                  datasource_regexes={b: r for b in chosen if (r := settings.datasource_regex(b))},
-                                  loaded=loaded)
+    chosen = settings.chosen_backends(backends)
+    loaded = settings.dashboard_source().load()
+    compiled = compile_dashboards(names=list(names) or None, backends=chosen, loaded=loaded,
+                                  **settings.compile_options(chosen))
     validate_or_fail(compiled)
     return compiled, local_definitions(loaded)
 
@@ -304,9 +300,11 @@ def diff(names, against, backends, folder, output, from_dir, **connection):
                                       defined_locally=local.uids)
         heading = f"Dashboard changes against Grafana {client.url}"
     else:
+        chosen = settings.chosen_backends(backends)
         diffs = diff_against_revision(against, dashboards, repo_root=Path(settings.project_root),
-                                      dashboards_dir=Path(settings.dashboards_dir),
-                                      backends=list(backends) or settings.backends, names=names or None)
+                                      dashboards_dir=Path(settings.dashboards_dir), backends=chosen,
+                                      names=names or None, bundled=settings.bundled,
+                                      **settings.compile_options(chosen))
         heading = f"Dashboard changes since {against}"
     if output == "json":
         click.echo(render_json(diffs), nl=False)
@@ -350,14 +348,31 @@ def pull(uids, folder_name, out_dir, **connection):
 @click.command()
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def config(output):
-    """Show the effective settings and where each comes from (secrets masked)."""
-    from airflow_dash.settings import effective_settings
+    """Show the settings every command uses, where each comes from, and what they select (secrets masked)."""
+    from airflow_dash.settings import effective_settings, load_settings
+    from airflow_dash.validate.flux import find_node_modules, use_node_modules
 
     values = effective_settings()
+    settings = load_settings()
+    use_node_modules(settings.node_modules)
+    source = settings.dashboard_source()
+    dashboards = {key: str(path) for key, (_, path) in source.load_with_paths().items()}
+    checker = find_node_modules()
+    derived = {
+        "dashboards": ", ".join(dashboards) or "(none)",
+        "dashboards_from": (f"bundled ({'all' if source.bundled is True else ','.join(source.bundled) or 'none'})"
+                            f" + {source.directory or '(no dashboards directory)'}"),
+        "flux_checker": str(checker) if checker else "not installed (airflow-dash setup-flux-checker)",
+    }
     if output == "json":
-        click.echo(json.dumps({name: {"value": s.display if s.secret or s.value is None else s.value,
-                                      "source": s.source} for name, s in values.items()}, indent=2, sort_keys=True))
+        document = {name: {"value": s.shown_value, "source": s.source} for name, s in values.items()}
+        document["selected"] = {"dashboards": dashboards, "dashboards_from": derived["dashboards_from"],
+                                "flux_checker": str(checker) if checker else None}
+        click.echo(json.dumps(document, indent=2, sort_keys=True))
         return
-    width = max(len(name) for name in values)
+    width = max(len(name) for name in [*values, *derived])
     for name, setting in values.items():
         click.echo(f"{name.ljust(width)}  {setting.display}  ({setting.source})")
+    click.echo("")
+    for name, text in derived.items():
+        click.echo(f"{name.ljust(width)}  {text}")

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from airflow_dash.backends import BACKENDS
+from airflow_dash.commands.common import dashboards_dir_option, load_settings
 from airflow_dash.errors import UserError
 
 
@@ -21,7 +20,7 @@ from airflow_dash.errors import UserError
 @click.option("--token", envvar="INFLUX_TOKEN", help="Flux: API token [env INFLUX_TOKEN; never printed].")
 @click.option("--scrape-interval", default="15s", show_default=True, help="Prometheus: the datasource's scrape interval.")
 @click.option("--last", help="Time range ending now (e.g. 30m, 6h); default each dashboard's own range.")
-@click.option("--dashboards-dir", type=click.Path(path_type=Path), default="dashboards", show_default=True)
+@dashboards_dir_option
 @click.argument("names", nargs=-1)
 def verify(backend, url, database, user, password, org, bucket, token, scrape_interval, last, dashboards_dir, names):
     """Run every panel query of the dashboards NAMES (default all), built for BACKEND, against a live datasource.
@@ -43,7 +42,8 @@ def verify(backend, url, database, user, password, org, bucket, token, scrape_in
         if not (org and token):
             raise UserError("--backend flux needs --org (or INFLUX_ORG) and a token (--token or INFLUX_TOKEN)")
         datasource = FluxLive(url, org, token, bucket or "")
-    compiled = compile_dashboards(names, [backend], dashboards_dir)
+    settings = load_settings(dashboards_dir=dashboards_dir)
+    compiled = compile_dashboards(names, [backend], settings.dashboard_source(), **settings.compile_options([backend]))
     problems = False
     for dashboard, results in verify_compiled(compiled, datasource, last):
         click.echo(f"== {dashboard.title} [{dashboard.uid}]")

@@ -225,8 +225,17 @@ try:
 except ImportError:  # revisions from before airflow_dash.build existed
     from airflow_dash.compile import compile_dashboards
 args = json.loads(sys.argv[1])
+source, options = Path(args["dashboards_dir"]), {}
+if not (root / "airflow_dash").is_dir():
+    # A dashboards repository: its old dashboards with the installed bundled ones, as compiled now. (A revision
+    # of this project compiles its own dashboards/, which is that revision's bundled set, with its own code.)
+    from airflow_dash.discovery import DashboardSource
+
+    bundled = args.get("bundled", False)
+    source = DashboardSource(directory=source if source.is_dir() or not bundled else None, bundled=bundled)
+    options = {"datasource_uids": args.get("datasource_uids"), "datasource_regexes": args.get("datasource_regexes")}
 out = []
-for d in compile_dashboards(backends=args["backends"], dashboards_dir=Path(args["dashboards_dir"])):
+for d in compile_dashboards(backends=args["backends"], dashboards_dir=source, **options):
     out.append({"name": getattr(d, "name", d.uid), "uid": d.uid, "title": d.title, "folder": d.folder,
                 "backend": d.backend, "model": d.model})
 json.dump(out, sys.stdout)
@@ -246,7 +255,10 @@ class RevisionDashboard:
 
 
 def compile_at_revision(ref: str, *, repo_root: Path, dashboards_dir: Path, backends: list[str] | None = None,
-                        names: Iterable[str] | None = None, timeout: float = 300) -> list[RevisionDashboard]:
+                        names: Iterable[str] | None = None, timeout: float = 300,
+                        bundled: bool | tuple[str, ...] = False,
+                        datasource_uids: dict[str, str] | None = None,
+                        datasource_regexes: dict[str, str] | None = None) -> list[RevisionDashboard]:
     """Export `ref` with `git archive` into a temp dir (no worktree, no change to the checkout), compile there
     with that revision's own code in a subprocess with this Python, clean up."""
     repo_root = Path(repo_root).resolve()
@@ -278,7 +290,9 @@ def compile_at_revision(ref: str, *, repo_root: Path, dashboards_dir: Path, back
             pass  # an empty tree: compiling below reports what is missing
         env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
         env["PYTHONPATH"] = tmp  # that revision's code, not the installed one
-        args = json.dumps({"backends": backends, "dashboards_dir": str(dashboards_rel)})
+        args = json.dumps({"backends": backends, "dashboards_dir": str(dashboards_rel),
+                           "bundled": list(bundled) if isinstance(bundled, tuple) else bundled,
+                           "datasource_uids": datasource_uids, "datasource_regexes": datasource_regexes})
         try:
             run = subprocess.run([sys.executable, "-c", _COMPILE_SCRIPT, args], cwd=tmp, env=env,
                                  capture_output=True, text=True, timeout=timeout)
@@ -293,11 +307,15 @@ def compile_at_revision(ref: str, *, repo_root: Path, dashboards_dir: Path, back
 
 
 def diff_against_revision(ref: str, dashboards: list[DashboardLike], *, repo_root: Path, dashboards_dir: Path,
-                          backends: list[str] | None = None, names: Iterable[str] | None = None
+                          backends: list[str] | None = None, names: Iterable[str] | None = None,
+                          bundled: bool | tuple[str, ...] = False, datasource_uids: dict[str, str] | None = None,
+                          datasource_regexes: dict[str, str] | None = None
                           ) -> list[DashboardDiff]:
-    """Dashboards compiled at `ref` vs the ones compiled now."""
+    """Dashboards compiled at `ref` vs the ones compiled now (`bundled`: the installed bundled dashboards
+    that a dashboards repository's revision is compiled with)."""
     old = compile_at_revision(ref, repo_root=repo_root, dashboards_dir=dashboards_dir, backends=backends,
-                              names=names)
+                              names=names, bundled=bundled, datasource_uids=datasource_uids,
+                              datasource_regexes=datasource_regexes)
     return compare({d.uid: d.model for d in old}, {d.uid: d.model for d in dashboards}, ref, "working-tree",
                    {d.uid: d.title for d in [*old, *dashboards]},
                    ({d.uid: d.folder for d in old}, {d.uid: d.folder for d in dashboards}))

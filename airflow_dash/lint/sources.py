@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
+from airflow_dash.discovery import SourceLike, as_source
 from airflow_dash.errors import UserError
 from airflow_dash.lint.model import DashboardDocument
 
@@ -44,31 +44,26 @@ def load_directory(directory: Path) -> list[DashboardDocument]:
     return [doc for doc in (load_file(p, strict=False) for p in files) if doc is not None]
 
 
-def module_path(key: str, dashboards_dir: Path) -> str:
-    """The module defining dashboard `key`, so annotations land on the file a pull request changed."""
-    # `key="docker"` defines it; a bare "docker" may be a link from another dashboard, so it only counts last.
-    defining = re.compile(rf"""\bkey\s*=\s*['"]{re.escape(key)}['"]""")
-    mentioning = re.compile(rf"""['"]{re.escape(key)}['"]""")
-    texts = {}
-    for path in sorted(dashboards_dir.glob("*.py")):
-        try:
-            texts[path] = path.read_text(encoding="utf-8")
-        except OSError:
-            continue
-    for pattern in (defining, mentioning):
-        for path, text in texts.items():
-            if pattern.search(text):
-                return str(path)
-    return str(dashboards_dir)
+def _shown(path: Path) -> str:
+    """Relative to the working directory when under it, so annotations land on the file a pull request changed."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
-def compiled_documents(names: Sequence[str], backends: Sequence[str], dashboards_dir: Path) -> list[DashboardDocument]:
+def compiled_documents(names: Sequence[str], backends: Sequence[str], dashboards_dir: SourceLike,
+                       datasource_uids: Mapping[str, str] | None = None,
+                       datasource_regexes: Mapping[str, str] | None = None) -> list[DashboardDocument]:
     from airflow_dash.build import compile_dashboards
 
-    compiled = compile_dashboards(list(names) or None, list(backends) or None, dashboards_dir)
+    source = as_source(dashboards_dir)
+    found = source.load_with_paths()
+    compiled = compile_dashboards(list(names) or None, list(backends) or None, source, datasource_uids,
+                                  datasource_regexes, loaded=[dashboard for dashboard, _ in found.values()])
     return [
         DashboardDocument(
-            module_path(c.name, Path(dashboards_dir)),
+            _shown(found[c.name][1]),
             f"{c.name} [{c.backend}]",
             c.model,
             frozenset((q.panel, q.ref_id) for q in c.queries if q.raw),
@@ -78,13 +73,14 @@ def compiled_documents(names: Sequence[str], backends: Sequence[str], dashboards
 
 
 def collect_documents(
-    arguments: Sequence[str], backends: Sequence[str] = (), dashboards_dir: Path | str = "dashboards"
+    arguments: Sequence[str], backends: Sequence[str] = (), dashboards_dir: SourceLike = "dashboards",
+    datasource_uids: Mapping[str, str] | None = None, datasource_regexes: Mapping[str, str] | None = None,
 ) -> list[DashboardDocument]:
-    """Existing paths are files/directories of JSON; other arguments are bundled dashboard names.
+    """Existing paths are files/directories of JSON; other arguments are dashboard names (`dashboards_dir`:
+    a directory or a DashboardSource).
 
-    No arguments: every bundled dashboard. Names are compiled in one go so links resolve.
+    No arguments: every dashboard of the source. Names are compiled in one go so links resolve.
     """
-    dashboards_dir = Path(dashboards_dir)
     documents: list[DashboardDocument] = []
     names: list[str] = []
     for argument in arguments:
@@ -101,5 +97,5 @@ def collect_documents(
         else:
             names.append(argument)
     if names or not arguments:
-        documents = compiled_documents(names, backends, dashboards_dir) + documents
+        documents = compiled_documents(names, backends, dashboards_dir, datasource_uids, datasource_regexes) + documents
     return documents

@@ -28,9 +28,12 @@ from airflow_dash.validate.problems import CheckerUnavailable, QueryProblem
 
 LANGUAGE = "flux"
 NODE_MODULES_ENV = "AIRFLOW_DASH_NODE_MODULES"
+FLUX_LSP_NAME = "@influxdata/flux-lsp-browser"
+FLUX_LSP_VERSION = "0.8.40"  # the checker's pin; package.json (for the checkout's `npm install`) says the same
 FLUX_LSP_PACKAGE = Path("@influxdata") / "flux-lsp-browser"
 CHECKER_SCRIPT = Path(__file__).with_name("flux_check.mjs")
-INSTALL_HINT = "run `make setup-node` (or `npm install` in the project) with Node.js >= 18"
+INSTALL_HINT = (f"run `airflow-dash setup-flux-checker` once (needs Node.js >= 18 and npm), or point the "
+                f"node_modules setting ({NODE_MODULES_ENV}) at a node_modules holding {FLUX_LSP_NAME}")
 TIMEOUT_SECONDS = 300
 # What Grafana provides at run time; values only need the right types.
 GRAFANA_PRELUDE = (
@@ -65,35 +68,79 @@ def _has_flux_lsp(node_modules: Path) -> bool:
     return (node_modules / FLUX_LSP_PACKAGE / "flux-lsp-browser_bg.wasm").is_file()
 
 
+_configured: list[Path] = []  # set by use_node_modules (the node_modules setting)
+
+
+def use_node_modules(path: str | Path | None) -> None:
+    """Make `path` the only place the checker is looked for (None: back to the default search)."""
+    _configured[:] = [Path(path)] if path else []
+
+
+def user_cache_dir() -> Path:
+    """Where `airflow-dash setup-flux-checker` installs the checker: a per-user cache, outside any project."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "airflow-dash" / f"flux-checker-{FLUX_LSP_VERSION}"
+
+
+def _explicit() -> Path | None:
+    if _configured:
+        return _configured[0]
+    return Path(os.environ[NODE_MODULES_ENV]) if os.environ.get(NODE_MODULES_ENV) else None
+
+
 def find_node_modules(start_dirs: Iterable[Path] | None = None) -> Path | None:
     """The node_modules directory holding flux-lsp-browser, or None.
 
-    `AIRFLOW_DASH_NODE_MODULES`, when set, is the only place looked at (a wrong explicit setting
-    should be reported, not silently bypassed). Otherwise walk up from each start dir (default: the
-    current directory, then this package's directory) looking for `node_modules/`.
+    The node_modules setting (or `AIRFLOW_DASH_NODE_MODULES`), when set, is the only place looked at (a wrong
+    explicit setting should be reported, not silently bypassed). Otherwise walk up from each start dir
+    (default: the current directory, then this package's directory) looking for `node_modules/`, then the
+    per-user cache that `airflow-dash setup-flux-checker` fills.
     """
-    explicit = os.environ.get(NODE_MODULES_ENV)
-    if explicit:
-        candidates = [Path(explicit), Path(explicit) / "node_modules"]
+    explicit = _explicit()
+    if explicit is not None:
+        candidates = [explicit, explicit / "node_modules"]
         return next((c for c in candidates if _has_flux_lsp(c)), None)
     for start in start_dirs if start_dirs is not None else (Path.cwd(), Path(__file__).resolve().parent):
         for directory in (start.resolve(), *start.resolve().parents):
             if _has_flux_lsp(directory / "node_modules"):
                 return directory / "node_modules"
-    return None
+    cached = user_cache_dir() / "node_modules"
+    return cached if start_dirs is None and _has_flux_lsp(cached) else None
 
 
 def _require_runtime() -> tuple[str, Path]:
     node = shutil.which("node")
     if node is None:
-        raise CheckerUnavailable(f"Flux checker needs node, which is missing: {INSTALL_HINT}")
+        raise CheckerUnavailable(f"the Flux checker needs Node.js (node is not on PATH): {INSTALL_HINT}")
     node_modules = find_node_modules()
     if node_modules is None:
-        where = f"in ${NODE_MODULES_ENV}={os.environ[NODE_MODULES_ENV]}" if os.environ.get(NODE_MODULES_ENV) else (
-            "in node_modules above the current directory or the airflow_dash package"
-        )
-        raise CheckerUnavailable(f"Flux checker needs the npm package {FLUX_LSP_PACKAGE.as_posix()}, not found {where}: {INSTALL_HINT}")
+        explicit = _explicit()
+        where = f"in {explicit}" if explicit is not None else (
+            f"in node_modules above the working directory or in {user_cache_dir()}")
+        raise CheckerUnavailable(f"the Flux checker {FLUX_LSP_NAME} is not installed ({where}): {INSTALL_HINT}")
     return node, node_modules
+
+
+def install_checker(target: Path | None = None, timeout: float = 600) -> Path:
+    """`npm install` the pinned flux-lsp-browser into `target` (default the per-user cache); its node_modules."""
+    target = Path(target) if target else user_cache_dir()
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        raise CheckerUnavailable("installing the Flux checker needs Node.js >= 18 and npm on PATH "
+                                 "(e.g. apt-get install nodejs npm)")
+    target.mkdir(parents=True, exist_ok=True)
+    manifest = {"name": "airflow-dash-flux-checker", "private": True,
+                "dependencies": {FLUX_LSP_NAME: FLUX_LSP_VERSION}}
+    (target / "package.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    try:
+        completed = subprocess.run([npm, "install", "--no-audit", "--no-fund", "--silent"], cwd=target,
+                                   capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise OperationError(f"npm install of {FLUX_LSP_NAME} did not finish within {timeout:g}s") from None
+    if completed.returncode != 0 or not _has_flux_lsp(target / "node_modules"):
+        last = (completed.stderr.strip().splitlines() or ["no output"])[-1]
+        raise OperationError(f"npm install of {FLUX_LSP_NAME}@{FLUX_LSP_VERSION} in {target} failed: {last[:200]}")
+    return target / "node_modules"
 
 
 def _regex_allowed(before: str) -> bool:

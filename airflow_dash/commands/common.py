@@ -1,0 +1,32 @@
+"""What every command shares: the settings object and the options that feed it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from airflow_dash.backends import BACKENDS
+
+
+def load_settings(**cli: Any):
+    """The settings for this command (pyproject < env < options); also points the Flux checker at the
+    configured node_modules, so every command that validates uses the same one."""
+    from airflow_dash.settings import load_settings as load
+    from airflow_dash.validate.flux import use_node_modules
+
+    settings = load(cli)
+    use_node_modules(settings.node_modules)
+    return settings
+
+
+def backend_option(function: Callable) -> Callable:
+    return click.option("--backend", "backends", multiple=True, type=click.Choice(sorted(BACKENDS)),
+                        help="Backend (repeatable; default the `backends` setting, all three unless set).")(function)
+
+
+def dashboards_dir_option(function: Callable) -> Callable:
+    return click.option("--dashboards-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+                        help="Your dashboard modules [setting dashboards_dir, default dashboards/]; the bundled "
+                        "dashboards are included unless the `bundled` setting says otherwise.")(function)

@@ -1,0 +1,9 @@
+"""Package layout only (metadata is in pyproject.toml): the bundled dashboards are the top-level dashboards/
+directory, shipped as `airflow_dash.bundled` so users can import and extend them."""
+
+from setuptools import find_packages, setup
+
+setup(
+    packages=[*find_packages(include=["airflow_dash", "airflow_dash.*"]), "airflow_dash.bundled"],
+    package_dir={"airflow_dash.bundled": "dashboards"},
+)
