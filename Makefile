@@ -15,7 +15,7 @@ help:
 	@echo "make publish       build and publish to GRAFANA_URL with GRAFANA_TOKEN"
 	@echo "make lint | preview | collectors | bench | stack-up | stack-down | clean"
 
-setup: setup-system setup-python setup-node
+setup: setup-system setup-python setup-node setup-components
 
 # What a dashboards repository's CI needs to lint, build, diff and publish (no test servers).
 setup-ci: setup-python setup-node
@@ -23,6 +23,11 @@ setup-ci: setup-python setup-node
 # Real servers the tests start: Prometheus + promtool, node_exporter, InfluxDB 1.x.
 setup-system:
 	bash scripts/install-system-deps.sh
+
+# Real statsd_exporter, Telegraf and InfluxDB 2 for the tests: built from source at pinned versions, cached per
+# version (a second run builds nothing). Needs Go, and cargo for influxd's Flux engine.
+setup-components:
+	bash scripts/install-components.sh
 
 setup-python:
 	$(PYTHON) -m pip install --quiet -e '.[test]'

@@ -106,7 +106,8 @@ class ServerProcess:
                 pass
 
 
-def start_process(name: str, argv: Sequence[str], log_dir: Path) -> ServerProcess:
+def start_process(name: str, argv: Sequence[str], log_dir: Path,
+                  env: Mapping[str, str] | None = None) -> ServerProcess:
     """Start argv in a new session (own process group) with output in log_dir/<name>.log."""
     log_path = log_dir / f"{name}.log"
     with open(log_path, "wb") as log:
@@ -117,6 +118,8 @@ def start_process(name: str, argv: Sequence[str], log_dir: Path) -> ServerProces
             stderr=subprocess.STDOUT,
             start_new_session=True,
             preexec_fn=_die_with_parent,
+            env=dict(env) if env is not None else None,
+            cwd=log_dir,
         )
     return ServerProcess(name, process, log_path)
 
