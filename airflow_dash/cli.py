@@ -7,6 +7,7 @@ not pay for requests, influxdb-client or Pillow. Commands stay thin: the library
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import click
@@ -77,8 +78,20 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.obj["debug"] = debug
 
 
+def _scrub_output() -> None:
+    """Everything printed from here on passes the one scrubber (see airflow_dash.scrub)."""
+    from airflow_dash.scrub import SCRUBBER, ScrubbingStream
+
+    SCRUBBER.register_environment(os.environ)
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if stream is not None and not isinstance(stream, ScrubbingStream):
+            setattr(sys, name, ScrubbingStream(stream))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: library errors become one line on stderr and an exit code."""
+    _scrub_output()
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     try:

@@ -31,6 +31,10 @@ def verify(backend, url, database, user, password, org, bucket, token, scrape_in
     from airflow_dash.build import compile_dashboards
     from airflow_dash.live import FluxLive, InfluxQLLive, PrometheusLive
     from airflow_dash.live.verify import format_results, has_problems, verify_compiled
+    from airflow_dash.scrub import register_secret
+
+    register_secret(token)
+    register_secret(password, user=user)
 
     if backend == "prometheus":
         datasource = PrometheusLive(url, scrape_interval=scrape_interval)

@@ -158,6 +158,10 @@ class GrafanaClient:
         self._token = token or None
         self._user = user or url_user
         self._password = password if password is not None else url_password
+        from airflow_dash.scrub import register_secret
+
+        register_secret(self._token)
+        register_secret(self._password, user=self._user)
         self.org_id = org_id
         self.verify = verify
         self.timeout = timeout
@@ -190,9 +194,11 @@ class GrafanaClient:
 
     def _scrub(self, text: str) -> str:
         """Defence in depth: no secret survives into a message, whatever a server or library echoed."""
+        from airflow_dash.scrub import scrub
+
         for secret in self._secrets():
             text = text.replace(secret, "***")
-        return text
+        return scrub(text)
 
     def _session(self):
         session = getattr(self._local, "session", None)
@@ -304,7 +310,7 @@ class GrafanaClient:
             message = str(body.get("message") or body.get("error") or "")
         elif isinstance(body, str):
             message = body
-        message = self._scrub(_one_line(message, 200))
+        message = _one_line(self._scrub(message), 200)  # scrub first: a cut could split a secret
         if status == 401:
             credential = {"token": "token", "basic": "user/password"}.get(self.auth_kind)
             if credential is None:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from airflow_dash.errors import UserError
+from airflow_dash.scrub import register_secret
 from airflow_dash.grafana.client import GrafanaClient, GrafanaHTTPError
 
 # Top-level provisioning fields that the HTTP API accepts as they are.
@@ -120,6 +121,8 @@ def _resolve(raw: _RawDatasource, env: Mapping[str, str]) -> DatasourceSpec:
     for legacy in LEGACY_SECRET_FIELDS:
         if legacy in entry:
             secure.setdefault(legacy, str(entry[legacy]))
+    for value in secure.values():  # whatever prints later (an echoing server's error) never shows them
+        register_secret(value, user=str(entry.get("basicAuthUser") or entry.get("user") or "") or None)
     if "jsonData" in fields and not isinstance(fields["jsonData"], dict):
         raise UserError(f"{raw.source}: jsonData of datasource {raw.name!r} must be a mapping")
     return DatasourceSpec(uid=raw.uid, name=raw.name, type=raw.type, source=raw.source, fields=fields,
