@@ -99,6 +99,7 @@ class Backend(ABC):
     # `/pattern/flags`, or a bare pattern anchored at both ends). InfluxDB serves Flux and InfluxQL under one
     # plugin id and the query language is in jsonData, which the picker cannot see: names carry it instead.
     datasource_name_regex: str = ""
+    has_rule_engine: bool = False  # evaluates its own alert rules (else alerts become Grafana-managed rules)
 
     @abstractmethod
     def render(self, signal: Signal, scope: Scope, legend: str | None = None) -> Target | Unsupported:
@@ -153,6 +154,10 @@ class Backend(ABC):
     def _label_of(self, dimension: Dimension) -> str:
         """The dimension's label/tag name on this backend's stack."""
 
+    def label_name(self, dimension: Dimension) -> str:
+        """The label/tag a series of this backend carries for `dimension` (alert templates name it)."""
+        return self._label_of(dimension)
+
 
 class PrometheusBackend(Backend):
     name = "prometheus"
@@ -163,20 +168,25 @@ class PrometheusBackend(Backend):
     uid_suffix = "prom"
     default_datasource_uid = "prometheus"
     default_datasource_name = "Prometheus (airflow-dash)"
+    has_rule_engine = True
 
     def _label_of(self, dimension: Dimension) -> str:
         return dimension.prometheus_label
 
-    def render(self, signal: Signal, scope: Scope, legend: str | None = None) -> Target | Unsupported:
+    def expression(self, signal: Signal, scope: Scope) -> object:
+        """What `signal`'s Prometheus definition gives for `scope`: a typed `promql.Expr` (alert rules build
+        on it), a raw query, or `Unsupported`."""
         definition = signal.prometheus
-        if isinstance(definition, Unsupported):
+        if isinstance(definition, (Unsupported, RawQuery, promql.Expr)):
             return definition
-        legend_text = self._legend_text(signal, legend, "{{{{{label}}}}}")
-        if isinstance(definition, (RawQuery, promql.Expr)):
-            return _custom_target(signal, definition, "promql", legend_text)
         filters = {d.prometheus_label: scope[d.name] for d in signal.dimensions if d.name in scope}
-        expr = definition(PromScope(filters, tuple(d.prometheus_label for d in signal.group_by)))
-        return _custom_target(signal, expr, "promql", legend_text)
+        return definition(PromScope(filters, tuple(d.prometheus_label for d in signal.group_by)))
+
+    def render(self, signal: Signal, scope: Scope, legend: str | None = None) -> Target | Unsupported:
+        result = self.expression(signal, scope)
+        if isinstance(result, Unsupported):
+            return result
+        return _custom_target(signal, result, "promql", self._legend_text(signal, legend, "{{{{{label}}}}}"))
 
     def target_json(self, target: Target, ref_id: str) -> dict:
         return {

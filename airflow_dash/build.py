@@ -14,11 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
+from airflow_dash.alert_rules import CompiledAlerts, compile_alerts
 from airflow_dash.backends import BACKENDS, get_backend
 from airflow_dash.compile import CompiledDashboard, CompiledQuery, compile_all, dashboard_uid
 from airflow_dash.dashboard import Dashboard
-from airflow_dash.discovery import SourceLike, as_source, select_dashboards
+from airflow_dash.discovery import SourceLike, alerts_for, as_source, select_dashboards
 from airflow_dash.errors import UserError
+
+ALERTS_OUT = "alerts"  # OUT/alerts/<backend>/...: YAML only, so `publish --from-dir OUT` never takes it for a dashboard
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,96 @@ def write_dashboards(compiled: Sequence[CompiledDashboard], out: Path | str, rep
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return written
+
+
+def compile_alert_rules(
+    backends: Sequence[str] | None = None,
+    dashboards_dir: SourceLike = "dashboards",
+    alerts_dir: Path | str | None = "alerts",
+    datasource_uids: Mapping[str, str] | None = None,
+    compiled: Sequence[CompiledDashboard] | None = None,
+) -> CompiledAlerts:
+    """The alert rules for the given backends (default all), linked to their panels: the bundled alerts of the
+    bundled dashboards in `dashboards_dir` (a DashboardSource) and those of `alerts_dir` (none if missing).
+    `compiled`: every dashboard of the source already compiled for these backends (saves a compile)."""
+    chosen = list(backends or BACKENDS)
+    for backend in chosen:
+        get_backend(backend)
+    source = as_source(dashboards_dir)
+    alerts = alerts_for(source, alerts_dir)
+    if not alerts:
+        return CompiledAlerts(None, {})
+    try:
+        if compiled is None:
+            compiled = compile_all(source.load(), chosen, datasource_uids)
+        return compile_alerts(alerts, compiled, chosen, dict(datasource_uids or {}))
+    except ValueError as exc:
+        raise UserError(f"alert definition error: {exc}") from exc
+
+
+def validate_alerts_or_fail(alerts: CompiledAlerts) -> None:
+    """Every rule query through the same offline checkers as the panels' (nothing written if one fails)."""
+    from airflow_dash.validate import check_queries
+
+    by_language: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for language, alert, text in alerts.queries():
+        by_language[language].append((alert, text))
+    for language, items in sorted(by_language.items()):
+        texts = list(dict.fromkeys(text for _, text in items))
+        results = dict(zip(texts, check_queries(language, texts)))
+        for alert, text in items:
+            if results[text]:
+                raise UserError(f"invalid query: alert {alert} [{language}]: {results[text][0].message}")
+
+
+def write_alerts(alerts: CompiledAlerts, out: Path | str) -> list[Path]:
+    """Replace `OUT/alerts/` with the compiled rule files (written aside first, swapped in at the end)."""
+    target = Path(out) / ALERTS_OUT
+    if not alerts.files() and not target.exists():
+        return []
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".alerts-", dir=target.parent))
+    old = target.parent / (staging.name + ".old")
+    try:
+        for relative, text in alerts.files().items():
+            path = staging / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        if target.exists():
+            os.replace(target, old)
+        os.replace(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)
+    return [target / relative for relative in alerts.files()]
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    dashboards: list[Path]
+    alerts: list[Path]
+
+
+def build_all(
+    names: Sequence[str] | None = None,
+    backends: Sequence[str] | None = None,
+    out: Path | str = "build",
+    dashboards_dir: SourceLike = "dashboards",
+    validate: bool = True,
+    alerts_dir: Path | str | None = "alerts",
+    datasource_uids: Mapping[str, str] | None = None,
+    datasource_regexes: Mapping[str, str] | None = None,
+) -> BuildResult:
+    """Dashboards, and (for a full build, no NAMES) the alert rules; everything checked before any write."""
+    compiled = compile_dashboards(names, backends, dashboards_dir, datasource_uids, datasource_regexes)
+    alerts = CompiledAlerts(None, {}) if names else compile_alert_rules(
+        backends, dashboards_dir, alerts_dir, datasource_uids, compiled=compiled)
+    if validate:
+        validate_or_fail(compiled)
+        validate_alerts_or_fail(alerts)
+    written = write_dashboards(compiled, out, replace_all=not names)
+    alert_files = write_alerts(alerts, out) if not names else []
+    return BuildResult(written, alert_files)
 
 
 def build(

@@ -18,11 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence, Union
 
+from airflow_dash.alerts import Alert
 from airflow_dash.dashboard import Dashboard
 from airflow_dash.errors import UserError
 
 _PACKAGE = "_airflow_dash_dashboards"
+_ALERTS_PACKAGE = "_airflow_dash_alerts"
 BUNDLED_PACKAGE = "airflow_dash.bundled"
+BUNDLED_ALERTS_PACKAGE = "airflow_dash.bundled_alerts"  # the checkout's top-level alerts/
 
 
 def bundled_directory() -> Path:
@@ -45,8 +48,8 @@ def _module_stems(directory: Path) -> list[str]:
     return [p.stem for p in sorted(directory.glob("*.py")) if not p.name.startswith("_")]
 
 
-def _load_module(path: Path):
-    name = f"{_PACKAGE}.{path.stem}"
+def _load_module(path: Path, package: str = _PACKAGE, kind: str = "dashboard"):
+    name = f"{package}.{path.stem}"
     shown, path = path, path.resolve()  # tracebacks carry absolute file names
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
@@ -62,7 +65,7 @@ def _load_module(path: Path):
         if isinstance(exc, SyntaxError) and exc.lineno:
             where = f"{shown}:{exc.lineno}"
         message = str(exc).splitlines()[0] if str(exc) else ""
-        raise UserError(f"{where}: dashboard module failed to import: {type(exc).__name__}: {message}") from exc
+        raise UserError(f"{where}: {kind} module failed to import: {type(exc).__name__}: {message}") from exc
     return module
 
 
@@ -146,3 +149,59 @@ def select_dashboards(dashboards: Sequence[Dashboard], names: Sequence[str]) -> 
     if unknown:
         raise UserError(f"unknown dashboard {', '.join(map(repr, unknown))} (known: {', '.join(sorted(by_key)) or 'none'})")
     return [by_key[n] for n in dict.fromkeys(names)]
+
+
+# --- alerts ---------------------------------------------------------------------------------------------------
+
+def bundled_alerts_directory() -> Path | None:
+    """Where the bundled alert modules are (the checkout's `alerts/`), None if not installed."""
+    try:
+        package = importlib.import_module(BUNDLED_ALERTS_PACKAGE)
+    except ImportError:
+        return None
+    return Path(package.__file__).resolve().parent
+
+
+def load_alerts(directory: Path | str = "alerts") -> list[Alert]:
+    """Every alert defined in `directory` (modules defining `alerts = [...]` or `alert = Alert(...)`).
+
+    A missing directory means no alerts (a dashboards repository need not define any); names must be unique.
+    The bundled directory is imported as its package, like the bundled dashboards.
+    """
+    directory = Path(directory)
+    if not directory.exists():
+        return []
+    if not directory.is_dir():
+        raise UserError(f"alerts directory is not a directory: {directory}")
+    bundled = bundled_alerts_directory()
+    is_bundled = bundled is not None and directory.resolve() == bundled
+    found: dict[str, tuple[Alert, Path]] = {}
+    for stem in _module_stems(directory):
+        path = directory / f"{stem}.py"
+        module = (importlib.import_module(f"{BUNDLED_ALERTS_PACKAGE}.{stem}") if is_bundled
+                  else _load_module(path, package=_ALERTS_PACKAGE, kind="alert"))
+        items = list(getattr(module, "alerts", []))
+        if hasattr(module, "alert"):
+            items.append(module.alert)
+        for item in items:
+            if not isinstance(item, Alert):
+                raise UserError(f"{path}: `alert(s)` must hold airflow_dash.alerts.Alert objects, got {type(item).__name__}")
+            if item.name in found:
+                raise UserError(f"{path}: alert {item.name!r} is already defined in {found[item.name][1]}")
+            found[item.name] = (item, path)
+    return [alert for alert, _ in found.values()]
+
+
+def alerts_for(source: DashboardSource, alerts_dir: Path | str | None = "alerts") -> list[Alert]:
+    """The alerts a build compiles: the bundled ones whose dashboard is a bundled dashboard in `source` (not one
+    a user's directory replaced), then those of `alerts_dir`, which replace bundled ones of the same name."""
+    found: dict[str, Alert] = {}
+    bundled_dir = bundled_alerts_directory()
+    with_bundled = source.bundled is not False and bundled_dir is not None
+    if with_bundled:
+        dashboards = bundled_directory()
+        kept = {key for key, (_, path) in source.load_with_paths().items() if path.resolve().parent == dashboards}
+        found.update({a.name: a for a in load_alerts(bundled_dir) if a.dashboard in kept})
+    if alerts_dir is not None and not (with_bundled and Path(alerts_dir).resolve() == bundled_dir):
+        found.update({a.name: a for a in load_alerts(alerts_dir)})  # in the checkout: alerts/ is also bundled
+    return list(found.values())

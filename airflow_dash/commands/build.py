@@ -13,22 +13,29 @@ from airflow_dash.commands.common import backend_option, dashboards_dir_option, 
 @backend_option
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default="build", show_default=True, help="Output directory.")
 @dashboards_dir_option
+@click.option("--alerts-dir", type=click.Path(path_type=Path), default="alerts", show_default=True,
+              help="Where your alert modules live (none if missing).")
 @click.option("--no-validate", is_flag=True, help="Skip the offline query checks (not recommended).")
 @click.argument("names", nargs=-1)
-def build(backends, out, dashboards_dir, no_validate, names):
-    """Compile dashboards to OUT/<backend>/<uid>.json.
+def build(backends, out, dashboards_dir, alerts_dir, no_validate, names):
+    """Compile dashboards to OUT/<backend>/<uid>.json and alert rules to OUT/alerts/.
 
-    NAMES are dashboard keys (see `airflow-dash list`); default all: the bundled dashboards and yours. Every
-    query is checked offline first (PromQL parser, Flux language server, InfluxQL structure); nothing is
-    written if one fails.
+    NAMES are dashboard keys (see `airflow-dash list`); default all: the bundled dashboards and yours, and
+    then the alert rules too (the bundled alerts of the bundled dashboards, and yours):
+    OUT/alerts/prometheus/airflow-dash.rules.yml (a Prometheus rule file) and
+    OUT/alerts/<backend>/grafana-alert-rules.yaml (Grafana-managed rules, file-provisioning format) for the
+    InfluxDB backends. Every query is checked offline first (PromQL parser, Flux language server, InfluxQL
+    structure); nothing is written if one fails.
     """
-    from airflow_dash.build import build as run_build
+    from airflow_dash.build import build_all
 
     settings = load_settings(dashboards_dir=dashboards_dir)
     chosen = settings.chosen_backends(backends)
-    written = run_build(names, chosen, out, settings.dashboard_source(), validate=not no_validate,
-                        **settings.compile_options(chosen))
-    click.echo(f"wrote {len(written)} dashboard(s) to {out}/")
+    result = build_all(names, chosen, out, settings.dashboard_source(), validate=not no_validate,
+                       alerts_dir=alerts_dir, **settings.compile_options(chosen))
+    click.echo(f"wrote {len(result.dashboards)} dashboard(s) to {out}/")
+    if result.alerts:
+        click.echo(f"wrote {len(result.alerts)} alert rule file(s) to {out}/alerts/")
 
 
 @click.command("list")

@@ -1,0 +1,165 @@
+"""Alerts as a Prometheus rule file, from the same typed PromQL the panels render.
+
+Each condition becomes one expression:
+- Threshold: `expr <op> value`; a level reduced over the window is `max_over_time((expr)[window:1m])` etc.;
+- Ratio: `(numerator) / (denominator) <op> value`;
+- Forecast: `predict_linear((expr)[window:5m], horizon) <op> value`;
+- Absent: `absent(expr)`;
+- `missing=FIRE` adds `or absent(expr)`: no series at all is the outage too.
+Rate windows are the alert's `window`: the panels' `$__rate_interval` is replaced, the way Grafana itself
+replaces it before a query runs (nothing else in our PromQL is a Grafana macro; promtool rejects leftovers).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+import yaml
+
+from airflow_dash.alert_rules import PanelLink, RuleOmission, check_unique
+from airflow_dash.alerts import FIRE, Absent, Alert, Forecast, Ratio, Threshold, fill_template, is_rate, seconds
+from airflow_dash.backends import BACKENDS, PrometheusBackend
+from airflow_dash.catalog.model import Signal, Unsupported
+from airflow_dash.query import promql as P
+from airflow_dash.query.values import RATE_INTERVAL, duration
+
+RULE_FILE = "airflow-dash.rules.yml"
+SUBQUERY_STEP = "1m"
+FORECAST_STEP = "5m"
+_OVER_TIME = {"max": "max_over_time", "min": "min_over_time", "mean": "avg_over_time", "sum": "sum_over_time"}
+_COMPARE = {">": "gt", ">=": "ge", "<": "lt", "<=": "le"}
+
+
+@dataclass(frozen=True)
+class PrometheusRules:
+    groups: tuple[dict, ...]
+    omissions: tuple[RuleOmission, ...] = ()
+
+    @property
+    def rules(self) -> list[dict]:
+        return [rule for group in self.groups for rule in group["rules"]]
+
+    def to_yaml(self) -> str:
+        return dump_rule_file({"groups": list(self.groups)})
+
+
+def dump_rule_file(document: Mapping) -> str:
+    """Block-style YAML, keys in the order Prometheus documents them; stable for diffs."""
+
+    class _Dumper(yaml.SafeDumper):
+        pass
+
+    def _str(dumper, value: str):
+        style = "|" if "\n" in value else None
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+    _Dumper.add_representer(str, _str)
+    return yaml.dump(dict(document), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=4096)
+
+
+class _Renderer:
+    def __init__(self, backend: PrometheusBackend, alert: Alert) -> None:
+        self.backend = backend
+        self.alert = alert
+
+    def signal(self, signal: Signal, where: Mapping) -> P.Expr:
+        expr = self.backend.expression(signal, dict(where))
+        if isinstance(expr, Unsupported):
+            raise _Skip(expr.reason)
+        if not isinstance(expr, P.Expr):
+            raise ValueError(f"alert {self.alert.name}: signal {signal.key} has a raw PromQL definition; alerts "
+                             "need a query builder expression (airflow_dash.query.promql)")
+        return expr
+
+    def text(self, expr: P.Expr) -> str:
+        # Typed expressions all the way; only the rate window macro becomes the alert's window.
+        rendered = str(expr)
+        return rendered.replace(f"[{RATE_INTERVAL}]", f"[{self.alert.window}]").replace(
+            f"[{RATE_INTERVAL}:", f"[{self.alert.window}:"
+        )
+
+    def condition(self) -> P.Expr:
+        condition = self.alert.condition
+        window = duration(self.alert.window)
+        if isinstance(condition, Absent):
+            return P.absent(self.signal(condition.signal, condition.where))
+        if isinstance(condition, Threshold):
+            value = self.signal(condition.signal, condition.where)
+            reducer = condition.reducer
+            rate = reducer == "mean" and _is_rate(condition.signal)
+            if reducer != "last" and not rate:
+                if _is_rate(condition.signal):
+                    raise ValueError(f"alert {self.alert.name}: reduce {reducer!r} of a rate is not supported")
+                value = P.func(_OVER_TIME[reducer], P.Subquery(value, window, duration(SUBQUERY_STEP)))
+            compared = getattr(value, _COMPARE[condition.op])(condition.value)
+            base = value
+        elif isinstance(condition, Ratio):
+            numerator = self.signal(condition.numerator, condition.where)
+            denominator = self.signal(condition.denominator, condition.where)
+            base = numerator / denominator
+            compared = getattr(base, _COMPARE[condition.op])(condition.value)
+        elif isinstance(condition, Forecast):
+            level = self.signal(condition.signal, condition.where)
+            base = P.predict_linear(P.Subquery(level, window, duration(FORECAST_STEP)), seconds(condition.horizon))
+            compared = getattr(base, _COMPARE[condition.op])(condition.value)
+        else:  # pragma: no cover - the Condition union is closed
+            raise TypeError(f"unknown condition {condition!r}")
+        if self.alert.missing == FIRE:
+            return P.binary("or", compared, P.absent(base))
+        return compared
+
+
+class _Skip(Exception):
+    pass
+
+
+def _is_rate(signal: Signal) -> bool:
+    return is_rate(signal)
+
+
+def annotations(alert: Alert, link: PanelLink | None, backend: PrometheusBackend) -> dict[str, str]:
+    labels = {d.name: "{{ $labels." + backend.label_name(d) + " }}" for s in alert.signals for d in s.dimensions}
+    value = "{{ $value | humanize }}"
+    result = {
+        "summary": fill_template(escape_go_template(alert.summary), value, labels),
+        "description": fill_template(escape_go_template(alert.description), value, labels),
+        "runbook": fill_template(escape_go_template(alert.runbook), value, labels),
+    }
+    if link is not None:
+        result["dashboard_uid"] = link.dashboard_uid
+        result["panel"] = alert.panel
+    return result
+
+
+def escape_go_template(text: str) -> str:
+    """Literal `{{`/`}}` in our texts must not start a Go template action in Prometheus or Grafana."""
+    return text.replace("{{", '{{ "{{" }}').replace("}}", '{{ "}}" }}') if "{{" in text or "}}" in text else text
+
+
+def compile_rules(
+    alerts: Sequence[Alert], links: Mapping[str, PanelLink] | None = None, group_interval: str = "1m"
+) -> PrometheusRules:
+    """One rule group per alert group, in definition order; alerts Prometheus cannot show are left out."""
+    check_unique(alerts)
+    backend = BACKENDS["prometheus"]
+    assert isinstance(backend, PrometheusBackend)
+    groups: dict[str, list[dict]] = {}
+    omissions = []
+    for alert in alerts:
+        renderer = _Renderer(backend, alert)
+        try:
+            expr = renderer.text(renderer.condition())
+        except _Skip as skip:
+            omissions.append(RuleOmission(alert.name, backend.name, str(skip)))
+            continue
+        rule: dict = {"alert": alert.name, "expr": expr}
+        if alert.for_ is not None:
+            rule["for"] = alert.for_
+        rule["labels"] = {"severity": alert.severity, **dict(alert.labels)}
+        rule["annotations"] = annotations(alert, (links or {}).get(alert.name), backend)
+        groups.setdefault(alert.group, []).append(rule)
+    return PrometheusRules(
+        tuple({"name": name, "interval": group_interval, "rules": rules} for name, rules in groups.items()),
+        tuple(omissions),
+    )
