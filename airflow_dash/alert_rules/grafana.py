@@ -52,7 +52,7 @@ class GrafanaRule:
 
     def api_body(self, folder_uid: str, org_id: int = 1) -> dict:
         """The object `POST/PUT /api/v1/provisioning/alert-rules` takes."""
-        return {**self.rule, "folderUID": folder_uid, "ruleGroup": self.group, "orgID": org_id}
+        return {"uid": self.uid, **self.rule, "folderUID": folder_uid, "ruleGroup": self.group, "orgID": org_id}
 
 
 @dataclass(frozen=True)

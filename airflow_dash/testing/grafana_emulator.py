@@ -588,6 +588,8 @@ class GrafanaEmulator:
             ("DELETE", rf"/api/datasources/uid/{seg}", self._delete_datasource, True),
             ("GET", rf"/api/datasources/name/{seg}", self._get_datasource_by_name, True),
         ]
+        from airflow_dash.testing.grafana_alerting import mount as mount_alerting  # alert-rule provisioning API
+        table += mount_alerting(self)
         return [(m, re.compile(p), h, a) for m, p, h, a in table]
 
     def _authenticate(self, headers: Any) -> _Identity:
@@ -1309,7 +1311,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._respond(status, payload, headers)
 
     def _respond(self, status: int, payload: Any, headers: dict) -> None:
-        data = json.dumps(payload).encode()
+        data = b"" if status == 204 else json.dumps(payload).encode()  # 204 No Content carries no body
         try:
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
