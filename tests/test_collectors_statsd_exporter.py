@@ -223,3 +223,15 @@ def test_reference_names_are_mapped_or_dropped():
             assert result.matched, name
             if not result.dropped:
                 assert "x_" not in result.name, (name, result.name)
+
+
+def test_gauges_expire_counters_and_timers_never_do():
+    from airflow_dash.collectors.statsd_exporter import GAUGE_TTL
+
+    for mode in ("tags", "names"):
+        config = statsd_mapping(mode=mode)
+        assert config["defaults"]["ttl"] == "0s"
+        for entry in config["mappings"]:
+            if entry.get("action") == "drop":
+                continue
+            assert entry.get("ttl") == (GAUGE_TTL if entry["match_metric_type"] == "gauge" else None), entry

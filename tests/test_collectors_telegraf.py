@@ -145,3 +145,30 @@ def test_telegraf_conf_is_valid_toml_with_expected_inputs():
     assert "# [[outputs.influxdb]]" in telegraf_conf()
     renames = {r["measurement"]: r["dest"] for r in conf["processors"]["rename"][0]["replace"]}
     assert renames["airflow_dag_duration"] == "airflow_task_duration"
+
+
+def test_kernel_input_collects_pressure_stall_information():
+    kernel = tomllib.loads(telegraf_conf())["inputs"]["kernel"][0]
+    assert "psi" in kernel["collect"]
+
+
+@pytest.mark.slow
+def test_real_telegraf_kernel_input_writes_the_pressure_series_the_psi_panels_read(tmp_path):
+    import subprocess
+    from pathlib import Path
+
+    from airflow_dash.catalog.host import cpu_pressure
+    from tests.real_components import component
+
+    if not Path("/proc/pressure/cpu").exists():
+        pytest.fail("this kernel exposes no /proc/pressure: PSI cannot be checked here")
+    conf = telegraf_conf()
+    kernel = conf[conf.index("[[inputs.kernel]]"):conf.index("## fs.file-nr")]
+    (tmp_path / "telegraf.conf").write_text(kernel)
+    result = subprocess.run([component("telegraf"), "--config", str(tmp_path / "telegraf.conf"), "--test"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    series = cpu_pressure.telegraf
+    wanted = f"{series.measurement},"
+    lines = [line for line in result.stdout.splitlines() if line.lstrip("> ").startswith(wanted)]
+    assert any("resource=cpu" in line and "type=some" in line and f" {series.field}=" in line for line in lines), result.stdout

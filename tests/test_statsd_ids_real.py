@@ -162,3 +162,25 @@ def test_real_telegraf(version, mode, tmp_path, influxdb_v1):
         assert measurement in MEASUREMENTS, (measurement, tags)  # no measurement per DAG, task or operator class
     assert {"airflow_ti_finish", "airflow_scheduler_heartbeat"} <= {m for m, _ in series}
     _check_ids(series, cap, mode, version)
+
+
+def test_real_statsd_exporter_forgets_a_silent_gauge_but_keeps_a_silent_counter(tmp_path):
+    """Our gauge ttl on the real binary (a short one here): a replaced triggerer's gauge must not stay."""
+    binary = component("statsd_exporter")
+    (tmp_path / "mapping.yml").write_text(statsd_mapping_yaml(mode=TAGS, gauge_ttl="2s"))
+    web, tcp = free_port(), free_port()
+    process = start_process("statsd_exporter", [
+        binary, f"--statsd.mapping-config={tmp_path / 'mapping.yml'}", f"--web.listen-address=127.0.0.1:{web}",
+        f"--statsd.listen-tcp=127.0.0.1:{tcp}", f"--statsd.listen-udp=127.0.0.1:{free_port()}"], tmp_path)
+    url = f"http://127.0.0.1:{web}/metrics"
+
+    def names():
+        return {(n, labels.get("triggerer", "")) for n, labels, _ in parse_exposition(requests.get(url, timeout=5).text)}
+    try:
+        wait_until(lambda: requests.get(url, timeout=2).ok, process, "statsd_exporter /metrics")
+        send_tcp(tcp, ["airflow.triggers.running.old-pod:3|g", "airflow.ti_failures:1|c"])
+        wait_until(lambda: ("airflow_triggers_running", "old-pod") in names(), process, "the gauge")
+        wait_until(lambda: ("airflow_triggers_running", "old-pod") not in names(), process, "the gauge expiring")
+        assert ("airflow_ti_failures_total", "") in names()
+    finally:
+        process.stop()

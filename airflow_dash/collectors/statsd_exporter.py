@@ -31,6 +31,11 @@ from airflow_dash.catalog.airflow_metrics import (
 )
 
 DEFAULT_PREFIX = "airflow"
+# Airflow re-sends every gauge periodically (pools every 5 s, executor every heartbeat, task-instance states every
+# running_metrics_interval = 30 s, triggerer and DAG processing every loop): a gauge silent for this long belongs
+# to a process that is gone (a replaced triggerer pod's hostname), and must not keep its last value forever.
+# Counters and timers never expire: a sparse failure counter that vanished would lose its next increment.
+GAUGE_TTL = "10m"
 _METRIC_TYPE = {COUNTER: "counter", GAUGE: "gauge", TIMER: "observer"}
 _STATSD_TO_EXPORTER = {"c": "counter", "g": "gauge", "ms": "observer", "h": "observer", "d": "observer"}
 
@@ -77,7 +82,7 @@ def _dropped_glob(prefix: str, template: str) -> str | None:
     return ".".join([prefix, *parts] if prefix else parts)
 
 
-def statsd_mapping(prefix: str = DEFAULT_PREFIX, mode: str = NAMES) -> dict[str, Any]:
+def statsd_mapping(prefix: str = DEFAULT_PREFIX, mode: str = NAMES, gauge_ttl: str = GAUGE_TTL) -> dict[str, Any]:
     """The mapping config as a dict (see the module docstring). `mode` is how Airflow sends ids (`tags`:
     statsd_exporter turns Airflow's InfluxDB-style tags into labels; `names`: globs cut them out of names)."""
     globs: list[tuple[tuple, int, dict]] = []
@@ -104,6 +109,8 @@ def statsd_mapping(prefix: str = DEFAULT_PREFIX, mode: str = NAMES) -> dict[str,
                 entry["labels"] = labels
             if metric.statsd_type == TIMER:
                 entry["histogram_options"] = {"buckets": list(metric.buckets)}
+            if metric.statsd_type == GAUGE:
+                entry["ttl"] = gauge_ttl
             entry["help"] = metric.description
             globs.append((_specificity(match), order, entry))
             order += 1
@@ -141,9 +148,9 @@ TAGS_HEADER = """\
 """
 
 
-def statsd_mapping_yaml(prefix: str = DEFAULT_PREFIX, mode: str = NAMES) -> str:
+def statsd_mapping_yaml(prefix: str = DEFAULT_PREFIX, mode: str = NAMES, gauge_ttl: str = GAUGE_TTL) -> str:
     header = HEADER + (TAGS_HEADER if mode == TAGS else "")
-    return header + yaml.safe_dump(statsd_mapping(prefix, mode), sort_keys=False, width=120)
+    return header + yaml.safe_dump(statsd_mapping(prefix, mode, gauge_ttl), sort_keys=False, width=120)
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -154,6 +154,9 @@ def telegraf_conf(prefix: str = DEFAULT_PREFIX, mode: str = NAMES) -> str:
   delete_counters = true
   ## Gauges keep their last value between Airflow's updates.
   delete_gauges = false
+  ## ...but not forever: Airflow re-sends every gauge at least every 30 s, so one silent for 10 minutes belongs
+  ## to a process that is gone (e.g. a replaced triggerer's hostname) and stops being written.
+  max_ttl = "10m"
   ## Timer statistics (mean, upper, lower, count, sum, stddev, median, percentiles) describe one flush, in ms.
   delete_timings = true
   delete_sets = true
@@ -211,6 +214,9 @@ def telegraf_conf(prefix: str = DEFAULT_PREFIX, mode: str = NAMES) -> str:
 [[inputs.swap]]
 
 [[inputs.kernel]]
+  ## Pressure stall information (/proc/pressure) for the CPU, memory and I/O pressure panels: measurement
+  ## `pressure`, field `total` (microseconds stalled). Without it the plugin sends no PSI at all.
+  collect = ["psi"]
 
 ## fs.file-nr / fs.file-max for the "File descriptors used" panel.
 [[inputs.linux_sysctl_fs]]
