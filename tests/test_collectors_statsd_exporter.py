@@ -123,7 +123,7 @@ def test_generated_mapping_is_valid_statsd_exporter_syntax():
     config = yaml.safe_load(statsd_mapping_yaml())
     assert set(config) == {"defaults", "mappings"}
     allowed = {"match", "match_type", "match_metric_type", "name", "labels", "action", "help",
-               "observer_type", "histogram_options"}
+               "observer_type", "histogram_options", "ttl"}
     for entry in config["mappings"]:
         assert set(entry) <= allowed, entry
         assert entry["name"]
