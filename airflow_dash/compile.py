@@ -68,6 +68,7 @@ class CompiledDashboard:
     model: dict = field(hash=False, compare=False)
     omissions: tuple[Omission, ...] = ()
     queries: tuple[CompiledQuery, ...] = ()
+    caveats: tuple[Omission, ...] = ()  # panels whose quantity differs a little between stacks, and how
 
     def to_json(self) -> str:
         return canonical_json(self.model)
@@ -234,6 +235,7 @@ class _Compilation:
     datasource_regex: str | None = None  # names the picker offers (settings); backend convention if None
     omissions: list[Omission] = field(default_factory=list)
     queries: list[CompiledQuery] = field(default_factory=list)
+    caveats: list[Omission] = field(default_factory=list)
 
     def omit(self, what: str, reason: str) -> None:
         self.omissions.append(Omission(self.dashboard.key, self.backend.name, what, reason))
@@ -284,6 +286,9 @@ class _Compilation:
         targets, overrides = [], []
         for query in panel.queries:
             rendered = backend.render(query.signal, scope, query.legend)
+            if query.signal.caveat and not isinstance(rendered, Unsupported):
+                self.caveats.append(Omission(self.dashboard.key, backend.name, f"panel '{panel.title}'",
+                                             query.signal.caveat))
             if isinstance(rendered, Unsupported):
                 if len(panel.queries) > 1:
                     self.omit(f"query {query.signal.key} in panel '{panel.title}'", rendered.reason)
@@ -304,7 +309,8 @@ class _Compilation:
             return None
         body["datasource"] = backend.datasource_ref()
         body["targets"] = targets
-        body["description"] = panel.effective_description
+        caveats = dict.fromkeys(q.signal.caveat for q in panel.queries if q.signal.caveat)
+        body["description"] = " ".join([panel.effective_description, *(f"Across stacks: {c}" for c in caveats)]).strip()
         body["fieldConfig"]["overrides"] = body["fieldConfig"].get("overrides", []) + overrides
         body["links"] = [self._link(link.title, link.dashboard, link.keep_time, link.keep_variables) for link in panel.links]
         return body
@@ -412,6 +418,7 @@ def compile_dashboard(
         folder=dashboard.folder,
         model=_clean_model(model),
         omissions=tuple(work.omissions),
+        caveats=tuple(dict.fromkeys(work.caveats)),
         queries=tuple(work.queries),
     )
 

@@ -35,9 +35,10 @@ health = Row(
             "(Pools row) or spread tasks over pools.",
         ),
         stat(
-            "Task failures", af.ti_failures_rate, thresholds=thresholds("green", (0.001, "red")), decimals=3,
-            description="Failed task instances per second, all DAGs. Red: open Tasks below and the DAG "
-            "dashboard to find the failing tasks.",
+            "Task failures", af.ti_failures_count, thresholds=thresholds("green", (1, "red")), decimals=0,
+            reduce="sum", options={"interval": "1m"},
+            description="Failed task instances over the dashboard's time range, all DAGs. Red while any failure "
+            "is in the range: open Tasks below and the DAG dashboard to find the failing tasks.",
             links=TO_DAG,
         ),
         stat(

@@ -33,7 +33,7 @@ dashboard = Dashboard(
             "CPU",
             [
                 timeseries("Container CPU", docker.cpu_usage, min=0, legend_calcs=LIST),
-                timeseries("CPU throttled", docker.cpu_throttled, min=0, thresholds=thresholds("green", (1e8, "orange"), (5e8, "red"))),
+                timeseries("CPU throttled", docker.cpu_throttled, min=0, thresholds=thresholds("green", (10, "orange"), (50, "red"))),
             ],
         ),
         Row(
@@ -43,7 +43,8 @@ dashboard = Dashboard(
                 timeseries("Memory of limit", docker.memory_limit_used, width=8, min=0, max=100,
                            thresholds=thresholds("green", (80, "orange"), (90, "red"))),
                 timeseries("OOM kills", docker.oom_events, width=8, min=0, draw_style="bars", fill_opacity=80,
-                           decimals=0, thresholds=thresholds("green", (1, "red"))),
+                           decimals=0, thresholds=thresholds("green", (1, "red")),
+                           options={"interval": "1m"}),  # increase() over the step needs 4 scrapes in it
             ],
         ),
         Row(

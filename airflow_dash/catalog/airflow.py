@@ -19,8 +19,9 @@ from dataclasses import replace
 
 from airflow_dash.catalog import airflow_metrics as T
 from airflow_dash.catalog.model import DELTA, GAUGE, Dimension, PromScope, Signal, TelegrafSeries, Unsupported
+from airflow_dash.query import influxql as Q
 from airflow_dash.query import promql as P
-from airflow_dash.query.values import Affine
+from airflow_dash.query.values import INTERVAL, Affine
 
 _M = T.by_key()
 MS_TO_S = Affine(0.001)
@@ -109,7 +110,29 @@ def _delta(key: str, **where) -> TelegrafSeries:
 
 
 def _timer_mean(key: str, **where) -> TelegrafSeries:
-    return TelegrafSeries(_tg(key), "mean", kind=GAUGE, aggregate="mean", where=where, transform=MS_TO_S)
+    """Count-weighted like Prometheus' `_sum / _count`: the sum of the flushes' `sum` over the sum of their `count`
+    (a mean of per-flush means would weigh a flush with one task like one with a hundred)."""
+    return TelegrafSeries(_tg(key), "sum", kind=GAUGE, aggregate="sum", divide_by="count", where=where,
+                          transform=MS_TO_S)
+
+
+def _count_signal(key: str, signal_key: str, title: str, description: str, **where) -> Signal:
+    """Events per panel interval (a count, not a per-second rate), 0 in idle intervals: a stat that SUMS the
+    values shows the count over the dashboard's time range on every backend.
+
+    Prometheus: `increase` over exactly `$__interval`, so windows tile the range (a wider window counts one event
+    in several points); give the panel a min interval of 4 scrapes (`interval: 1m`). InfluxDB: the per-flush
+    counts summed per window, empty windows created and filled with 0."""
+    name, measurement = _prom(key), _tg(key)
+    return Signal(
+        key=signal_key, title=title, unit="short", description=description,
+        prometheus=lambda s: P.sum(P.increase(s.metric(name, **where), INTERVAL)).by(*s.by),
+        flux=lambda s: s.group(s.source(measurement, "value", **where).to_float())
+        .aggregate_window("sum", create_empty=True).fill_value(0.0),
+        influxql=lambda s: s.select(Q.sum("value"), measurement=measurement).where(**where).fill_with("0"),
+        caveat="Prometheus extrapolates increase() to the window edges and never counts the first event of a "
+        "series statsd_exporter had not seen before, so counts may differ by fractions and by one per new series.",
+    )
 
 
 def _level(key: str, aggregate: str = "mean") -> TelegrafSeries:
@@ -181,7 +204,9 @@ def _pool_signal(slot: str, title: str, description: str) -> Signal:
     key = f"pool_{slot}"
     return Signal(
         key=f"airflow.{key}", title=title, unit="short", description=description,
-        prometheus=_gauge(key), telegraf=_level(key), dimensions=(POOL,), group_by=(POOL,))
+        # Every scheduler reports the same pool state: average the reporters (a sum doubles with two schedulers
+        # behind separate exporters; Telegraf's mean across hosts is the same quantity).
+        prometheus=_gauge(key, P.avg), telegraf=_level(key), dimensions=(POOL,), group_by=(POOL,))
 
 
 pool_open_slots = _pool_signal("open_slots", "Pool open slots", "Free slots per pool; at 0 tasks in the pool starve.")
@@ -208,6 +233,12 @@ ti_failures_rate = Signal(
     description="Failed task instances per second (all DAGs). Airflow 3.0-3.1 does not send ti_failures "
     "(issue #52254); use the finishes by state there.",
     prometheus=_rate("ti_failures"), telegraf=_delta("ti_failures"))
+
+ti_failures_count = _count_signal(
+    "ti_failures", "airflow.ti_failures_count", "Task failures",
+    "Failed task instances per panel interval (all DAGs); summed by a stat, the failures over the dashboard's "
+    "time range. It stays red as long as a failure is inside the range, instead of turning green a minute after "
+    "a burst like a per-second rate would.")
 
 ti_successes_rate = Signal(
     key="airflow.ti_successes_rate", title="Task successes", unit="ops",

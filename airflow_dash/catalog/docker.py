@@ -11,10 +11,12 @@ CPU is in percent of one core on both stacks (cAdvisor's rate × 100, Telegraf's
 container using two cores shows 200%.
 """
 
+from dataclasses import replace
+
 from airflow_dash.catalog.dimensions import CONTAINER, DOCKER_HOST
 from airflow_dash.catalog.model import COUNTER, Signal, TelegrafSeries, Unsupported
 from airflow_dash.query import promql as P
-from airflow_dash.query.values import Affine, Regex
+from airflow_dash.query.values import INTERVAL, Affine, Regex
 
 NAMED = Regex(".+")  # cAdvisor: only cgroups that are Docker containers carry a name
 PER_CONTAINER = (DOCKER_HOST, CONTAINER)
@@ -88,12 +90,15 @@ cpu_usage = _per_container(
 )  # fmt: skip
 
 cpu_throttled = _per_container(
-    "cpu_throttled", "CPU throttled", "ns",
-    "Time per second each container was held back by its CPU quota (--cpus); 1 s per second = one core's "
-    "worth. Above 0 for long means the limit is too low for the work: tasks and heartbeats get slower.",
-    # In nanoseconds, Telegraf's unit (an Affine of 1e-9 renders as `1e-09`, which Flux/InfluxQL reject).
-    lambda s: s.rate_sum(_named(s, "container_cpu_cfs_throttled_seconds_total"), 1e9),
-    TelegrafSeries("docker_container_cpu", "throttling_throttled_time", kind=COUNTER, where={"cpu": "cpu-total"}),
+    "cpu_throttled", "CPU throttled", "percent",
+    "Share of wall-clock time each container's threads were held back by its CPU quota (--cpus), summed over its "
+    "cores: 100% = one core's worth of work waiting every second. Above 0 for long means the limit is too low "
+    "for the work: tasks and heartbeats get slower.",
+    # Seconds throttled per second x 100 (Telegraf reports nanoseconds: x 1e-7). A rate of time per time in a
+    # time unit ("ns") read as a duration: 250 ms meant a quarter of a core waiting every second.
+    lambda s: s.rate_sum(_named(s, "container_cpu_cfs_throttled_seconds_total"), 100.0),
+    TelegrafSeries("docker_container_cpu", "throttling_throttled_time", kind=COUNTER, where={"cpu": "cpu-total"},
+                   transform=Affine(1e-7)),
 )  # fmt: skip
 
 # --- memory -------------------------------------------------------------------------------------------------
@@ -105,6 +110,8 @@ memory_usage = _per_container(
     lambda s: P.sum(_named(s, "container_memory_working_set_bytes")).by(*s.by),
     TelegrafSeries("docker_container_mem", "usage"),
 )  # fmt: skip
+memory_usage = replace(memory_usage, caveat="cAdvisor's working set leaves reclaimable page cache out; Telegraf's "
+                       "docker `usage` counts it, so InfluxDB shows more for containers doing file I/O.")
 
 memory_limit_used = _per_container(
     "memory_limit_used", "Memory of limit", "percent",
@@ -119,9 +126,10 @@ memory_limit_used = _per_container(
 
 oom_events = _per_container(
     "oom_events", "OOM kills", "short",
-    "Out-of-memory kills inside each container. Any is bad: a task or service died. Raise the memory limit or "
-    "reduce concurrency.",
-    lambda s: P.sum(P.increase(_named(s, "container_oom_events_total"))).by(*s.by),
+    "Out-of-memory kills inside each container per interval. Any is bad: a task or service died. Raise the "
+    "memory limit or reduce concurrency.",
+    # Windows of exactly the step: a wider one ($__rate_interval) counts one kill in several bars, as fractions.
+    lambda s: P.sum(P.increase(_named(s, "container_oom_events_total"), INTERVAL)).by(*s.by),
     Unsupported("Telegraf's docker input has only a boolean `oomkilled` of the container's last exit "
                 "(docker_container_status), not a count of OOM kills"),
 )  # fmt: skip

@@ -158,7 +158,9 @@ memory_used = _per_host(
     "reclaiming aggressively and the OOM killer may end Airflow workers.",
     prometheus=lambda s: 100
     * (1 - P.sum(s.metric("node_memory_MemAvailable_bytes")).by(*s.by) / P.sum(s.metric("node_memory_MemTotal_bytes")).by(*s.by)),
-    telegraf=TelegrafSeries("mem", "used_percent"),
+    # 100 x (1 - available / total) on both stacks: Telegraf's used_percent is (total - free - buffers - cache)
+    # / total, which leaves out unreclaimable cache (shmem, tmpfs) that MemAvailable counts as used.
+    telegraf=TelegrafSeries("mem", "available", divide_by="total", transform=Affine(-100.0, 100.0)),
 )
 
 memory_total = _per_host(
@@ -181,6 +183,8 @@ memory_used_bytes = _per_host(
     - P.sum(s.metric("node_memory_MemAvailable_bytes")).by(*s.by),
     telegraf=TelegrafSeries("mem", "used"),
     legend="{host} used",
+    caveat="node_exporter: total minus available; Telegraf's `used`: total minus free, buffers and cache, so "
+    "unreclaimable cache (shmem, tmpfs) counts as used on Prometheus only.",
 )
 
 memory_available = _per_host(

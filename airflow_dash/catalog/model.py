@@ -212,6 +212,7 @@ class Signal:
     legend: str | None = None  # e.g. "{host} {device}" (dimension names); defaults to the group_by names
     flux: FluxLike | None = None  # custom Flux, overriding `telegraf` on the Flux backend
     influxql: InfluxQLLike | None = None  # custom InfluxQL, overriding `telegraf` on the InfluxQL backend
+    caveat: str = ""  # where the stacks cannot show quite the same quantity (shown by `list --verbose`)
 
     def __post_init__(self) -> None:
         missing = [d.name for d in self.group_by if d not in self.dimensions]

@@ -41,7 +41,8 @@ def build(backends, out, dashboards_dir, alerts_dir, no_validate, names):
 @click.command("list")
 @backend_option
 @dashboards_dir_option
-@click.option("--verbose", "-v", is_flag=True, help="Also show what each backend leaves out, and why.")
+@click.option("--verbose", "-v", is_flag=True,
+              help="Also show what each backend leaves out and where a panel's quantity differs between stacks.")
 def list_dashboards(backends, dashboards_dir, verbose):
     """List dashboards, the backends they compile for, and their panel counts."""
     from airflow_dash.build import compile_dashboards
@@ -61,6 +62,8 @@ def list_dashboards(backends, dashboards_dir, verbose):
             if verbose:
                 for omission in item.omissions:
                     click.echo(f"      left out {omission.what}: {omission.reason}")
+                for caveat in item.caveats:
+                    click.echo(f"      differs {caveat.what}: {caveat.reason}")
 
 
 def _all_panels(model: dict):
