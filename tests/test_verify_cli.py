@@ -36,7 +36,8 @@ def test_panels_without_data_fail_verify(influxdb_v1):
     memory_lines = [line for line in result.stdout.splitlines() if "Memory used" in line]
     assert memory_lines and "NO DATA" in memory_lines[0].upper()
 
-    influxdb_v1.write("verify_cli", [f"mem,host=h1 used_percent={40 + i} {now - 300 + 10 * i}000000000" for i in range(30)])
+    influxdb_v1.write("verify_cli", [f"mem,host=h1 total=1000i,available={600 - i}i,used_percent={40 + i} "
+                                     f"{now - 300 + 10 * i}000000000" for i in range(30)])  # as inputs.mem writes
     result = verify("--backend", "influxql", "--url", influxdb_v1.url, "--database", "verify_cli", "--last", "10m", "host-basics")
     assert result.returncode == 0, result.stdout + result.stderr
 
