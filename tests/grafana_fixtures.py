@@ -40,10 +40,45 @@ class GrafanaTarget:
     emulator: object | None
     prefix: str
     root_folder: str
+    mode: str = "real"  # "grafana11" / "grafana13" for the emulator
+
+    @property
+    def modern(self) -> bool:
+        """The target speaks Grafana 12/13 resource APIs (emulated 13, or a real server that serves them)."""
+        if self.emulator is not None:
+            return self.mode == "grafana13"
+        with self.client() as client:
+            return client.server.api == "resources"
 
     @property
     def is_real(self) -> bool:
         return self.emulator is None
+
+    # Where this Grafana's dashboard and folder requests go (fault injection and request-log filters).
+    @property
+    def dashboards_path(self) -> str:
+        return "/apis/dashboard.grafana.app/v1/namespaces/default/dashboards" if self.modern else "/api/dashboards"
+
+    @property
+    def dashboard_read_prefix(self) -> str:
+        return self.dashboards_path + "/" if self.modern else "/api/dashboards/uid/"
+
+    @property
+    def dashboard_write_prefix(self) -> str:
+        return self.dashboards_path if self.modern else "/api/dashboards/db"
+
+    @property
+    def folders_path(self) -> str:
+        return "/apis/folder.grafana.app/v1/namespaces/default/folders" if self.modern else "/api/folders"
+
+    @property
+    def created_status(self) -> int:
+        return 201 if self.modern else 200
+
+    def is_dashboard_write(self, request) -> bool:
+        if self.modern:
+            return request.method in ("POST", "PUT") and request.path.startswith(self.dashboards_path)
+        return request.method == "POST" and request.path == "/api/dashboards/db"
 
     def client(self, **kwargs) -> GrafanaClient:
         kwargs.setdefault("retries", 4)
@@ -73,11 +108,16 @@ def pytest_collection_modifyitems(config, items) -> None:
             item.add_marker(pytest.mark.real_grafana)
 
 
-@pytest.fixture
+# Each test taking `grafana` runs once per emulated Grafana (11: legacy routes; 13: resource APIs), or once
+# against the real Grafana when one is configured.
+GRAFANA_MODES = ("grafana11", "grafana13")
+
+
+@pytest.fixture(params=["real"] if real_grafana_configured() else list(GRAFANA_MODES))
 def grafana(request) -> Iterator[GrafanaTarget]:
     prefix = f"adt{secrets.token_hex(3)}"
     root = f"airflow-dash-test-{prefix}"
-    if real_grafana_configured():
+    if request.param == "real":
         request.node.add_marker(pytest.mark.real_grafana)
         target = GrafanaTarget(os.environ["GRAFANA_URL"], os.environ["GRAFANA_TOKEN"], None, prefix, root)
         yield target
@@ -90,8 +130,8 @@ def grafana(request) -> Iterator[GrafanaTarget]:
         return
     from airflow_dash.testing.grafana_emulator import GrafanaEmulator
 
-    with GrafanaEmulator() as emulator:
-        yield GrafanaTarget(emulator.url, emulator.admin_token, emulator, prefix, root)
+    with GrafanaEmulator(flavor=request.param) as emulator:
+        yield GrafanaTarget(emulator.url, emulator.admin_token, emulator, prefix, root, request.param)
 
 
 @dataclass(frozen=True)

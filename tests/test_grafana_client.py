@@ -40,17 +40,37 @@ def test_health_and_dashboard_round_trip(grafana):
     client.delete_folder(folder["uid"])
 
 
-def test_stale_version_is_a_412_with_grafanas_message(grafana):
+def test_a_stale_revision_is_refused_with_grafanas_message(grafana):
     client = grafana.client()
     uid = f"{grafana.prefix}-stale"
     client.save_dashboard({"uid": uid, "title": f"{grafana.prefix} stale", "panels": []})
     try:
-        client.save_dashboard({"uid": uid, "title": f"{grafana.prefix} stale", "panels": [], "version": 1})
+        read = client.get_dashboard(uid)
+        client.save_dashboard({"uid": uid, "title": f"{grafana.prefix} stale", "panels": [1]}, revision=read.revision)
         with pytest.raises(GrafanaHTTPError) as caught:
-            client.save_dashboard({"uid": uid, "title": f"{grafana.prefix} stale", "panels": [], "version": 1})
-        assert caught.value.status == 412 and caught.value.grafana_status == "version-mismatch"
-        assert str(caught.value) == (f"saving dashboard '{uid}' failed: HTTP 412 version-mismatch: "
-                                     "The dashboard has been changed by someone else")
+            client.save_dashboard({"uid": uid, "title": f"{grafana.prefix} stale", "panels": [2]},
+                                  revision=read.revision)
+        if grafana.modern:  # resource API: a Kubernetes Conflict
+            assert caught.value.status == 409 and caught.value.grafana_status == "Conflict"
+            assert "the object has been modified" in str(caught.value)
+        else:
+            assert caught.value.status == 412 and caught.value.grafana_status == "version-mismatch"
+            assert str(caught.value) == (f"saving dashboard '{uid}' failed: HTTP 412 version-mismatch: "
+                                         "The dashboard has been changed by someone else")
+        assert client.get_dashboard(uid).model["panels"] == [1]
+    finally:
+        client.delete_dashboard(uid)
+
+
+def test_a_create_over_an_existing_uid_is_refused(grafana):
+    client = grafana.client()
+    uid = f"{grafana.prefix}-twice"
+    client.save_dashboard({"uid": uid, "title": f"{grafana.prefix} twice", "panels": []})
+    try:
+        with pytest.raises(GrafanaHTTPError) as caught:
+            client.save_dashboard({"uid": uid, "title": f"{grafana.prefix} twice", "panels": [1]})
+        assert caught.value.status == (409 if grafana.modern else 412)
+        assert client.get_dashboard(uid).model["panels"] == []
     finally:
         client.delete_dashboard(uid)
 
@@ -72,7 +92,9 @@ def test_wrong_token_is_a_user_error_without_the_token(grafana):
         client.get_dashboard("anything")
     message = str(caught.value)
     assert isinstance(caught.value, UserError)
-    assert message == f"reading dashboard 'anything' failed: token rejected by Grafana at {grafana.url} (HTTP 401)"
+    # On Grafana 12/13 the first authenticated request is the API discovery (/api/health needs no token).
+    attempt = "reading Grafana's API discovery (dashboard.grafana.app)" if grafana.modern else "reading dashboard 'anything'"
+    assert message == f"{attempt} failed: token rejected by Grafana at {grafana.url} (HTTP 401)"
     assert SECRET not in message and SECRET not in repr(client) and SECRET not in repr(caught.value)
 
 
@@ -111,7 +133,7 @@ def test_503_burst_is_retried(grafana):
 
 def test_retries_are_bounded_and_the_last_answer_is_reported(grafana):
     emulator = grafana.require_emulator()
-    emulator.faults.fail_always(503, path_prefix="/api/dashboards/uid/")
+    emulator.faults.fail_always(503, path_prefix=grafana.dashboard_read_prefix)
     client = grafana.client(retries=2)
     client.api
     emulator.reset_requests()
@@ -139,7 +161,7 @@ def test_read_timeout_is_one_line(grafana):
 
 def test_server_error_message_is_one_line(grafana):
     emulator = grafana.require_emulator()
-    emulator.faults.fail_always(500, path_prefix="/api/folders")
+    emulator.faults.fail_always(500, path_prefix=grafana.folders_path)
     with pytest.raises(GrafanaHTTPError) as caught:
         grafana.client().ensure_folder("x", "X")
     assert "\n" not in str(caught.value) and str(caught.value).startswith("reading folder 'x' failed: HTTP 500")

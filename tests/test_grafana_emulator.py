@@ -206,9 +206,12 @@ def test_health_org_and_user(emulator, api):
 
 
 def test_unauthenticated_and_forbidden(emulator):
-    for headers in ({}, {"Authorization": "Bearer glsa_wrong"}, {"Authorization": basic("admin", "nope")}):
+    for headers in ({}, {"Authorization": basic("admin", "nope")}):
         response = requests.get(emulator.url + "/api/search", headers=headers, timeout=TIMEOUT)
         assert response.status_code == 401 and response.json()["message"] == "Unauthorized"
+    bad_token = requests.get(emulator.url + "/api/search", headers={"Authorization": "Bearer glsa_wrong"}, timeout=TIMEOUT)
+    assert bad_token.status_code == 401
+    assert (bad_token.json()["messageId"], bad_token.json()["message"]) == ("api-key.invalid", "Invalid API key")
 
     as_basic = Api(emulator.url, None, Authorization=basic("admin", "admin"))
     assert as_basic.get("/api/org", headers={"X-Grafana-Org-Id": "1"}).status_code == 200

@@ -98,7 +98,7 @@ def test_ui_edit_is_refused_with_a_diff_then_force_overwrites(grafana):
     assert report.ok, report
     live = emulator.dashboard(uid)
     assert live["panels"][0]["title"] == "Running tasks" and live["version"] == 3
-    assert [r.method for r in writes(emulator)] == ["POST"]  # only the drifted one
+    assert [grafana.is_dashboard_write(r) for r in writes(emulator)] == [True]  # only the drifted one
 
 
 def test_concurrent_change_between_read_and_write_is_a_conflict_not_an_overwrite(grafana):
@@ -164,11 +164,12 @@ def test_dry_run_writes_nothing(grafana):
 def test_503_burst_is_retried_and_every_dashboard_lands_once(grafana):
     emulator = grafana.require_emulator()
     dashboards = tree(grafana.prefix)
-    emulator.faults.fail_next(3, 503, path_prefix="/api/dashboards/db")
+    emulator.faults.fail_next(3, 503, path_prefix=grafana.dashboard_write_prefix, method="POST")
     plan, report = publish(grafana, dashboards, concurrency=1)
     assert report.ok, report
-    saves = [r for r in emulator.requests if r.method == "POST" and r.path == "/api/dashboards/db"]
-    assert [r.status for r in saves].count(503) == 3 and [r.status for r in saves].count(200) == 3
+    saves = [r for r in emulator.requests if grafana.is_dashboard_write(r)]
+    assert [r.status for r in saves].count(503) == 3
+    assert [r.status for r in saves].count(grafana.created_status) == 3
     for d in dashboards:
         assert emulator.dashboard(d.uid)["version"] == 1
         assert len(emulator.dashboard_versions(d.uid)) == 1
@@ -181,7 +182,7 @@ def test_lost_response_after_apply_is_confirmed_by_re_reading(grafana):
     dashboards = tree(grafana.prefix)[:1]
     # The save is applied but the connection drops before the answer: the client retries the POST,
     # Grafana answers 412 (our version is now stale) and publish re-reads to confirm it was ours.
-    emulator.faults.drop_next(1, path_prefix="/api/dashboards/db", after_apply=True)
+    emulator.faults.drop_next(1, path_prefix=grafana.dashboard_write_prefix, method="POST", after_apply=True)
     plan, report = publish(grafana, dashboards)
     assert report.ok, report
     [item] = [i for i in report.items if i.kind == "dashboard"]
@@ -193,7 +194,8 @@ def test_persistent_fault_reports_what_was_and_was_not_published(grafana):
     emulator = grafana.require_emulator()
     dashboards = tree(grafana.prefix)
     publish(grafana, dashboards[:1])  # the root folder and one dashboard exist already
-    emulator.faults.fail_always(500, path_prefix="/api/dashboards/db")
+    emulator.faults.fail_always(500, path_prefix=grafana.dashboard_write_prefix, method="POST")
+    emulator.faults.fail_always(500, path_prefix=grafana.dashboard_write_prefix, method="PUT")
     changed = [sample_dashboard(grafana.prefix, "overview", expr="sum(x)"), *dashboards[1:]]
     plan, report = publish(grafana, changed)
     assert not report.ok
@@ -230,7 +232,7 @@ def test_concurrency_overlaps_requests(grafana):
     plan, report = publish(grafana, dashboards, concurrency=6)
     elapsed = time.monotonic() - started
     assert report.ok
-    assert len([r for r in emulator.requests if r.path == "/api/dashboards/db"]) == 12
+    assert len([r for r in emulator.requests if grafana.is_dashboard_write(r)]) == 12
     # 26 requests at 0.1 s each would take 2.6 s one after another.
     assert elapsed < 1.6, elapsed
 

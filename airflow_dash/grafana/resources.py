@@ -43,7 +43,7 @@ def namespace_for(org_id: int | None) -> str:
 
 def _group_version(client, group: str, wanted: tuple[str, ...]) -> str:
     """The first of `wanted` that `/apis/<group>` serves, or "" when the group is not there."""
-    status, body = client.request("GET", f"/apis/{group}", what=f"discovering {group}", allow=(403, 404, 406))
+    status, body = client.request("GET", f"/apis/{group}", what=f"reading Grafana's API discovery ({group})", allow=(403, 404, 406))
     if status != 200 or not isinstance(body, dict):
         return ""
     served = {v.get("version") for v in body.get("versions") or [] if isinstance(v, dict)}

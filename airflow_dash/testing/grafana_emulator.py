@@ -1,14 +1,16 @@
-"""An in-process emulator of the Grafana 11 HTTP API, for tests and benchmarks.
+"""An in-process emulator of the Grafana 11 and Grafana 13 HTTP APIs, for tests and benchmarks.
 
 It is meant to be *faithful*, not convenient: status codes, JSON body shapes and the
 version/overwrite rules follow Grafana 11's legacy SQL store as documented in
 ``shared/reference/grafana/README.md`` and ``dashboard-errors.json``, so that the same
 client tests can run against a real Grafana 11 (``GRAFANA_URL``) unchanged.
 
-Where Grafana 11 and the newest Grafana differ, ``flavor="newest"`` switches:
+Where Grafana 11 and Grafana 13 differ, ``flavor="grafana13"`` (alias ``"newest"``) switches the legacy
+routes as below, and mounts the resource APIs ``dashboard.grafana.app`` / ``folder.grafana.app``
+(``airflow_dash.testing.grafana_resources``). Facts and sources: ``docs/grafana-facts.md``.
 
 ===========================  ==========================================  ==============================
-situation                    ``grafana11`` (default)                      ``newest``
+situation                    ``grafana11`` (default)                      ``grafana13``
 ===========================  ==========================================  ==============================
 stale/missing version        412 ``version-mismatch``                     409 "Dashboard already exists.
                                                                           Use overwrite flag to update."
@@ -17,7 +19,17 @@ missing dashboard title      400 ``empty-name``                           400 "D
                                                                           required title property"
 save response                id, uid, url, status, version, slug          ... plus ``folderUid``
 same folder title            409 "a folder with the same name ..."        allowed
+dashboard stored as v2       (no v2)                                      legacy GET 406, "use /apis/..."
+JSON over max_dashboard_     accepted                                     413 "Dashboard is too large"
+bytes
 ===========================  ==========================================  ==============================
+
+Both flavors: ``/api/search?limit=`` above 5000 gives 422; a bad bearer token 401 ``api-key.invalid``;
+``secureJsonFields`` lists only secrets that are set and non-empty; folders nest at most 4 deep.
+
+Other modules add routes with :meth:`GrafanaEmulator.mount` (an object with ``routes(emulator)``
+returning ``(method, regex, handler, needs_auth)`` rows); a handler returns a JSON body, or
+:class:`Answer` for another status than 200.
 
 Choices made where the reference is silent or marked [unverified]. These are best guesses
 about Grafana 11, not verified against a live server; the contract tests in
@@ -64,9 +76,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, NamedTuple
 from urllib.parse import parse_qs, unquote, urlsplit
 
-__all__ = ["GrafanaEmulator", "FaultPlan", "RecordedRequest", "FLAVORS"]
+__all__ = ["GrafanaEmulator", "FaultPlan", "RecordedRequest", "FLAVORS", "Answer"]
 
-FLAVORS = ("grafana11", "newest")
+FLAVORS = ("grafana11", "grafana13", "newest")  # "newest" = "grafana13" (kept for older tests)
+_DEFAULT_VERSIONS = {"grafana11": "11.3.0", "grafana13": "13.2.0"}
+MAX_FOLDER_DEPTH = 4  # MaxNestedFolderDepth
+MAX_DASHBOARD_BYTES = 10 * 1024 * 1024  # Grafana 13's limit is not documented: configurable, see docs/grafana-facts.md
 ROLES = ("Admin", "Editor", "Viewer")
 
 _UID_CHARS = re.compile(r"^[a-zA-Z0-9\-_]*$")
@@ -86,6 +101,13 @@ _DS_LOGOS = {
 
 
 # --------------------------------------------------------------------------- public value types
+
+
+class Answer(NamedTuple):
+    """A handler's answer with a status other than 200 (e.g. 201 Created)."""
+
+    status: int
+    body: Any
 
 
 class RecordedRequest(NamedTuple):
@@ -220,6 +242,13 @@ class _Dashboard:
     updated_by: str
     provisioned: bool = False
     plugin_id: str = ""
+    # Grafana 13 unified storage: the API version it was written at, its resourceVersion, the
+    # metadata annotations and labels a resource write set, and the schema v2 spec of a v2 save.
+    stored_version: str = "v0alpha1"
+    resource_version: int = 0
+    annotations: dict = field(default_factory=dict)
+    labels: dict = field(default_factory=dict)
+    v2_spec: dict | None = None
 
 
 @dataclass
@@ -234,6 +263,7 @@ class _Folder:
     created_by: str
     updated_by: str
     description: str = ""
+    resource_version: int = 0
 
 
 @dataclass(frozen=True)
@@ -334,9 +364,13 @@ class GrafanaEmulator:
 
     def __init__(self, *, tokens: dict[str, str] | None = None,
                  users: dict[tuple[str, str], str] | None = None,
-                 flavor: str = "grafana11", version: str = "11.3.0") -> None:
+                 flavor: str = "grafana11", version: str | None = None,
+                 max_dashboard_bytes: int = MAX_DASHBOARD_BYTES) -> None:
         if flavor not in FLAVORS:
             raise ValueError(f"flavor must be one of {FLAVORS}, got {flavor!r}")
+        flavor = "grafana13" if flavor == "newest" else flavor
+        version = version or _DEFAULT_VERSIONS[flavor]
+        self.max_dashboard_bytes = max_dashboard_bytes
         self.tokens = dict(tokens if tokens is not None else {"glsa_test_admin": "Admin"})
         self.users = dict(users if users is not None else {("admin", "admin"): "Admin"})
         for role in [*self.tokens.values(), *self.users.values()]:
@@ -365,6 +399,8 @@ class GrafanaEmulator:
         self._versions: dict[int, list[_Version]] = {}  # dashboard id -> oldest first
         self._datasources: dict[str, _Datasource] = {}
         self._write_hooks: list[Callable[[], None]] = []
+        self._next_rv = 1
+        self._mounted: list[tuple[str, re.Pattern, Callable, bool]] = []
 
         self._requests_lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
@@ -374,6 +410,24 @@ class GrafanaEmulator:
         self._stopping = threading.Event()
         self._open_sockets: set[socket.socket] = set()
         self._routes = self._build_routes()
+        if self.modern:
+            from airflow_dash.testing.grafana_resources import ResourceRoutes
+
+            self.mount(ResourceRoutes())
+
+    @property
+    def modern(self) -> bool:
+        """Grafana 13 behaviour (see the module docstring)."""
+        return self.flavor == "grafana13"
+
+    def mount(self, provider: Any) -> None:
+        """Serve the routes of another module (``provider.routes(self)``), e.g. the resource APIs."""
+        self._mounted += [(m, re.compile(p), h, a) for m, p, h, a in provider.routes(self)]
+
+    def _take_rv(self) -> int:
+        """The next resourceVersion (one counter for every resource, like etcd/unified storage)."""
+        self._next_rv += 1
+        return self._next_rv - 1
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -464,9 +518,15 @@ class GrafanaEmulator:
                 return []
             return [self._version_dto(v, dash, with_data=True) for v in self._versions.get(dash.id, [])]
 
-    def edit_dashboard_as_user(self, uid: str, mutate: Callable[[dict], None],
-                               message: str = "edited in UI", *, user: str = "admin") -> int:
-        """Apply ``mutate`` to the stored model like a save from the UI; return the new version."""
+    def edit_dashboard_as_user(self, uid: str, mutate: Callable[[dict], None] = lambda model: None,
+                               message: str = "edited in UI", *, user: str = "admin", as_v2: bool = False) -> int:
+        """Apply ``mutate`` to the stored model like a save from the UI; return the new version.
+
+        ``as_v2`` (grafana13 only): the UI saved it with dynamic dashboards, so it is stored as schema
+        v2 (``v2beta1``) with a tabs layout that the classic model cannot express; v1 reads get a lossy
+        conversion (the mutated classic model) and the legacy GET answers 406."""
+        if as_v2 and not self.modern:
+            raise ValueError("schema v2 exists only in the grafana13 flavor")
         with self._lock:
             dash = self._dashboards.get(uid)
             if dash is None:
@@ -479,6 +539,10 @@ class GrafanaEmulator:
             dash.title = title
             dash.data = {**data, "id": dash.id, "uid": dash.uid, "title": title, "version": dash.version}
             dash.updated, dash.updated_by = _now(), user
+            dash.resource_version = self._take_rv()
+            if as_v2:
+                dash.stored_version, dash.v2_spec = "v2beta1", _v2_spec_of(dash.data)
+                dash.annotations = {**dash.annotations, "grafana.app/saved-from-ui": "true"}
             self._add_version(dash, parent, message, user)
             return dash.version
 
@@ -500,6 +564,7 @@ class GrafanaEmulator:
                               version=1, created=now, updated=now, created_by=by, updated_by=by,
                               provisioned=provisioned, plugin_id=plugin_id or "")
             dash.data = {**copy.deepcopy(model), "id": dash.id, "uid": uid, "title": title, "version": 1}
+            dash.resource_version = self._take_rv()
             self._dashboards[uid] = dash
             self._add_version(dash, 0, "", by)
             return self._save_response(dash)
@@ -513,7 +578,8 @@ class GrafanaEmulator:
                 raise ValueError(f"uid {uid!r} already used")
             now = _now()
             folder = _Folder(id=self._take_id(), uid=uid, title=title, parent_uid=parent_uid or "", version=1,
-                             created=now, updated=now, created_by="admin", updated_by="admin")
+                             created=now, updated=now, created_by="admin", updated_by="admin",
+                             resource_version=self._take_rv())
             self._folders[uid] = folder
             return self._folder_dto(folder, "Admin")
 
@@ -545,7 +611,7 @@ class GrafanaEmulator:
         query = parse_qs(split.query, keep_blank_values=True)
         path = split.path
         allowed_methods = []
-        for route_method, pattern, handler, needs_auth in self._routes:
+        for route_method, pattern, handler, needs_auth in [*self._routes, *self._mounted]:
             match = pattern.fullmatch(path)
             if not match:
                 continue
@@ -556,6 +622,8 @@ class GrafanaEmulator:
                 identity = self._authenticate(headers) if needs_auth else None
                 params = [unquote(g) for g in match.groups()]
                 result = handler(identity, params, query, body)
+                if isinstance(result, Answer):
+                    return result.status, result.body, {}
                 return 200, result, {}
             except _ApiError as error:
                 return error.status, error.body, error.headers
@@ -612,6 +680,9 @@ class GrafanaEmulator:
             identity = self._identities_by_login.get((login, password))
             if identity and org_id not in (0, 1):
                 identity = None  # not a member of that org (only org 1 exists)
+        if identity is None and scheme.lower() == "bearer":
+            raise _ApiError(401, {"message": "Invalid API key", "messageId": "api-key.invalid",
+                                  "statusCode": 401, "traceID": ""})
         if identity is None:
             raise _ApiError(401, {"message": "Unauthorized", "messageId": "auth.unauthorized",
                                   "statusCode": 401, "traceID": ""})
@@ -650,6 +721,8 @@ class GrafanaEmulator:
         # RBAC middleware runs before the body is bound.
         if identity.role == "Viewer":
             raise _err(403, "Access denied to save dashboard")
+        if self.modern and len(body) > self.max_dashboard_bytes:
+            raise _err(413, "Dashboard is too large")
         cmd = self._json_body(body)
         if not isinstance(cmd, dict) or not isinstance(cmd.get("dashboard", {}), (dict, type(None))):
             raise _err(400, "bad request data")
@@ -675,7 +748,7 @@ class GrafanaEmulator:
         dash_id = _as_int(data.get("id"))
         posted_version = _as_int(data.get("version"))
         if not title:
-            if self.flavor == "newest":
+            if self.modern:
                 raise _err(400, "Dashboard spec is missing required title property")
             raise _err(400, "Dashboard title cannot be empty", "empty-name")
         if len(title) > _MAX_TITLE_LEN:
@@ -724,7 +797,15 @@ class GrafanaEmulator:
 
         if target is not None and target.provisioned:
             raise _err(400, "Cannot save provisioned dashboard")
+        return self._store_dashboard(target, uid, title, data, folder_uid, posted_version, message, user,
+                                     restored_from=restored_from)
 
+    def _store_dashboard(self, target: _Dashboard | None, uid: str, title: str, data: dict, folder_uid: str,
+                         posted_version: int, message: str, user: str, *, restored_from: int = 0,
+                         stored_version: str = "v0alpha1", annotations: dict | None = None,
+                         labels: dict | None = None) -> _Dashboard:
+        """Create or update under the lock, checks done. Grafana 13 writes the legacy route as v0alpha1
+        and resets annotations/labels to what the request carried."""
         now = _now()
         if target is None:
             dash = _Dashboard(id=self._take_id(), uid=uid or _short_uid(), title=title, data={},
@@ -741,6 +822,9 @@ class GrafanaEmulator:
             dash.title, dash.folder_uid = title, folder_uid
             dash.updated, dash.updated_by = now, user
         dash.data = {**data, "id": dash.id, "uid": dash.uid, "title": title, "version": dash.version}
+        dash.resource_version = self._take_rv()
+        dash.stored_version, dash.v2_spec = stored_version, None
+        dash.annotations, dash.labels = dict(annotations or {}), dict(labels or {})
         self._dashboards[dash.uid] = dash
         self._add_version(dash, parent_version, message, user, restored_from=restored_from)
         return dash
@@ -760,7 +844,7 @@ class GrafanaEmulator:
         return ""  # no folder given: General, even when updating a dashboard that lived elsewhere
 
     def _version_mismatch(self) -> _ApiError:
-        if self.flavor == "newest":
+        if self.modern:
             return _err(409, "Dashboard already exists. Use overwrite flag to update.")
         return _err(412, "The dashboard has been changed by someone else", "version-mismatch")
 
@@ -768,7 +852,7 @@ class GrafanaEmulator:
         slug = _slugify(dash.title)
         response = {"id": dash.id, "slug": slug, "status": "success", "uid": dash.uid,
                     "url": f"/d/{dash.uid}/{slug}", "version": dash.version}
-        if self.flavor == "newest":
+        if self.modern:
             response["folderUid"] = dash.folder_uid
         return response
 
@@ -793,6 +877,9 @@ class GrafanaEmulator:
             dash = self._dashboards.get(params[0])
             if dash is None:
                 raise _err(404, "Dashboard not found")
+            if dash.stored_version.startswith("v2"):
+                raise _err(406, "dashboard api version not supported, use /apis/dashboard.grafana.app/"
+                                f"{dash.stored_version}/namespaces/default/dashboards/{dash.uid} instead")
             can_edit = identity.role in ("Admin", "Editor")
             slug = _slugify(dash.title)
             folder = self._folders.get(dash.folder_uid)
@@ -900,7 +987,10 @@ class GrafanaEmulator:
         dashboard_uids = set(_multi(query, "dashboardUIDs"))
         dashboard_ids = {_safe_int(v) for v in _multi(query, "dashboardIds")}
         starred = (query.get("starred") or ["false"])[0].lower() == "true"
-        limit = min(_query_int(query, "limit", 0) or _SEARCH_DEFAULT_LIMIT, _SEARCH_MAX_LIMIT)
+        limit = _query_int(query, "limit", 0) or _SEARCH_DEFAULT_LIMIT
+        if limit > _SEARCH_MAX_LIMIT:
+            raise _err(422, f"Limit is above maximum allowed ({_SEARCH_MAX_LIMIT}), use page parameter to "
+                            "access hits beyond limit")
         page = max(_query_int(query, "page", 1), 1)
         with self._lock:
             hits: list[dict] = []
@@ -1004,6 +1094,9 @@ class GrafanaEmulator:
         with self._lock:
             if parent_uid and parent_uid not in self._folders:
                 raise _ApiError(404, {"status": "not-found", "message": "folder not found"})
+            if parent_uid and self.folder_depth(parent_uid) >= MAX_FOLDER_DEPTH:
+                raise _ApiError(400, {"messageId": "folder.maximum-depth-reached",
+                                      "message": "Maximum nested folder depth reached"})
             if uid and (uid in self._folders or uid in self._dashboards):
                 raise _err(409, "a folder/dashboard with the same uid already exists")
             if self.flavor == "grafana11" and any(
@@ -1012,7 +1105,8 @@ class GrafanaEmulator:
             now = _now()
             folder = _Folder(id=self._take_id(), uid=uid or _short_uid(), title=title, parent_uid=parent_uid,
                              version=1, created=now, updated=now, created_by=identity.login,
-                             updated_by=identity.login, description=_as_str(cmd.get("description")))
+                             updated_by=identity.login, description=_as_str(cmd.get("description")),
+                             resource_version=self._take_rv())
             self._folders[folder.uid] = folder
             return self._folder_dto(folder, identity.role)
 
@@ -1042,6 +1136,7 @@ class GrafanaEmulator:
                 folder.description = _as_str(cmd.get("description"))
             folder.version += 1
             folder.updated, folder.updated_by = _now(), identity.login
+            folder.resource_version = self._take_rv()
             return self._folder_dto(folder, identity.role)
 
     def _delete_folder(self, identity: _Identity, params, query, body) -> dict:
@@ -1063,6 +1158,14 @@ class GrafanaEmulator:
                 del self._folders[uid]
             return {"message": "Folder deleted"}
 
+    def folder_depth(self, uid: str) -> int:
+        """1 for a top-level folder, 2 for its child, ..."""
+        depth, cursor = 0, self._folders.get(uid)
+        while cursor is not None:
+            depth += 1
+            cursor = self._folders.get(cursor.parent_uid)
+        return depth
+
     # ------------------------------------------------------------------ data sources
 
     def _ds_dto(self, ds: _Datasource) -> dict:
@@ -1074,7 +1177,7 @@ class GrafanaEmulator:
             "basicAuth": bool(fields.get("basicAuth", False)), "basicAuthUser": fields.get("basicAuthUser", ""),
             "withCredentials": bool(fields.get("withCredentials", False)),
             "isDefault": bool(fields.get("isDefault", False)), "jsonData": copy.deepcopy(fields.get("jsonData") or {}),
-            "secureJsonFields": {key: True for key in ds.secure}, "version": ds.version, "readOnly": ds.read_only,
+            "secureJsonFields": {key: True for key, value in ds.secure.items() if value}, "version": ds.version, "readOnly": ds.read_only,
         }
 
     def _ds_fields(self, cmd: dict) -> tuple[dict, dict]:
@@ -1190,6 +1293,20 @@ class GrafanaEmulator:
                 raise _err(403, "Cannot delete read-only data source")
             del self._datasources[ds.uid]
             return {"message": "Data source deleted", "id": ds.id}
+
+
+def _v2_spec_of(model: dict) -> dict:
+    """A schema v2 (v2beta1) spec as a dynamic-dashboards UI save would store it: panels become named
+    elements, laid out in tabs (a layout the classic model has no way to express)."""
+    panels = [p for p in model.get("panels") or [] if isinstance(p, dict) and p.get("type") != "row"]
+    elements = {f"panel-{p.get('id', n)}": {"kind": "Panel", "spec": {"id": p.get("id", n), "title": p.get("title", ""),
+                                                                        "vizConfig": {"kind": p.get("type", "")}}}
+                for n, p in enumerate(panels, start=1)}
+    tab = {"kind": "TabsLayoutTab", "spec": {"title": "Overview", "layout": {"kind": "AutoGridLayout", "spec": {
+        "items": [{"kind": "AutoGridLayoutItem", "spec": {"element": {"kind": "ElementReference", "name": name}}}
+                  for name in elements]}}}}
+    return {"title": model.get("title", ""), "tags": list(model.get("tags") or []), "elements": elements,
+            "layout": {"kind": "TabsLayout", "spec": {"tabs": [tab]}}}
 
 
 def _multi(query: dict[str, list[str]], name: str) -> list[str]:

@@ -1,0 +1,48 @@
+"""A dashboard a user re-saved as schema v2 on Grafana 13: detected, shown, never silently overwritten."""
+
+from __future__ import annotations
+
+import pytest
+
+from airflow_dash.grafana.publish import PublishOptions, publish_dashboards
+from airflow_dash.testing.grafana_emulator import GrafanaEmulator
+from tests.grafana_fixtures import GrafanaTarget, sample_dashboard
+
+
+@pytest.fixture
+def grafana13():
+    with GrafanaEmulator(flavor="grafana13") as emulator:
+        yield GrafanaTarget(emulator.url, emulator.admin_token, emulator, "v2t", "Airflow", "grafana13")
+
+
+def publish(target, dashboards, **options):
+    with target.client() as client:
+        return publish_dashboards(client, dashboards, PublishOptions(root_folder=target.root_folder, **options))
+
+
+@pytest.mark.parametrize("api", ["resources", "legacy"])
+def test_a_v2_save_is_refused_with_the_reason_and_force_overwrites(grafana13, api):
+    emulator = grafana13.emulator
+    dashboards = [sample_dashboard("v2t", "overview"), sample_dashboard("v2t", "pools")]
+    plan, report = publish(grafana13, dashboards)
+    assert report.ok, report
+    uid = dashboards[0].uid
+    emulator.edit_dashboard_as_user(uid, lambda m: m["panels"][0].update(title="Renamed in the UI"), as_v2=True)
+    emulator.reset_requests()
+
+    with grafana13.client(api=api) as client:
+        plan, report = publish_dashboards(client, dashboards, PublishOptions(root_folder="Airflow"))
+    [blocked] = plan.blocked
+    assert blocked.uid == uid and blocked.action == "drifted"
+    assert "schema v2beta1" in blocked.reason and "v2-only layout" in blocked.reason
+    if api == "resources":  # the v1 conversion is readable: the drift shows the user's edit
+        assert "Renamed in the UI" in blocked.diff
+    assert not report.ok
+    assert [r for r in emulator.requests if r.method in ("POST", "PUT", "DELETE")] == []
+    assert emulator._dashboards[uid].stored_version == "v2beta1"  # untouched
+
+    with grafana13.client(api=api) as client:
+        plan, report = publish_dashboards(client, dashboards, PublishOptions(root_folder="Airflow", force=True))
+    assert report.ok, report
+    assert emulator.dashboard(uid)["panels"][0]["title"] == "Running tasks"
+    assert emulator._dashboards[uid].stored_version != "v2beta1"
