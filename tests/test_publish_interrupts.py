@@ -16,11 +16,11 @@ from airflow_dash.grafana.publish import PublishOptions, publish_dashboards
 from tests.grafana_fixtures import sample_dashboard
 
 REPO = Path(__file__).resolve().parents[1]
-SAVE = "/api/dashboards/db"
 
 
-def saves(emulator) -> list:
-    return [r for r in emulator.requests if r.method == "POST" and r.path == SAVE]
+def saves(target) -> list:
+    """Dashboard creates (every dashboard here is new): POST on both Grafana 11 and 13."""
+    return [r for r in target.emulator.requests if target.is_dashboard_write(r) and r.method == "POST"]
 
 
 def publish(target, dashboards, client, **options):
@@ -50,19 +50,19 @@ def test_sigint_during_a_100_dashboard_publish_stops_new_writes_and_reports(graf
     emulator.faults.latency = 0.1  # every request, in the emulator's own threads
     process = cli(["publish", "--from-dir", "compiled", "--concurrency", str(concurrency)], root, grafana.env())
     deadline = time.monotonic() + 60
-    while len(saves(emulator)) < 8 and time.monotonic() < deadline and process.poll() is None:
+    while len(saves(grafana)) < 8 and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.02)
     assert process.poll() is None, process.communicate()
     process.send_signal(signal.SIGINT)
-    answered_before = len(saves(emulator))
+    answered_before = len(saves(grafana))
     stdout, stderr = process.communicate(timeout=60)
 
     assert process.returncode == 130, stderr
     assert "Traceback" not in stderr and "Aborted" not in stderr
     landed = [d.uid for d in dashboards if emulator.dashboard(d.uid) is not None]
     # No write after the signal beyond those already in flight (at most one per worker).
-    assert answered_before <= len(saves(emulator)) <= answered_before + concurrency
-    assert len(landed) == len(saves(emulator))
+    assert answered_before <= len(saves(grafana)) <= answered_before + concurrency
+    assert len(landed) == len(saves(grafana))
     # The report names every dashboard with what happened to it.
     report = stdout[stdout.index("\nkind "):]
     rows = {d.uid: next(line for line in report.splitlines() if f"  {d.uid}  " in line) for d in dashboards}
@@ -75,7 +75,7 @@ def test_sigint_during_a_100_dashboard_publish_stops_new_writes_and_reports(graf
 def test_timed_out_write_that_landed_is_confirmed_by_re_reading(grafana):
     emulator = grafana.require_emulator()
     dashboards = [sample_dashboard(grafana.prefix, "slow", "Components")]
-    emulator.faults.slow_next(1, 2.0, path_prefix=SAVE)  # applied, answered after 2 s
+    emulator.faults.slow_next(1, 2.0, path_prefix=grafana.dashboard_write_prefix, method="POST")  # applied, answered after 2 s
     client = grafana.client(retries=0, timeout=(5.0, 0.5))
     plan, report = publish(grafana, dashboards, client)
     assert report.ok, report
@@ -90,7 +90,7 @@ def test_timed_out_write_that_landed_is_confirmed_by_re_reading(grafana):
 def test_lost_answer_of_a_write_that_did_not_land_is_failed_after_a_re_read(grafana):
     emulator = grafana.require_emulator()
     dashboards = [sample_dashboard(grafana.prefix, f"d{i}") for i in range(3)]
-    emulator.faults.drop_next(1, path_prefix=SAVE)  # connection closed, nothing applied
+    emulator.faults.drop_next(1, path_prefix=grafana.dashboard_write_prefix, method="POST")  # connection closed, nothing applied
     client = grafana.client(retries=0)
     plan, report = publish(grafana, dashboards, client, concurrency=1)
     assert not report.ok
@@ -106,8 +106,8 @@ def test_write_that_cannot_be_re_read_is_uncertain(grafana):
     dashboards = [sample_dashboard(grafana.prefix, "x")]
     client = grafana.client(retries=0)
     plan, _ = publish(grafana, dashboards, client, dry_run=True)
-    emulator.faults.drop_next(1, path_prefix=SAVE, after_apply=True)
-    emulator.faults.fail_next(1, 503, path_prefix=f"/api/dashboards/uid/{dashboards[0].uid}")
+    emulator.faults.drop_next(1, path_prefix=grafana.dashboard_write_prefix, method="POST", after_apply=True)
+    emulator.faults.fail_next(1, 503, path_prefix=grafana.dashboard_read_prefix + dashboards[0].uid, method="GET")
     from airflow_dash.grafana.publish import apply_plan
 
     report = apply_plan(client, plan)
@@ -124,7 +124,7 @@ def test_401_mid_run_exits_2_after_the_report(grafana, tmp_path):
     emulator = grafana.require_emulator()
     dashboards = [sample_dashboard(grafana.prefix, f"d{i}") for i in range(3)]
     root = project(tmp_path, dashboards)
-    emulator.faults.fail_always(401, path_prefix=SAVE)
+    emulator.faults.fail_always(401, path_prefix=grafana.dashboard_write_prefix, method="POST")
     process = cli(["publish", "--from-dir", "compiled", "--concurrency", "1"], root, grafana.env())
     stdout, stderr = process.communicate(timeout=120)
     assert process.returncode == 2, stderr
