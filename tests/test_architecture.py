@@ -11,6 +11,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "airflow_dash"
 
 RANKS = {
     "airflow_dash": 0, "airflow_dash.errors": 0, "airflow_dash.escaping": 0, "airflow_dash.scrub": 0,
+    "airflow_dash.schemas": 0,
     "airflow_dash.query": 1,
     "airflow_dash.catalog": 2,
     "airflow_dash.backends": 3,

@@ -161,6 +161,8 @@ CASES = {
     "AD505": (dashboard([panel(type="graph")]), dashboard([panel(type="timeseries")])),
     "AD506": (dashboard(sharedCrosshair=True), dashboard(graphTooltip=1)),
     "AD507": (dashboard(uid=""), dashboard(uid="airflow-dash-synthetic")),
+    "AD508": (dashboard([panel(colour="red")]), dashboard([panel(description="red")])),
+    "AD509": (dashboard([panel(repeatDirection="diagonal")]), dashboard([panel(repeatDirection="v")])),
 }
 
 

@@ -551,3 +551,37 @@ def stable_uid(dashboard: LintedDashboard):
         yield None, "dashboard has no uid: Grafana invents one per import, breaking links"
     elif not UID_PATTERN.match(uid):
         yield None, f"uid {uid!r} is not 1-40 characters of [A-Za-z0-9_-]"
+
+
+# Top-level keys Grafana's schema does not list but that are legitimate: our publish marker, and the
+# import placeholders of a dashboard exported "for sharing externally".
+SCHEMA_EXTRA_TOP_LEVEL = ("airflowDash", "__inputs", "__requires", "__elements")
+
+
+def _schema_findings(dashboard: LintedDashboard, kinds: frozenset[str]):
+    from airflow_dash.schemas import check_dashboard_fields, check_panel
+
+    for problem in check_dashboard_fields(dashboard.model, allow_top_level=SCHEMA_EXTRA_TOP_LEVEL):
+        if problem.kind in kinds:
+            yield None, f"{problem.path}: {problem.message}"
+    for info in dashboard.panels:
+        if info.legacy:
+            continue  # pre-schema-16 rows[] panels: AD506 reports the legacy layout itself
+        for problem in check_panel(info.panel):
+            if problem.kind in kinds:
+                target = problem.where.split(" target ", 1)[1] if " target " in problem.where else ""
+                yield info, (f"target {target}: " if target else "") + f"{problem.path}: {problem.message}"
+
+
+@rule("AD508", "schema-unknown-field", "warning", "No fields that Grafana's published JSON Schemas do not know (dashboard, panel options and field config, Prometheus targets): usually a typo Grafana silently drops.")
+def schema_unknown_field(dashboard: LintedDashboard):
+    from airflow_dash.schemas import UNKNOWN_FIELD
+
+    yield from _schema_findings(dashboard, frozenset({UNKNOWN_FIELD}))
+
+
+@rule("AD509", "schema-invalid-value", "error", "Enumerated and typed fields hold values Grafana's published JSON Schemas allow (e.g. legend displayMode, stat colorMode, target format).")
+def schema_invalid_value(dashboard: LintedDashboard):
+    from airflow_dash.schemas import INVALID_VALUE, WRONG_TYPE
+
+    yield from _schema_findings(dashboard, frozenset({INVALID_VALUE, WRONG_TYPE}))
