@@ -477,3 +477,44 @@ def compile_all(
             result.append(compile_dashboard(dashboard, backend, uids, (datasource_uids or {}).get(backend.name),
                                             (datasource_regexes or {}).get(backend.name)))
     return result
+
+
+# schemaVersion 42 ("the final version for the v1 dashboard API") is known from Grafana 12.2; its only step
+# from 41 sets `hideFrom.tooltip` wherever `hideFrom.viz` is true (docs/grafana-facts.md). Compile emits 41,
+# which every supported Grafana reads; publish and diff retarget to what the server supports, so Grafana's
+# own migration never changes what we stored (no drift, no rewrite on read).
+SCHEMA_VERSIONS = (41, 42)
+
+
+def for_schema_version(model: dict, schema_version: int) -> dict:
+    """`model` (compiled at SCHEMA_VERSION) as it reads at `schema_version`; a new dict, `model` untouched."""
+    if schema_version not in SCHEMA_VERSIONS:
+        raise ValueError(f"schemaVersion must be one of {SCHEMA_VERSIONS}, got {schema_version!r}")
+    if schema_version == model.get("schemaVersion"):
+        return model
+    result = {**model, "schemaVersion": schema_version}
+    if schema_version >= 42:
+        result["panels"] = [_hide_tooltip_with_viz(p) for p in model.get("panels") or []]
+    return result
+
+
+def _hide_tooltip_with_viz(panel: dict) -> dict:
+    def fix(hide: object) -> object:
+        return {**hide, "tooltip": True} if isinstance(hide, dict) and hide.get("viz") is True else hide
+
+    panel = dict(panel)
+    field_config = panel.get("fieldConfig")
+    if isinstance(field_config, dict):
+        defaults = dict(field_config.get("defaults") or {})
+        custom = defaults.get("custom")
+        if isinstance(custom, dict) and "hideFrom" in custom:
+            defaults["custom"] = {**custom, "hideFrom": fix(custom["hideFrom"])}
+        overrides = []
+        for override in field_config.get("overrides") or []:
+            properties = [{**p, "value": fix(p.get("value"))} if isinstance(p, dict) and p.get("id") == "custom.hideFrom"
+                          else p for p in (override.get("properties") or [])] if isinstance(override, dict) else None
+            overrides.append({**override, "properties": properties} if properties is not None else override)
+        panel["fieldConfig"] = {**field_config, "defaults": defaults, "overrides": overrides}
+    if isinstance(panel.get("panels"), list):
+        panel["panels"] = [_hide_tooltip_with_viz(child) for child in panel["panels"]]
+    return panel

@@ -46,3 +46,37 @@ def test_a_v2_save_is_refused_with_the_reason_and_force_overwrites(grafana13, ap
     assert report.ok, report
     assert emulator.dashboard(uid)["panels"][0]["title"] == "Running tasks"
     assert emulator._dashboards[uid].stored_version != "v2beta1"
+
+
+def test_schema_version_follows_the_server_and_republishing_writes_nothing(grafana):
+    dashboards = [sample_dashboard(grafana.prefix, "versioned")]
+    assert dashboards[0].model["schemaVersion"] == 41  # as compiled
+    with grafana.client() as client:
+        expected = client.server.schema_version
+        plan, report = publish_dashboards(client, dashboards, PublishOptions(root_folder=grafana.root_folder))
+        assert report.ok, report
+        assert client.get_dashboard(dashboards[0].uid).model["schemaVersion"] == expected
+        plan, report = publish_dashboards(client, dashboards, PublishOptions(root_folder=grafana.root_folder))
+        assert [s.action for s in plan.dashboards] == ["unchanged"] and plan.write_count == 0
+    if grafana.emulator is not None:
+        assert expected == (42 if grafana.modern else 41)
+
+
+def test_schema_42_hides_tooltips_where_the_series_is_hidden():
+    from airflow_dash.compile import for_schema_version
+
+    hidden = {"legend": True, "tooltip": False, "viz": True}
+    shown = {"legend": False, "tooltip": False, "viz": False}
+    model = {"schemaVersion": 41, "panels": [{"type": "row", "panels": [{"type": "timeseries", "fieldConfig": {
+        "defaults": {"custom": {"hideFrom": hidden}},
+        "overrides": [{"matcher": {"id": "byName", "options": "a"}, "properties": [{"id": "custom.hideFrom", "value": hidden}]},
+                      {"matcher": {"id": "byName", "options": "b"}, "properties": [{"id": "custom.hideFrom", "value": shown}]}]}}]}]}
+    retargeted = for_schema_version(model, 42)
+    child = retargeted["panels"][0]["panels"][0]["fieldConfig"]
+    assert retargeted["schemaVersion"] == 42
+    assert child["defaults"]["custom"]["hideFrom"]["tooltip"] is True
+    assert [o["properties"][0]["value"]["tooltip"] for o in child["overrides"]] == [True, False]
+    assert model["panels"][0]["panels"][0]["fieldConfig"]["defaults"]["custom"]["hideFrom"]["tooltip"] is False  # untouched
+    assert for_schema_version(model, 41) is model
+    with pytest.raises(ValueError):
+        for_schema_version(model, 43)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from airflow_dash.errors import UserError
-from airflow_dash.grafana.model import DashboardLike, normalize, pretty_json, stamp
+from airflow_dash.grafana.model import DashboardLike, desired_model, normalize, pretty_json
 
 
 @dataclass(frozen=True)
@@ -191,7 +191,8 @@ def diff_against_live(client, dashboards: list[DashboardLike], root_folder: str,
     uids of local dashboards that are not being compared (another backend or name), which are never shown."""
     from airflow_dash.grafana.model import MANAGED_TAG, folder_uid, target_folder_path
 
-    ours = {d.uid: stamp({**d.model, "uid": d.uid, "title": d.title}) for d in dashboards}
+    schema_version = client.server.schema_version if dashboards else None
+    ours = {d.uid: desired_model(d, schema_version) for d in dashboards}  # exactly what publish would store
     ours_folder = {d.uid: folder_uid(target_folder_path(root_folder, d.folder)) for d in dashboards}
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         lives = dict(zip(ours, pool.map(client.get_dashboard, ours)))

@@ -75,6 +75,17 @@ def stamp(model: Mapping[str, Any]) -> dict:
     return result
 
 
+def desired_model(dashboard: "DashboardLike", schema_version: int | None = None) -> dict:
+    """A compiled dashboard as publish stores it (and diff compares it): uid and title set, retargeted to the
+    schemaVersion the server supports (None: as compiled), stamped."""
+    model = {**dashboard.model, "uid": dashboard.uid, "title": dashboard.title}
+    if schema_version is not None and isinstance(model.get("schemaVersion"), int):
+        from airflow_dash.compile import for_schema_version
+
+        model = for_schema_version(model, schema_version)
+    return stamp(model)
+
+
 def is_managed(model: Mapping[str, Any]) -> bool:
     return MANAGED_TAG in (model.get("tags") or [])
 

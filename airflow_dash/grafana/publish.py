@@ -41,7 +41,7 @@ from airflow_dash.errors import UserError
 from airflow_dash.grafana.client import GrafanaAuthError, GrafanaClient, GrafanaHTTPError, GrafanaUnreachable
 from airflow_dash.grafana.datasources import DatasourcePlan, apply_datasource
 from airflow_dash.grafana.model import (
-    MANAGED_TAG, DashboardLike, content_hash, folder_uid, has_drifted, is_managed, normalize, stamp,
+    MANAGED_TAG, DashboardLike, content_hash, desired_model, folder_uid, has_drifted, is_managed, normalize,
     target_folder_path,
 )
 
@@ -194,8 +194,8 @@ class PublishReport:
 
 # -- planning -----------------------------------------------------------------------------------------------
 
-def _desired_model(dashboard: DashboardLike) -> dict:
-    return stamp({**dashboard.model, "uid": dashboard.uid, "title": dashboard.title})
+def _desired_model(dashboard: DashboardLike, schema_version: int | None = None) -> dict:
+    return desired_model(dashboard, schema_version)
 
 
 def _folder_steps(paths: Iterable[tuple[str, ...]], client: GrafanaClient) -> tuple[FolderStep, ...]:
@@ -265,7 +265,8 @@ def plan_publish(client: GrafanaClient, dashboards: list[DashboardLike], *, root
         raise UserError("the target folder is empty: set `folder` in [tool.airflow-dash] or --folder")
     paths = {uid: target_folder_path(root_folder, d.folder) for uid, d in by_uid.items()}
     folders = _folder_steps([*paths.values(), target_folder_path(root_folder, None)], client)
-    desired = {uid: _desired_model(d) for uid, d in by_uid.items()}
+    schema_version = client.server.schema_version if by_uid else None
+    desired = {uid: _desired_model(d, schema_version) for uid, d in by_uid.items()}
 
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         lives = dict(zip(by_uid, pool.map(client.get_dashboard, by_uid)))
