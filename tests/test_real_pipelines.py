@@ -202,14 +202,6 @@ def test_airflow_dashboards_on_the_real_pipelines(pipelines, cap_name, key, back
 # --- every System panel on the Telegraf backends (real system inputs of this host) ----------------------------
 
 
-# Panels a real pipeline shows empty because of a known defect of the generated configs (strict: a fix must
-# remove the entry). Reported to the collectors' owners.
-KNOWN_SYSTEM_DEFECTS = {
-    "Pressure stall (PSI)": "the generated telegraf.conf has a bare [[inputs.kernel]] without collect = [\"psi\"], "
-                            "so Telegraf writes no `pressure` measurement",
-}
-
-
 def _system_results(p: Pipelines, backend: str):
     source, finite = _sources(p, backend)
     results = verify_dashboard(compiled(SYSTEM_KEYS)[("system", backend)], source, p.time_range)
@@ -224,17 +216,8 @@ def _empty(results, finite) -> list[str]:
 @pytest.mark.parametrize("backend", ["flux", "influxql"])
 def test_system_dashboard_on_real_telegraf(pipelines, backend):
     results, finite = _system_results(pipelines[CAPTURES[0]], backend)
-    empty = _empty([r for r in results if r.panel_title not in KNOWN_SYSTEM_DEFECTS], finite)
+    empty = _empty(results, finite)
     assert empty == [], "\n".join(empty) + "\n\n" + format_results(results)
-
-
-@pytest.mark.parametrize("panel", [pytest.param(panel, marks=pytest.mark.xfail(strict=True, reason=reason))
-                                   for panel, reason in sorted(KNOWN_SYSTEM_DEFECTS.items())])
-@pytest.mark.parametrize("backend", ["flux", "influxql"])
-def test_known_system_defects_on_real_telegraf(pipelines, backend, panel):
-    results, finite = _system_results(pipelines[CAPTURES[0]], backend)
-    mine = [r for r in results if r.panel_title == panel]
-    assert mine and _empty(mine, finite) == [], "\n".join(_empty(mine, finite)) or f"no panel {panel!r}"
 
 
 def test_the_checks_fail_on_an_empty_bucket(pipelines, influxdb_v2):
