@@ -64,29 +64,55 @@ def local_definitions(dashboards: Sequence[Dashboard]) -> list[tuple[str, str | 
     return [(dashboard_uid(d.key, backend), d.folder) for d in dashboards for backend in BACKENDS.values()]
 
 
-def find_invalid_queries(compiled: Sequence[CompiledDashboard]) -> list[InvalidQuery]:
-    """Run each language's checker once over all its queries (Flux in one node process)."""
-    from airflow_dash.validate import check_queries
+def find_invalid_queries(compiled: Sequence[CompiledDashboard], cache: bool = True) -> list[InvalidQuery]:
+    """Check every query, each distinct text once, the Flux ones in one node process. With `cache`,
+    results of earlier builds (same checker, same text) are reused: see airflow_dash.validate.cache."""
+    return _dashboard_problems(compiled, _check_texts(_dashboard_texts(compiled), cache))
 
+
+def _dashboard_texts(compiled: Sequence[CompiledDashboard]) -> dict[str, list[str]]:
+    by_language: dict[str, list[str]] = defaultdict(list)
+    for dashboard in compiled:
+        for query in dashboard.queries:
+            by_language[query.language].append(query.text)
+    return by_language
+
+
+def _check_texts(texts_by_language: Mapping[str, Sequence[str]], cache: bool) -> dict:
+    from airflow_dash.validate import check_all
+
+    check_cache = None
+    if cache:
+        from airflow_dash.validate.cache import CheckCache
+
+        check_cache = CheckCache()
+    return check_all(texts_by_language, check_cache)
+
+
+def _dashboard_problems(compiled: Sequence[CompiledDashboard], results: Mapping) -> list[InvalidQuery]:
     by_language: dict[str, list[CompiledQuery]] = defaultdict(list)
     for dashboard in compiled:
         for query in dashboard.queries:
             by_language[query.language].append(query)
     problems = []
     for language, queries in sorted(by_language.items()):
-        # Dashboards share many queries (the same signal on several panels): check each text once.
-        texts = list(dict.fromkeys(q.text for q in queries))
-        results = dict(zip(texts, check_queries(language, texts)))
         for query in queries:
-            problems.extend(InvalidQuery(query, p.message) for p in results[query.text])
+            problems.extend(InvalidQuery(query, p.message) for p in results[language][query.text])
     return problems
 
 
-def validate_or_fail(compiled: Sequence[CompiledDashboard]) -> None:
-    problems = find_invalid_queries(compiled)
+def validate_or_fail(compiled: Sequence[CompiledDashboard], cache: bool = True, alerts: CompiledAlerts | None = None) -> None:
+    """Every dashboard query (and every rule query of `alerts`) checked in one pass: one node process at most."""
+    texts = _dashboard_texts(compiled)
+    for language, _, text in alerts.queries() if alerts is not None else ():
+        texts[language].append(text)
+    results = _check_texts(texts, cache)
+    problems = _dashboard_problems(compiled, results)
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise UserError(f"invalid query: {problems[0].describe()}{more}")
+    if alerts is not None:
+        _raise_alert_problems(alerts, results)
 
 
 def write_dashboards(compiled: Sequence[CompiledDashboard], out: Path | str, replace_all: bool) -> list[Path]:
@@ -141,19 +167,22 @@ def compile_alert_rules(
         raise UserError(f"alert definition error: {exc}") from exc
 
 
-def validate_alerts_or_fail(alerts: CompiledAlerts) -> None:
+def validate_alerts_or_fail(alerts: CompiledAlerts, cache: bool = True) -> None:
     """Every rule query through the same offline checkers as the panels' (nothing written if one fails)."""
-    from airflow_dash.validate import check_queries
+    texts: dict[str, list[str]] = defaultdict(list)
+    for language, _, text in alerts.queries():
+        texts[language].append(text)
+    _raise_alert_problems(alerts, _check_texts(texts, cache))
 
+
+def _raise_alert_problems(alerts: CompiledAlerts, results: Mapping) -> None:
     by_language: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for language, alert, text in alerts.queries():
         by_language[language].append((alert, text))
     for language, items in sorted(by_language.items()):
-        texts = list(dict.fromkeys(text for _, text in items))
-        results = dict(zip(texts, check_queries(language, texts)))
         for alert, text in items:
-            if results[text]:
-                raise UserError(f"invalid query: alert {alert} [{language}]: {results[text][0].message}")
+            if results[language][text]:
+                raise UserError(f"invalid query: alert {alert} [{language}]: {results[language][text][0].message}")
 
 
 def write_alerts(alerts: CompiledAlerts, out: Path | str) -> list[Path]:
@@ -193,14 +222,14 @@ def build_all(
     alerts_dir: Path | str | None = "alerts",
     datasource_uids: Mapping[str, str] | None = None,
     datasource_regexes: Mapping[str, str] | None = None,
+    cache: bool = True,
 ) -> BuildResult:
     """Dashboards, and (for a full build, no NAMES) the alert rules; everything checked before any write."""
     compiled = compile_dashboards(names, backends, dashboards_dir, datasource_uids, datasource_regexes)
     alerts = CompiledAlerts(None, {}) if names else compile_alert_rules(
         backends, dashboards_dir, alerts_dir, datasource_uids, compiled=compiled)
     if validate:
-        validate_or_fail(compiled)
-        validate_alerts_or_fail(alerts)
+        validate_or_fail(compiled, cache, alerts)
     written = write_dashboards(compiled, out, replace_all=not names)
     alert_files = write_alerts(alerts, out) if not names else []
     return BuildResult(written, alert_files)
@@ -214,8 +243,9 @@ def build(
     validate: bool = True,
     datasource_uids: Mapping[str, str] | None = None,
     datasource_regexes: Mapping[str, str] | None = None,
+    cache: bool = True,
 ) -> list[Path]:
     compiled = compile_dashboards(names, backends, dashboards_dir, datasource_uids, datasource_regexes)
     if validate:
-        validate_or_fail(compiled)
+        validate_or_fail(compiled, cache)
     return write_dashboards(compiled, out, replace_all=not names)

@@ -4,6 +4,7 @@ partial output when anything is wrong."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -175,7 +176,7 @@ def test_bundled_dashboards_build_and_validate_for_all_backends(tmp_path):
 def test_flux_checker_missing_gives_an_install_hint(project, tmp_path):
     empty = tmp_path / "empty_node_modules"
     empty.mkdir()
-    env = {"PATH": "/usr/bin:/bin", "AIRFLOW_DASH_NODE_MODULES": str(empty)}
+    env = {"PATH": "/usr/bin:/bin", "AIRFLOW_DASH_NODE_MODULES": str(empty), "AIRFLOW_DASH_CHECK_CACHE": os.environ["AIRFLOW_DASH_CHECK_CACHE"]}
     result = subprocess.run([sys.executable, "-m", "airflow_dash.cli", "build", "--out", "out"], cwd=project, capture_output=True, text=True, env=env, timeout=120)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "npm" in result.stderr or "setup-node" in result.stderr

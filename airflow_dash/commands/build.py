@@ -16,8 +16,9 @@ from airflow_dash.commands.common import backend_option, dashboards_dir_option, 
 @click.option("--alerts-dir", type=click.Path(path_type=Path), default="alerts", show_default=True,
               help="Where your alert modules live (none if missing).")
 @click.option("--no-validate", is_flag=True, help="Skip the offline query checks (not recommended).")
+@click.option("--no-cache", is_flag=True, help="Check every query again instead of reusing results of earlier builds.")
 @click.argument("names", nargs=-1)
-def build(backends, out, dashboards_dir, alerts_dir, no_validate, names):
+def build(backends, out, dashboards_dir, alerts_dir, no_validate, no_cache, names):
     """Compile dashboards to OUT/<backend>/<uid>.json and alert rules to OUT/alerts/.
 
     NAMES are dashboard keys (see `airflow-dash list`); default all: the bundled dashboards and yours, and
@@ -25,13 +26,14 @@ def build(backends, out, dashboards_dir, alerts_dir, no_validate, names):
     OUT/alerts/prometheus/airflow-dash.rules.yml (a Prometheus rule file) and
     OUT/alerts/<backend>/grafana-alert-rules.yaml (Grafana-managed rules, file-provisioning format) for the
     InfluxDB backends. Every query is checked offline first (PromQL parser, Flux language server, InfluxQL
-    structure); nothing is written if one fails.
+    structure); nothing is written if one fails. Query check results are cached per user
+    (${XDG_CACHE_HOME:-~/.cache}/airflow-dash, or $AIRFLOW_DASH_CHECK_CACHE), keyed by checker version and text.
     """
     from airflow_dash.build import build_all
 
     settings = load_settings(dashboards_dir=dashboards_dir)
     chosen = settings.chosen_backends(backends)
-    result = build_all(names, chosen, out, settings.dashboard_source(), validate=not no_validate,
+    result = build_all(names, chosen, out, settings.dashboard_source(), validate=not no_validate, cache=not no_cache,
                        alerts_dir=alerts_dir, **settings.compile_options(chosen))
     click.echo(f"wrote {len(result.dashboards)} dashboard(s) to {out}/")
     if result.alerts:

@@ -9,7 +9,9 @@ InfluxQL uses our own structural parser (`check_influxql_live` asks a real Influ
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from airflow_dash.errors import UserError
 from airflow_dash.validate.flux import check_flux
@@ -17,7 +19,12 @@ from airflow_dash.validate.influxql import check_influxql, check_influxql_live
 from airflow_dash.validate.problems import CheckerUnavailable, QueryProblem
 from airflow_dash.validate.promql import check_promql
 
+if TYPE_CHECKING:
+    from airflow_dash.validate.cache import CheckCache
+
 CHECKERS = {"promql": check_promql, "flux": check_flux, "influxql": check_influxql}
+# Checkers that wait on another process: started first, so the others run while it starts up.
+OUT_OF_PROCESS = frozenset({"flux"})
 
 __all__ = [
     "CheckerUnavailable",
@@ -26,6 +33,7 @@ __all__ = [
     "check_influxql",
     "check_influxql_live",
     "check_promql",
+    "check_all",
     "check_queries",
 ]
 
@@ -36,3 +44,59 @@ def check_queries(language: str, queries: Sequence[str]) -> list[list[QueryProbl
     if checker is None:
         raise UserError(f"unknown query language {language!r}: expected one of {', '.join(sorted(CHECKERS))}")
     return checker(list(queries))
+
+
+def check_all(
+    texts_by_language: Mapping[str, Sequence[str]], cache: CheckCache | None = None
+) -> dict[str, dict[str, list[QueryProblem]]]:
+    """Check every language's queries, each distinct text once: language -> text -> problems.
+
+    Results found in `cache` are not checked again, and new ones are stored in it. Out-of-process
+    checkers (Flux: node) start first in a thread; the in-process ones run meanwhile. Errors are raised
+    in language order, as checking one language after another would.
+    """
+    for language in texts_by_language:
+        if language not in CHECKERS:
+            raise UserError(f"unknown query language {language!r}: expected one of {', '.join(sorted(CHECKERS))}")
+    results: dict[str, dict[str, list[QueryProblem]]] = {}
+    fingerprints: dict[str, str | None] = {}
+    pending: dict[str, list[str]] = {}
+    for language, texts in texts_by_language.items():
+        unique = list(dict.fromkeys(texts))
+        found: dict[str, list[QueryProblem]] = {}
+        if cache is not None and unique:
+            from airflow_dash.validate.cache import checker_fingerprint
+
+            fingerprints[language] = checker_fingerprint(language)
+            if fingerprints[language] is not None:
+                found = cache.lookup(fingerprints[language], language, unique)
+        results[language] = found
+        pending[language] = [text for text in unique if text not in found]
+
+    errors: dict[str, BaseException] = {}
+
+    def run(language: str) -> None:
+        try:
+            checked = dict(zip(pending[language], CHECKERS[language](pending[language])))
+        except Exception as error:  # re-raised in the calling thread, in language order
+            errors[language] = error
+            return
+        results[language].update(checked)
+        if cache is not None and fingerprints.get(language) is not None:
+            cache.store(fingerprints[language], language, checked.items())
+
+    threads = []
+    for language in sorted(pending, key=lambda name: name not in OUT_OF_PROCESS):
+        if not pending[language]:
+            continue
+        if language in OUT_OF_PROCESS:
+            thread = threading.Thread(target=run, args=(language,), name=f"check-{language}", daemon=True)
+            thread.start()
+            threads.append(thread)
+        else:
+            run(language)
+    for thread in threads:
+        thread.join()
+    for language in sorted(errors):
+        raise errors[language]
+    return {language: {text: results[language][text] for text in dict.fromkeys(texts)} for language, texts in texts_by_language.items()}
