@@ -105,6 +105,13 @@ def _to_optional_int(value: Any) -> int | None:
     return None if value in (None, "") else _int(value)
 
 
+def _to_choice(value: Any, choices: tuple[str, ...]) -> str:
+    text = _to_str(value).strip().lower()
+    if text not in choices:
+        raise ValueError(f"expected one of {', '.join(choices)}, got {value!r}")
+    return text
+
+
 def _to_positive_float(value: Any) -> float:
     if isinstance(value, bool):
         raise ValueError(f"expected a number of seconds, got {value!r}")
@@ -162,6 +169,8 @@ KEYS: tuple[Key, ...] = (
     Key("grafana_user", None, _to_str, ("GRAFANA_USER",), help="basic-auth user (when no token)"),
     Key("grafana_password", None, _to_str, ("GRAFANA_PASSWORD",), secret=True, help="basic-auth password (env only)"),
     Key("grafana_org_id", None, _to_optional_int, ("GRAFANA_ORG_ID",), help="X-Grafana-Org-Id for basic auth"),
+    Key("grafana_api", "auto", lambda v: _to_choice(v, ("auto", "legacy", "resources")),
+        help="dashboard/folder API: auto (from /api/health and /apis), legacy (/api) or resources (/apis)"),
     Key("ca_cert", None, _to_path, ("GRAFANA_CA_CERT",), help="CA bundle to verify Grafana's TLS certificate",
         path=True),
     Key("insecure", False, _to_bool, help="skip TLS verification (only when asked)"),
@@ -333,6 +342,7 @@ class Settings:
     grafana_user: str | None
     grafana_password: str | None = field(repr=False)
     grafana_org_id: int | None
+    grafana_api: str
     ca_cert: str | None
     insecure: bool
     connect_timeout: float
@@ -400,7 +410,8 @@ class Settings:
             raise UserError(f"CA certificate file {self.ca_cert} does not exist")
         return GrafanaClient(self.grafana_url, token=self.grafana_token, user=self.grafana_user,
                              password=self.grafana_password, org_id=self.grafana_org_id, verify=self.verify,
-                             timeout=(self.connect_timeout, self.read_timeout), retries=self.retries)
+                             timeout=(self.connect_timeout, self.read_timeout), retries=self.retries,
+                             api=self.grafana_api)
 
 
 def load_settings(cli: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None,

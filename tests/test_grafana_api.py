@@ -61,3 +61,24 @@ def test_a_server_that_is_not_grafana_is_refused_before_any_dashboard_request():
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.mark.parametrize("choice, expected", [("auto", "resources"), ("legacy", "legacy"), ("resources", "resources")])
+def test_the_api_can_be_forced_by_setting(choice, expected, tmp_path):
+    from airflow_dash.settings import load_settings
+
+    with GrafanaEmulator(flavor="grafana13") as emulator:
+        settings = load_settings({}, env={"GRAFANA_URL": emulator.url, "GRAFANA_TOKEN": emulator.admin_token,
+                                          "AIRFLOW_DASH_GRAFANA_API": choice}, start=tmp_path)
+        with settings.client() as client:
+            assert client.server.api == expected
+            client.ensure_folder("f", "F")
+        folder_requests = [r.path for r in emulator.requests if "folder" in r.path]
+        assert all(p.startswith("/apis/" if expected == "resources" else "/api/folders") for p in folder_requests)
+
+
+def test_forcing_resources_on_grafana_11_is_a_clear_error():
+    with GrafanaEmulator(flavor="grafana11") as emulator:
+        client = GrafanaClient(emulator.url, token=emulator.admin_token, api="resources")
+        with pytest.raises(UserError, match="does not serve dashboard.grafana.app"):
+            client.get_dashboard("x")

@@ -80,3 +80,17 @@ def test_schema_42_hides_tooltips_where_the_series_is_hidden():
     assert for_schema_version(model, 41) is model
     with pytest.raises(ValueError):
         for_schema_version(model, 43)
+
+
+@pytest.mark.parametrize("api", ["resources", "legacy"])
+def test_pull_refuses_a_v2_stored_dashboard_before_writing_anything(grafana13, api, tmp_path):
+    from airflow_dash.errors import UserError
+    from airflow_dash.grafana.pull import pull_dashboards
+
+    grafana13.emulator.add_dashboard({"uid": "classic", "title": "Classic", "panels": []})
+    grafana13.emulator.add_dashboard({"uid": "dynamic", "title": "Dynamic", "panels": []})
+    grafana13.emulator.edit_dashboard_as_user("dynamic", as_v2=True)
+    with grafana13.client(api=api) as client:
+        with pytest.raises(UserError, match="stored in Grafana as schema v2beta1"):
+            pull_dashboards(client, uids=["classic", "dynamic"], out_dir=tmp_path / "out")
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())

@@ -56,6 +56,11 @@ def pull_dashboards(client: GrafanaClient, uids: Iterable[str] = (), folder: str
         live = client.get_dashboard(uid)
         if live is None:
             raise UserError(f"Grafana at {client.url} has no dashboard with uid {uid!r}")
+        if live.stored_as_v2:
+            # Its classic form is a lossy conversion (or nothing, on the legacy API): exporting it would not
+            # round-trip. Refused before anything is written.
+            raise UserError(f"dashboard {uid!r} is stored in Grafana as schema {live.stored_as} (saved with dynamic "
+                            "dashboards); its classic JSON would lose the v2-only layout, so it is not exported")
         exported.append(Exported(uid, live.model.get("title", uid), export_text(live.model)))
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
