@@ -56,14 +56,14 @@ about Grafana 11, not verified against a live server; the contract tests in
   ``max(sent, stored) + 1``; secrets not resent are kept. ``readOnly`` ones give 403.
 * GET /api/dashboards/uid/<folder uid> gives 404 here (Grafana may show the folder).
 * Slugs are ASCII: lower case words joined by ``-``.
-* Fault injection happens before authentication, like a proxy/load balancer in front.
+* Fault injection happens before authentication, like a proxy/load balancer in front
+  (``airflow_dash.testing.emulator_http``: the HTTP server, the fault plan, the request log).
 """
 
 from __future__ import annotations
 
 import base64
 import copy
-import http
 import json
 import re
 import secrets
@@ -72,9 +72,10 @@ import string
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, NamedTuple
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from airflow_dash.testing.emulator_http import EmulatorHandler, EmulatorServer, FaultPlan, RecordedRequest
 
 __all__ = ["GrafanaEmulator", "FaultPlan", "RecordedRequest", "FLAVORS", "Answer"]
 
@@ -108,113 +109,6 @@ class Answer(NamedTuple):
 
     status: int
     body: Any
-
-
-class RecordedRequest(NamedTuple):
-    """One request as the emulator saw it. ``status`` is None when the connection was dropped."""
-
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    status: int | None
-    had_auth: bool
-
-
-@dataclass(frozen=True)
-class _FaultRule:
-    kind: str  # "fail" | "drop" | "slow"
-    path_prefix: str | None
-    method: str | None
-    status: int = 503
-    retry_after: str | None = None
-    seconds: float = 0.0
-    after_apply: bool = False
-
-    def matches(self, method: str, path: str) -> bool:
-        return ((self.path_prefix is None or path.startswith(self.path_prefix))
-                and (self.method is None or self.method.upper() == method))
-
-
-class FaultPlan:
-    """Thread-safe fault injection, consulted once per request before anything else.
-
-    One-shot rules (``fail_next``, ``drop_next``, ``slow_next``) are checked in the order they
-    were added and consumed when they match; ``fail_always`` rules apply afterwards until
-    :meth:`clear`. ``latency`` seconds are added to every request.
-
-    ``slow_next`` still *applies* the request and only delays the response, like a real
-    overloaded server: a client that times out cannot know whether its write landed, and
-    tests of retry logic must cope with that. ``fail_next`` never applies the request.
-    ``drop_next`` does not apply it either unless ``after_apply=True`` (response lost).
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._latency = 0.0
-        self._pending: list[list[Any]] = []  # [rule, remaining count]
-        self._always: list[_FaultRule] = []
-
-    @property
-    def latency(self) -> float:
-        with self._lock:
-            return self._latency
-
-    @latency.setter
-    def latency(self, seconds: float) -> None:
-        if seconds < 0:
-            raise ValueError("latency must be >= 0")
-        with self._lock:
-            self._latency = float(seconds)
-
-    def fail_next(self, n: int = 1, status: int = 503, path_prefix: str | None = None,
-                  retry_after: float | int | str | None = None, *, method: str | None = None) -> None:
-        """The next ``n`` matching requests get ``status`` with a JSON body and are not applied."""
-        self._add(n, _FaultRule("fail", path_prefix, method, status=status,
-                                retry_after=None if retry_after is None else str(retry_after)))
-
-    def drop_next(self, n: int = 1, path_prefix: str | None = None, *, method: str | None = None,
-                  after_apply: bool = False) -> None:
-        """The next ``n`` matching requests get their connection closed without any response."""
-        self._add(n, _FaultRule("drop", path_prefix, method, after_apply=after_apply))
-
-    def slow_next(self, n: int, seconds: float, path_prefix: str | None = None, *,
-                  method: str | None = None) -> None:
-        """The next ``n`` matching requests are applied, then answered after ``seconds``."""
-        self._add(n, _FaultRule("slow", path_prefix, method, seconds=float(seconds)))
-
-    def fail_always(self, status: int = 503, path_prefix: str | None = None, *,
-                    method: str | None = None, retry_after: float | int | str | None = None) -> None:
-        """Every matching request fails with ``status`` until :meth:`clear`."""
-        with self._lock:
-            self._always.append(_FaultRule("fail", path_prefix, method, status=status,
-                                           retry_after=None if retry_after is None else str(retry_after)))
-
-    def clear(self) -> None:
-        """Remove every fault, including latency."""
-        with self._lock:
-            self._latency = 0.0
-            self._pending.clear()
-            self._always.clear()
-
-    def _add(self, n: int, rule: _FaultRule) -> None:
-        if n < 1:
-            raise ValueError("n must be >= 1")
-        with self._lock:
-            self._pending.append([rule, n])
-
-    def _take(self, method: str, path: str) -> _FaultRule | None:
-        with self._lock:
-            for entry in self._pending:
-                rule, _ = entry
-                if rule.matches(method, path):
-                    entry[1] -= 1
-                    if entry[1] == 0:
-                        self._pending.remove(entry)
-                    return rule
-            for rule in self._always:
-                if rule.matches(method, path):
-                    return rule
-        return None
 
 
 # --------------------------------------------------------------------------- internal state
@@ -436,7 +330,7 @@ class GrafanaEmulator:
         if self._server is not None:
             return self.url
         self._stopping.clear()
-        server = _Server(("127.0.0.1", 0), _Handler)
+        server = EmulatorServer(("127.0.0.1", 0), EmulatorHandler)
         server.emulator = self  # type: ignore[attr-defined]
         self._server = server
         self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
@@ -1331,111 +1225,6 @@ def _query_int(query: dict[str, list[str]], name: str, default: int) -> int:
         return default
 
 
-def _reason(status: int) -> str:
-    try:
-        return http.HTTPStatus(status).phrase
-    except ValueError:
-        return "Error"
-
-
 def _tags_of(model: dict) -> list[str]:
     tags = model.get("tags")
     return [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
-
-
-# --------------------------------------------------------------------------- HTTP plumbing
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    # The default backlog of 5 drops SYNs when a publisher opens 8+ connections at once,
-    # which costs a 1 s TCP retransmit: not something a real Grafana would do.
-    request_queue_size = 128
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, like Grafana behind a client session
-    server_version = "grafana-emulator"
-
-    def setup(self) -> None:
-        super().setup()
-        # Headers and body go out in separate writes; without this, Nagle + delayed ACK add ~40 ms.
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        with self.server.emulator._requests_lock:  # type: ignore[attr-defined]
-            self.server.emulator._open_sockets.add(self.connection)  # type: ignore[attr-defined]
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        except OSError:
-            pass
-        with self.server.emulator._requests_lock:  # type: ignore[attr-defined]
-            self.server.emulator._open_sockets.discard(self.connection)  # type: ignore[attr-defined]
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - keep test output quiet
-        pass
-
-    def do_GET(self) -> None:
-        self._serve("GET")
-
-    def do_POST(self) -> None:
-        self._serve("POST")
-
-    def do_PUT(self) -> None:
-        self._serve("PUT")
-
-    def do_DELETE(self) -> None:
-        self._serve("DELETE")
-
-    def do_PATCH(self) -> None:
-        self._serve("PATCH")
-
-    def _serve(self, method: str) -> None:
-        emulator: GrafanaEmulator = self.server.emulator  # type: ignore[attr-defined]
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        split = urlsplit(self.path)
-
-        def record(status: int | None) -> None:
-            emulator._record(RecordedRequest(method, split.path, parse_qs(split.query, keep_blank_values=True),
-                                             status, bool(self.headers.get("Authorization"))))
-
-        latency = emulator.faults.latency
-        if latency and emulator._stopping.wait(latency):
-            self.close_connection = True
-            return
-        rule = emulator.faults._take(method, split.path)
-        if rule is not None and rule.kind == "drop":
-            if rule.after_apply:
-                emulator._handle(method, self.path, self.headers, body)
-            record(None)
-            self.close_connection = True
-            try:
-                self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            return
-        if rule is not None and rule.kind == "fail":
-            status = rule.status
-            payload: Any = {"message": _reason(status)}
-            headers = {"Retry-After": rule.retry_after} if rule.retry_after is not None else {}
-        else:
-            status, payload, headers = emulator._handle(method, self.path, self.headers, body)
-        record(status)
-        if rule is not None and rule.kind == "slow" and emulator._stopping.wait(rule.seconds):
-            self.close_connection = True
-            return
-        self._respond(status, payload, headers)
-
-    def _respond(self, status: int, payload: Any, headers: dict) -> None:
-        data = b"" if status == 204 else json.dumps(payload).encode()  # 204 No Content carries no body
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
-        except OSError:  # the client gave up (read timeout): nothing left to tell it
-            self.close_connection = True
