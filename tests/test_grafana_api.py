@@ -82,3 +82,26 @@ def test_forcing_resources_on_grafana_11_is_a_clear_error():
         client = GrafanaClient(emulator.url, token=emulator.admin_token, api="resources")
         with pytest.raises(UserError, match="does not serve dashboard.grafana.app"):
             client.get_dashboard("x")
+
+
+def test_publish_says_which_grafana_and_api_it_talks_to(grafana, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from airflow_dash.grafana.model import pretty_json
+    from tests.grafana_fixtures import sample_dashboard
+
+    (tmp_path / "pyproject.toml").write_text("[tool.airflow-dash]\npublish_datasources = false\n")
+    (tmp_path / "compiled").mkdir()
+    dashboard = sample_dashboard(grafana.prefix, "plan")
+    (tmp_path / "compiled" / f"{dashboard.uid}.json").write_text(pretty_json(dashboard.model))
+    repo = Path(__file__).resolve().parents[1]
+    result = subprocess.run([sys.executable, "-m", "airflow_dash.cli", "publish", "--dry-run", "--from-dir", "compiled"],
+                            cwd=tmp_path, env={**grafana.env(), "PYTHONPATH": str(repo)}, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    if grafana.emulator is not None:
+        expected = ("Grafana 13.2.0 via dashboard.grafana.app/v1" if grafana.modern
+                    else "Grafana 11.3.0 via legacy /api routes")
+        assert f"Plan for {grafana.url}, {expected} (folder" in result.stdout

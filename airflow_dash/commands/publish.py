@@ -186,7 +186,8 @@ def publish(names, backends, folder, dry_run, force, prune, concurrency, output,
             plan = plan_publish(client, dashboards, root_folder=options.root_folder, datasources=ds_plans,
                                 prune=prune, force=force, concurrency=options.concurrency, local=local)
         if not as_json:
-            click.echo(f"Plan for {client.url} (folder {settings.folder}): {plan.write_count} write(s)")
+            click.echo(f"Plan for {client.url}, {client.server.describe()} (folder {settings.folder}): "
+                       f"{plan.write_count} write(s)")
             _print_plan(plan)
             for step in plan.blocked:
                 if step.prune:
