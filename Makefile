@@ -7,12 +7,13 @@ OUT ?= build
 CLI = $(PYTHON) -m airflow_dash.cli
 
 .PHONY: help setup setup-ci setup-system setup-python setup-node build list collectors lint preview diff publish \
-        test bench record-airflow stack-up stack-down clean
+        test docs bench record-airflow stack-up stack-down clean
 
 help:
 	@echo "make setup build   install everything, then compile the bundled dashboards to $(OUT)/"
 	@echo "make test          run the whole test suite (starts real Prometheus, node_exporter, InfluxDB)"
 	@echo "make publish       build and publish to GRAFANA_URL with GRAFANA_TOKEN"
+	@echo "make docs          API reference from the docstrings, to $(OUT)/docs/index.html (guide: docs/library.md)"
 	@echo "make lint | preview | collectors | bench | stack-up | stack-down | clean"
 
 setup: setup-system setup-python setup-node setup-components
@@ -62,6 +63,14 @@ publish: build
 test:
 	@$(PYTHON) -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "ERROR: pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+# The API reference, generated from the docstrings (pdoc is a test extra); the package's `__all__` lists names,
+# not modules, so the public modules are named here.
+DOC_MODULES = airflow_dash.query airflow_dash.catalog airflow_dash.panels airflow_dash.field_config \
+	airflow_dash.panel_schema airflow_dash.dashboard airflow_dash.compile airflow_dash.build airflow_dash.backends \
+	airflow_dash.escaping airflow_dash.validate airflow_dash.lint airflow_dash.grafana
+docs:
+	$(PYTHON) -m pdoc --docformat markdown --output-directory $(OUT)/docs airflow_dash $(DOC_MODULES)
 
 bench:
 	$(PYTHON) scripts/bench.py --json bench-results.json

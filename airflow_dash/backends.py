@@ -65,6 +65,8 @@ class Target:
     query: str
     legend: str  # backend-specific legend text, "" for none
     raw: bool = False  # hand-written text (`*.raw(...)`), not built by the typed builders
+    instant: bool = False  # one value per series (the latest) instead of a range
+    format: str = "time_series"  # time_series | table | heatmap (what the panel wants the frames as)
 
 
 def _custom_target(signal: Signal, result: object, language: str, legend: str) -> Target:
@@ -116,6 +118,21 @@ class Backend(ABC):
     def display_name_override(self, target: Target, ref_id: str) -> dict | None:
         """A fieldConfig override naming series, for backends without a per-target legend."""
         return None
+
+    def annotation_target(self, target: Target) -> Target:
+        """The query an annotation runs for a signal's target (events where it has a value)."""
+        return target
+
+    def annotation_json(self, target: Target, name: str, color: str, enabled: bool = True) -> dict:
+        """A dashboard annotation drawing an event wherever the (annotation) target has a value."""
+        return {
+            "name": name,
+            "enable": enabled,
+            "hide": False,
+            "iconColor": color,
+            "datasource": self.datasource_ref(),
+            "target": {**self.target_json(target, "Anno")},
+        }
 
     def datasource_ref(self) -> dict:
         return {"type": self.datasource_type, "uid": "${" + DATASOURCE_VARIABLE + "}"}
@@ -195,11 +212,30 @@ class PrometheusBackend(Backend):
             "editorMode": "code",
             "expr": target.query,
             "legendFormat": target.legend,
-            "range": True,
-            "instant": False,
-            "format": "time_series",
+            "range": not target.instant,
+            "instant": target.instant,
+            "format": target.format,
             "interval": "",
             "exemplar": False,
+        }
+
+    def annotation_target(self, target: Target) -> Target:
+        # Prometheus annotations mark each step where the expression has a sample: keep only values above 0.
+        return Target(f"({target.query}) > 0", target.legend, target.raw)
+
+    def annotation_json(self, target: Target, name: str, color: str, enabled: bool = True) -> dict:
+        return {
+            "name": name,
+            "enable": enabled,
+            "hide": False,
+            "iconColor": color,
+            "datasource": self.datasource_ref(),
+            "expr": target.query,
+            "step": "60s",
+            "titleFormat": name,
+            "textFormat": target.legend,
+            "tagKeys": "",
+            "useValueForTime": False,
         }
 
     def variable_query(self, dimension: Dimension, depends_on: Mapping[Dimension, MatchValue]) -> str | Unsupported:
@@ -304,11 +340,15 @@ class InfluxQLBackend(_TelegrafBackend):
             "datasource": self.datasource_ref(),
             "query": target.query,
             "rawQuery": True,
-            "resultFormat": "time_series",
+            "resultFormat": "table" if target.format == "table" else "time_series",
         }
         if target.legend:
             result["alias"] = target.legend
         return result
+
+    def annotation_json(self, target: Target, name: str, color: str, enabled: bool = True) -> dict:
+        # InfluxQL annotations: Grafana reads the legacy top-level `query` as well as the target.
+        return {**super().annotation_json(target, name, color, enabled), "query": target.query}
 
     def variable_query(self, dimension: Dimension, depends_on: Mapping[Dimension, MatchValue]) -> str | Unsupported:
         if not dimension.telegraf_values_from:

@@ -8,6 +8,7 @@ grafanalib still emits (`span`, `height`, `rows`, `sharedCrosshair`, old thresho
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -19,9 +20,9 @@ import orjson
 
 from airflow_dash.backends import BACKENDS, Backend
 from airflow_dash.catalog.model import Unsupported
-from airflow_dash.dashboard import Dashboard, DashboardLink
+from airflow_dash.dashboard import BUNDLED_KEYS, Annotation, Dashboard, DashboardLink
 from airflow_dash.layout import layout_rows
-from airflow_dash.panels import Panel, Row
+from airflow_dash.panels import AnyPanel, LibraryPanel, Panel, PanelLink, RawPanel, Row, UrlLink
 
 SCHEMA_VERSION = 41
 MANAGED_TAG = "managed-by:airflow-dash"
@@ -145,7 +146,41 @@ def _grafanalib_panel(panel: Panel):
         return G.Stat(title=panel.title, reduceCalc=panel.reduce, graphMode="area" if panel.type == "stat" else "none")
     if panel.type == "table":
         return G.Table(title=panel.title)
-    return G.Text(title=panel.title, content=panel.content, mode="markdown")
+    if panel.type == "text":
+        return G.Text(title=panel.title, content=panel.content, mode="markdown")
+    return None
+
+
+_LEGEND = {"showLegend": True, "displayMode": "list", "placement": "bottom", "calcs": []}
+_TOOLTIP = {"mode": "single", "sort": "none"}
+
+
+def _kind_defaults(panel: Panel) -> tuple[dict, dict]:
+    """Grafana's defaults for the kinds grafanalib has no modern class for: (options, fieldConfig custom)."""
+    reduce_options = {"calcs": [panel.reduce], "fields": "", "values": False}
+    if panel.type == "state-timeline":
+        options = {"mergeValues": True, "showValue": "auto", "alignValue": "left", "rowHeight": 0.9,
+                   "legend": dict(_LEGEND), "tooltip": dict(_TOOLTIP)}
+        return options, {"lineWidth": 0, "fillOpacity": 70}
+    if panel.type == "heatmap":
+        options = {"calculate": False, "cellGap": 1, "color": {"mode": "scheme", "scheme": "Oranges", "steps": 64,
+                   "fill": "dark", "exponent": 0.5, "reverse": False}, "yAxis": {"axisPlacement": "left"},
+                   "legend": {"show": True}, "tooltip": {"mode": "single", "yHistogram": False, "showColorScale": False},
+                   "rowsFrame": {"layout": "auto"}, "showValue": "auto", "filterValues": {"le": 1e-9}}
+        return options, {"hideFrom": {"legend": False, "tooltip": False, "viz": False}}
+    if panel.type == "barchart":
+        options = {"orientation": "auto", "xTickLabelRotation": 0, "xTickLabelSpacing": 0, "showValue": "auto",
+                   "stacking": "none", "groupWidth": 0.7, "barWidth": 0.97, "fullHighlight": False,
+                   "legend": dict(_LEGEND), "tooltip": dict(_TOOLTIP)}
+        return options, {"lineWidth": 1, "fillOpacity": 80, "gradientMode": "none"}
+    if panel.type == "piechart":
+        options = {"reduceOptions": reduce_options, "pieType": "pie", "displayLabels": [],
+                   "legend": {**_LEGEND, "placement": "right", "values": []}, "tooltip": dict(_TOOLTIP)}
+        return options, {}
+    # logs
+    options = {"showTime": True, "showLabels": False, "showCommonLabels": False, "wrapLogMessage": True,
+               "prettifyLogMessage": False, "enableLogDetails": True, "dedupStrategy": "none", "sortOrder": "Descending"}
+    return options, {}
 
 
 def plain_json_data(value):
@@ -171,7 +206,13 @@ def _json_key(key) -> str:
 
 
 def _panel_json(panel: Panel) -> dict:
-    raw = plain_json_data(_grafanalib_panel(panel).to_json_data())
+    built = _grafanalib_panel(panel)
+    if built is None:
+        options, custom = _kind_defaults(panel)
+        result = {"type": panel.type, "title": panel.title, "options": options,
+                  "fieldConfig": {"defaults": {"custom": custom} if custom else {}, "overrides": []}}
+        return _field_config(panel, result)
+    raw = plain_json_data(built.to_json_data())
     result = {k: v for k, v in raw.items() if k in _PANEL_KEYS}
     result["type"] = panel.type
     result.pop("maxDataPoints", None)  # grafanalib's 100 would thin every graph
@@ -193,7 +234,14 @@ def _panel_json(panel: Panel) -> dict:
         result["options"] = options
     if panel.type == "text":
         result["fieldConfig"] = {"defaults": {}, "overrides": []}
+        _deep_merge(result["options"], dict(panel.options))
         return result
+    return _field_config(panel, result)
+
+
+def _field_config(panel: Panel, result: dict) -> dict:
+    """Unit, min/max, thresholds, colour, mappings, data links, overrides, transformations, then the author's
+    `options` (panel options) and `custom` (fieldConfig.defaults.custom) over the defaults."""
     defaults = result.setdefault("fieldConfig", {}).setdefault("defaults", {})
     result["fieldConfig"].setdefault("overrides", [])
     defaults["unit"] = panel.effective_unit
@@ -211,7 +259,17 @@ def _panel_json(panel: Panel) -> dict:
         defaults["color"] = {"mode": "palette-classic"}
     if steps and panel.type == "timeseries":
         defaults.setdefault("custom", {})["thresholdsStyle"] = {"mode": "dashed"}
-    _deep_merge(result, panel.options)
+    if panel.mappings:
+        defaults["mappings"] = [mapping.to_json(index) for index, mapping in enumerate(panel.mappings)]
+    if panel.data_links:
+        defaults["links"] = [link.to_json() for link in panel.data_links]
+    if panel.overrides:
+        result["fieldConfig"]["overrides"] = [o.to_json() for o in panel.overrides]
+    if panel.transformations:
+        result["transformations"] = [t.to_json() for t in panel.transformations]
+    _deep_merge(result.setdefault("options", {}), dict(panel.options))
+    if panel.custom:
+        _deep_merge(defaults.setdefault("custom", {}), dict(panel.custom))
     return result
 
 
@@ -220,7 +278,21 @@ def _deep_merge(base: dict, extra: dict) -> None:
         if isinstance(value, dict) and isinstance(base.get(key), dict):
             _deep_merge(base[key], value)
         else:
-            base[key] = value
+            base[key] = plain_json_data(value)
+
+
+def _target_language(target: dict) -> str | None:
+    """The language of a raw panel's target: `expr` is PromQL; `query` is Flux (a pipeline) or InfluxQL."""
+    if isinstance(target.get("expr"), str) and target["expr"].strip():
+        return "promql"
+    query = target.get("query")
+    if isinstance(query, str) and query.strip():
+        return "flux" if ("|>" in query or "from(" in query.replace(" ", "")) else "influxql"
+    return None
+
+
+def panel_size(panel: AnyPanel) -> tuple[int, int]:
+    return panel.size if isinstance(panel, RawPanel) else (panel.width, panel.height)
 
 
 # --- the dashboard ------------------------------------------------------------------------------------------
@@ -278,31 +350,16 @@ class _Compilation:
             )
         return variables, scope
 
-    def panel(self, panel: Panel, scope: dict) -> dict | None:
+    def panel(self, panel: AnyPanel, scope: dict) -> dict | None:
+        if isinstance(panel, RawPanel):
+            return self.raw_panel(panel, scope)
+        if isinstance(panel, LibraryPanel):
+            return {"type": "library-panel-ref", "title": panel.name, "libraryPanel": {"uid": panel.uid, "name": panel.name}}
         backend = self.backend
         body = _panel_json(panel)
         if panel.type == "text":
             return body
-        targets, overrides = [], []
-        for query in panel.queries:
-            rendered = backend.render(query.signal, scope, query.legend)
-            if query.signal.caveat and not isinstance(rendered, Unsupported):
-                self.caveats.append(Omission(self.dashboard.key, backend.name, f"panel '{panel.title}'",
-                                             query.signal.caveat))
-            if isinstance(rendered, Unsupported):
-                if len(panel.queries) > 1:
-                    self.omit(f"query {query.signal.key} in panel '{panel.title}'", rendered.reason)
-                continue
-            ref_id = REF_IDS[len(targets)]
-            targets.append(backend.target_json(rendered, ref_id))
-            override = backend.display_name_override(rendered, ref_id)
-            if override:
-                overrides.append(override)
-            self.queries.append(
-                CompiledQuery(
-                    self.dashboard.key, backend.name, backend.language, panel.title, ref_id, rendered.query, rendered.raw
-                )
-            )
+        targets, overrides = self.targets(panel.title, panel.queries, scope)
         if not targets:
             reasons = sorted({r.reason for r in (backend.render(q.signal, scope) for q in panel.queries) if isinstance(r, Unsupported)})
             self.omit(f"panel '{panel.title}'", "; ".join(reasons))
@@ -312,12 +369,81 @@ class _Compilation:
         caveats = dict.fromkeys(q.signal.caveat for q in panel.queries if q.signal.caveat)
         body["description"] = " ".join([panel.effective_description, *(f"Across stacks: {c}" for c in caveats)]).strip()
         body["fieldConfig"]["overrides"] = body["fieldConfig"].get("overrides", []) + overrides
-        body["links"] = [self._link(link.title, link.dashboard, link.keep_time, link.keep_variables) for link in panel.links]
+        body["links"] = [self._panel_link(link) for link in panel.links]
         return body
+
+    def _panel_link(self, link: PanelLink | UrlLink) -> dict:
+        if isinstance(link, UrlLink):
+            return {"title": link.title, "url": link.url, "targetBlank": link.new_tab}
+        return self._link(link.title, link.dashboard, link.keep_time, link.keep_variables)
+
+    def raw_panel(self, panel: RawPanel, scope: dict) -> dict | None:
+        """A Grafana panel dict / grafanalib panel: our datasource, our targets if it has signals, else its own
+        targets (checked, marked raw) on the backend whose language they are in."""
+        backend = self.backend
+        body = plain_json_data(dict(panel.body))
+        body.pop("id", None)
+        body.pop("gridPos", None)
+        title = panel.title or f"<untitled {panel.type}>"
+        if panel.queries:
+            targets, overrides = self.targets(title, panel.queries, scope)
+            if not targets:
+                self.omit(f"panel '{title}'", "none of its signals can be shown on this backend")
+                return None
+            body["targets"] = targets
+            defaults = body.setdefault("fieldConfig", {}).setdefault("defaults", {})
+            defaults.setdefault("unit", panel.queries[0].signal.unit)  # the signal's unit unless the panel has one
+            if overrides:
+                field_config = body["fieldConfig"]
+                field_config["overrides"] = list(field_config.get("overrides") or []) + overrides
+        else:
+            targets = [t for t in body.get("targets") or [] if isinstance(t, dict)]
+            languages = sorted({lang for lang in map(_target_language, targets) if lang})
+            if languages and languages != [backend.language]:
+                self.omit(f"panel '{title}'", f"its own targets are {'/'.join(languages)} queries")
+                return None
+            for index, target in enumerate(targets):
+                target.setdefault("refId", REF_IDS[index % len(REF_IDS)])
+                if not target.get("datasource"):
+                    target["datasource"] = backend.datasource_ref()
+                language = _target_language(target)
+                if language:
+                    text = target.get("expr") if language == "promql" else target.get("query")
+                    self.queries.append(CompiledQuery(self.dashboard.key, backend.name, language, title,
+                                                      str(target["refId"]), str(text), True))
+        if body.get("targets") and not body.get("datasource"):
+            body["datasource"] = backend.datasource_ref()
+        return body
+
+    def targets(self, title: str, queries: Sequence, scope: dict) -> tuple[list[dict], list[dict]]:
+        """Each query rendered for the backend (unsupported ones left out, and said so when others remain)."""
+        backend = self.backend
+        targets: list[dict] = []
+        overrides: list[dict] = []
+        for query in queries:
+            rendered = backend.render(query.signal, scope, query.legend)
+            if query.signal.caveat and not isinstance(rendered, Unsupported):
+                self.caveats.append(Omission(self.dashboard.key, backend.name, f"panel '{title}'", query.signal.caveat))
+            if isinstance(rendered, Unsupported):
+                if len(queries) > 1:
+                    self.omit(f"query {query.signal.key} in panel '{title}'", rendered.reason)
+                continue
+            rendered = dataclasses.replace(rendered, instant=query.instant, format=query.format)
+            ref_id = REF_IDS[len(targets)]
+            targets.append(backend.target_json(rendered, ref_id))
+            override = backend.display_name_override(rendered, ref_id)
+            if override:
+                overrides.append(override)
+            self.queries.append(
+                CompiledQuery(
+                    self.dashboard.key, backend.name, backend.language, title, ref_id, rendered.query, rendered.raw
+                )
+            )
+        return targets, overrides
 
     def _link(self, title: str, key: str, keep_time: bool, keep_variables: bool) -> dict:
         if key not in self.uids:
-            raise ValueError(f"dashboard {self.dashboard.key}: link to unknown dashboard {key!r}")
+            self.uids[key] = _linked_uid(self.dashboard.key, key, self.backend, self.uids)
         params = [p for p, on in (("${__url_time_range}", keep_time), ("${__all_variables}", keep_variables)) if on]
         url = f"/d/{self.uids[key]}" + ("?" + "&".join(params) if params else "")
         return {"title": title, "url": url}
@@ -350,7 +476,7 @@ def compile_dashboard(
     variables, scope = work.templating()
     rows = work.rows(dashboard.rows, scope)
 
-    placed = layout_rows([(row.title, row.collapsed, [(p.width, p.height) for p, _ in panels]) for row, panels in rows])
+    placed = layout_rows([(row.title, row.collapsed, [panel_size(p) for p, _ in panels]) for row, panels in rows])
     panels_json: list[dict] = []
     next_id = 1
     for (row, panels), (row_pos, panel_positions) in zip(rows, placed):
@@ -362,9 +488,13 @@ def compile_dashboard(
             "id": next_id,
             "panels": [],
         }
+        if row.repeat:
+            row_json["repeat"] = row.repeat
         next_id += 1
         children = []
         for (_, body), pos in zip(panels, panel_positions):
+            if body.get("type") == "library-panel-ref":
+                del body["type"]  # Grafana takes type, options and targets from the library panel itself
             body["id"] = next_id
             body["gridPos"] = pos.to_json()
             next_id += 1
@@ -376,37 +506,26 @@ def compile_dashboard(
         else:
             panels_json.extend(children)
 
-    links = [_header_link(link, known) for link in dashboard.links]
+    links = [_header_link(link, known, dashboard.key, backend) for link in dashboard.links]
+    annotations = _annotations(work, scope)
     tags = sorted({*dashboard.tags, "airflow-dash", MANAGED_TAG, f"backend:{backend.name}"})
     model = {
         "uid": uid,
         "title": dashboard_title(dashboard, backend),
         "description": dashboard.description,
         "tags": tags,
-        "timezone": "browser",
+        "timezone": dashboard.timezone,
         "editable": True,
         "graphTooltip": 1,
-        "time": {"from": dashboard.time_from, "to": "now"},
-        "timepicker": {},
+        "time": {"from": dashboard.time_from, "to": dashboard.time_to},
+        "timepicker": {"refresh_intervals": list(dashboard.refresh_choices)} if dashboard.refresh_choices else {},
         "refresh": dashboard.refresh,
         "schemaVersion": SCHEMA_VERSION,
         "fiscalYearStartMonth": 0,
         "liveNow": False,
         "weekStart": "",
         "links": links,
-        "annotations": {
-            "list": [
-                {
-                    "builtIn": 1,
-                    "datasource": {"type": "grafana", "uid": "-- Grafana --"},
-                    "enable": True,
-                    "hide": True,
-                    "iconColor": "rgba(0, 211, 255, 1)",
-                    "name": "Annotations & Alerts",
-                    "type": "dashboard",
-                }
-            ]
-        },
+        "annotations": {"list": annotations},
         "templating": {"list": variables},
         "panels": panels_json,
     }
@@ -423,21 +542,63 @@ def compile_dashboard(
     )
 
 
-def _header_link(link: DashboardLink, uids: dict[str, str]) -> dict:
-    if link.dashboard not in uids:
-        raise ValueError(f"link to unknown dashboard {link.dashboard!r}")
+def _linked_uid(source: str, key: str, backend: Backend, uids: dict[str, str]) -> str:
+    """The uid of a linked dashboard: one compiled alongside, or a bundled one (its uid is fixed by its key)."""
+    if key in uids:
+        return uids[key]
+    if key in BUNDLED_KEYS:
+        return dashboard_uid(key, backend)
+    raise ValueError(f"dashboard {source}: link to unknown dashboard {key!r} (not built with it, not bundled)")
+
+
+def _header_link(link: DashboardLink, uids: dict[str, str], source: str, backend: Backend) -> dict:
+    url = link.url or f"/d/{_linked_uid(source, link.dashboard, backend, uids)}"
     return {
         "type": "link",
         "title": link.title,
-        "url": f"/d/{uids[link.dashboard]}",
+        "url": url,
         "keepTime": link.keep_time,
         "includeVars": link.keep_variables,
         "asDropdown": False,
-        "icon": "dashboard",
+        "icon": "external link" if link.url else "dashboard",
         "tags": [],
-        "targetBlank": False,
+        "targetBlank": link.new_tab,
         "tooltip": "",
     }
+
+
+_BUILT_IN_ANNOTATION = {
+    "builtIn": 1,
+    "datasource": {"type": "grafana", "uid": "-- Grafana --"},
+    "enable": True,
+    "hide": True,
+    "iconColor": "rgba(0, 211, 255, 1)",
+    "name": "Annotations & Alerts",
+    "type": "dashboard",
+}
+
+
+def _annotations(work: _Compilation, scope: dict) -> list[dict]:
+    """Grafana's built-in annotation, then the dashboard's: tag queries, or a signal's query per backend."""
+    result = [dict(_BUILT_IN_ANNOTATION)]
+    backend = work.backend
+    for annotation in work.dashboard.annotations:
+        if annotation.signal is None:
+            result.append({
+                "name": annotation.name, "enable": annotation.enabled, "hide": False, "iconColor": annotation.color,
+                "datasource": {"type": "grafana", "uid": "-- Grafana --"},
+                "target": {"type": "tags", "tags": list(annotation.tags), "limit": 100, "matchAny": True},
+            })  # fmt: skip
+            continue
+        rendered = backend.render(annotation.signal, scope)
+        if isinstance(rendered, Unsupported):
+            work.omit(f"annotation '{annotation.name}'", rendered.reason)
+            continue
+        rendered = backend.annotation_target(rendered)
+        work.queries.append(CompiledQuery(work.dashboard.key, backend.name, backend.language,
+                                          f"annotation {annotation.name}", "Anno", rendered.query, rendered.raw))
+        result.append(backend.annotation_json(rendered, annotation.name, annotation.color, annotation.enabled))
+    return result
 
 
 def _clean_model(model: dict) -> dict:

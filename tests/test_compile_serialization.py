@@ -34,7 +34,7 @@ def reference_round_trip(value):
 
 def generated_dashboards() -> list[Dashboard]:
     """Every panel kind, thresholds that need the careful float path, and text beyond ASCII."""
-    tiny = thresholds("green", (1e-05, "orange"), (2.5e-07, "red"))
+    tiny = thresholds("green", (2.5e-07, "orange"), (1e-05, "red"))
     return [
         Dashboard(
             key=f"gen-{i}",

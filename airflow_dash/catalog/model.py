@@ -105,8 +105,8 @@ class InfluxQLScope:
     """What a custom InfluxQL definition may use: the dashboard's filters as Telegraf tags, and the group-by tags.
 
     >>> scope = InfluxQLScope({"host": "web-1"}, ("host",))
-    >>> str(scope.select(influxql.mean("usage_idle"), measurement="cpu"))
-    'SELECT mean("usage_idle") FROM "cpu" WHERE "host" = \'web-1\' AND $timeFilter GROUP BY time($__interval), "host" fill(null)'
+    >>> print(scope.select(influxql.mean("usage_idle"), measurement="cpu"))
+    SELECT mean("usage_idle") FROM "cpu" WHERE "host" = 'web-1' AND $timeFilter GROUP BY time($__interval), "host" fill(null)
     """
 
     filters: Mapping[str, MatchValue]
@@ -150,8 +150,9 @@ class TelegrafSeries:
     field: str
     kind: str = GAUGE
     aggregate: str = "mean"
-    where: Mapping[str, MatchValue | tuple[str, ...]] = field(default_factory=dict)
-    exclude: Mapping[str, MatchValue | tuple[str, ...]] = field(default_factory=dict)  # tags that must NOT match
+    # hash=False: a series is hashable (signals and panels are set members) though these are dicts
+    where: Mapping[str, MatchValue | tuple[str, ...]] = field(default_factory=dict, hash=False)
+    exclude: Mapping[str, MatchValue | tuple[str, ...]] = field(default_factory=dict, hash=False)  # must NOT match
     transform: Affine = Affine()
     divide_by: str | None = None  # another field of the same measurement: show field / divide_by (gauges)
 

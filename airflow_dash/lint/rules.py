@@ -526,6 +526,8 @@ def _has_unit(panel: dict) -> bool:
 @rule("AD504", "panel-unit", "warning", "Every panel showing numbers sets a unit (`fieldConfig.defaults.unit`; `none` is a choice).")
 def panel_unit(dashboard: LintedDashboard):
     for info in dashboard.panels:
+        if "libraryPanel" in info.panel:
+            continue  # a library panel's field config lives in the library panel, not in this dashboard
         if info.type not in UNITLESS_PANEL_TYPES and not _has_unit(info.panel):
             yield info, "no unit (fieldConfig.defaults.unit)"
 
