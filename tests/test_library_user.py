@@ -96,7 +96,7 @@ def built(tmp_path_factory) -> dict[str, dict]:
     result = subprocess.run([sys.executable, "-m", "airflow_dash.cli", "build", "--out", "out"], cwd=project,
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
-    files = {p.parent.name: json.loads(p.read_text()) for p in (project / "out").rglob("*.json")}
+    files = {p.parent.name: json.loads(p.read_text()) for p in (project / "out").rglob("airflow-dash-team-*.json")}
     assert set(files) == set(BACKENDS)
     return files
 
@@ -185,5 +185,5 @@ def test_dashboard_time_zone_refresh_and_links(built, backend):
     assert model["timepicker"] == {"refresh_intervals": ["1m", "5m", "15m"]}
     hosts, runbook = model["links"]
     suffix = {"prometheus": "prom", "flux": "flux", "influxql": "iql"}[backend]
-    assert hosts["url"] == f"/d/airflow-dash-system-{suffix}"  # a bundled dashboard, not built with this one
+    assert hosts["url"] == f"/d/airflow-dash-system-{suffix}"  # a bundled dashboard, by key
     assert runbook["url"] == "https://wiki.example.com/airflow"

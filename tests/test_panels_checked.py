@@ -178,3 +178,10 @@ def test_vendored_schemas_match_the_published_ones():
     for kind, definitions in PANELS.items():
         name = kind.replace("-", "")
         assert json.loads((SCHEMAS / f"{name}.jsonschema.json").read_text())["definitions"] == definitions, kind
+
+
+def test_bundled_keys_are_the_bundled_dashboards():
+    from airflow_dash.dashboard import BUNDLED_KEYS
+    from airflow_dash.discovery import bundled_directory, load_dashboards
+
+    assert BUNDLED_KEYS == {d.key for d in load_dashboards(bundled_directory())}
