@@ -9,14 +9,16 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Any, Mapping, cast
 
 from airflow_dash import escaping
 from airflow_dash.catalog.model import (
     COUNTER,
     DELTA,
     Dimension,
+    FluxDefinition,
     FluxScope,
+    InfluxQLDefinition,
     InfluxQLScope,
     PromScope,
     Signal,
@@ -108,14 +110,14 @@ class Backend(ABC):
         """The query for `signal` filtered by `scope`, or why this backend cannot show it."""
 
     @abstractmethod
-    def target_json(self, target: Target, ref_id: str) -> dict:
+    def target_json(self, target: Target, ref_id: str) -> dict[str, Any]:
         """The Grafana target object."""
 
     @abstractmethod
     def variable_query(self, dimension: Dimension, depends_on: Mapping[Dimension, MatchValue]) -> str | Unsupported:
         """The query listing the values of `dimension`, filtered by the variables it depends on."""
 
-    def display_name_override(self, target: Target, ref_id: str) -> dict | None:
+    def display_name_override(self, target: Target, ref_id: str) -> dict[str, Any] | None:
         """A fieldConfig override naming series, for backends without a per-target legend."""
         return None
 
@@ -123,7 +125,7 @@ class Backend(ABC):
         """The query an annotation runs for a signal's target (events where it has a value)."""
         return target
 
-    def annotation_json(self, target: Target, name: str, color: str, enabled: bool = True) -> dict:
+    def annotation_json(self, target: Target, name: str, color: str, enabled: bool = True) -> dict[str, Any]:
         """A dashboard annotation drawing an event wherever the (annotation) target has a value."""
         return {
             "name": name,
@@ -134,12 +136,12 @@ class Backend(ABC):
             "target": {**self.target_json(target, "Anno")},
         }
 
-    def datasource_ref(self) -> dict:
+    def datasource_ref(self) -> dict[str, Any]:
         return {"type": self.datasource_type, "uid": "${" + DATASOURCE_VARIABLE + "}"}
 
     def datasource_variable(
         self, default_uid: str | None = None, default_name: str | None = None, name_regex: str | None = None
-    ) -> dict:
+    ) -> dict[str, Any]:
         """Grafana's data source picker: `current` is our provisioned data source, `regex` filters by name."""
         uid = default_uid or self.default_datasource_uid
         if default_name is None:
@@ -205,7 +207,7 @@ class PrometheusBackend(Backend):
             return result
         return _custom_target(signal, result, "promql", self._legend_text(signal, legend, "{{{{{label}}}}}"))
 
-    def target_json(self, target: Target, ref_id: str) -> dict:
+    def target_json(self, target: Target, ref_id: str) -> dict[str, Any]:
         return {
             "refId": ref_id,
             "datasource": self.datasource_ref(),
@@ -223,7 +225,7 @@ class PrometheusBackend(Backend):
         # Prometheus annotations mark each step where the expression has a sample: keep only values above 0.
         return Target(f"({target.query}) > 0", target.legend, target.raw)
 
-    def annotation_json(self, target: Target, name: str, color: str, enabled: bool = True) -> dict:
+    def annotation_json(self, target: Target, name: str, color: str, enabled: bool = True) -> dict[str, Any]:
         return {
             "name": name,
             "enable": enabled,
@@ -260,7 +262,7 @@ class _TelegrafBackend(Backend):
         return dimension.telegraf_tag
 
     def _tag_filters(self, signal: Signal, scope: Scope, series: TelegrafSeries) -> dict[str, MatchValue]:
-        filters: dict = dict(series.where)
+        filters: dict[str, Any] = dict(series.where)
         filters.update(self._dashboard_filters(signal, scope))
         return filters
 
@@ -274,12 +276,15 @@ class _TelegrafBackend(Backend):
         legend_text = self._legend_text(signal, legend, self.legend_placeholder)
         if isinstance(definition, TelegrafSeries):
             return Target(self._render_series(signal, scope, definition), legend_text)
+        result: object = definition
         if callable(definition):
             filters = self._dashboard_filters(signal, scope)
             by = tuple(d.telegraf_tag for d in signal.group_by)
-            scope_type = FluxScope if self.language == "flux" else InfluxQLScope
-            definition = definition(scope_type(filters, by))
-        return _custom_target(signal, definition, self.language, legend_text)
+            if self.language == "flux":
+                result = cast(FluxDefinition, definition)(FluxScope(filters, by))
+            else:
+                result = cast(InfluxQLDefinition, definition)(InfluxQLScope(filters, by))
+        return _custom_target(signal, result, self.language, legend_text)
 
     legend_placeholder: str
 
@@ -334,7 +339,7 @@ class InfluxQLBackend(_TelegrafBackend):
             query = query.fill_with("0")
         return str(query)
 
-    def target_json(self, target: Target, ref_id: str) -> dict:
+    def target_json(self, target: Target, ref_id: str) -> dict[str, Any]:
         result = {
             "refId": ref_id,
             "datasource": self.datasource_ref(),
@@ -346,7 +351,7 @@ class InfluxQLBackend(_TelegrafBackend):
             result["alias"] = target.legend
         return result
 
-    def annotation_json(self, target: Target, name: str, color: str, enabled: bool = True) -> dict:
+    def annotation_json(self, target: Target, name: str, color: str, enabled: bool = True) -> dict[str, Any]:
         # InfluxQL annotations: Grafana reads the legacy top-level `query` as well as the target.
         return {**super().annotation_json(target, name, color, enabled), "query": target.query}
 
@@ -419,10 +424,10 @@ class FluxBackend(_TelegrafBackend):
         query = query.map_value(series.transform)
         return str(query)
 
-    def target_json(self, target: Target, ref_id: str) -> dict:
+    def target_json(self, target: Target, ref_id: str) -> dict[str, Any]:
         return {"refId": ref_id, "datasource": self.datasource_ref(), "query": target.query}
 
-    def display_name_override(self, target: Target, ref_id: str) -> dict | None:
+    def display_name_override(self, target: Target, ref_id: str) -> dict[str, Any] | None:
         if not target.legend:
             return None
         return {

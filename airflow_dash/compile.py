@@ -14,7 +14,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import orjson
 
@@ -22,7 +22,8 @@ from airflow_dash.backends import BACKENDS, Backend
 from airflow_dash.catalog.model import Unsupported
 from airflow_dash.dashboard import BUNDLED_KEYS, Annotation, Dashboard, DashboardLink
 from airflow_dash.layout import layout_rows
-from airflow_dash.panels import AnyPanel, LibraryPanel, Panel, PanelLink, RawPanel, Row, UrlLink
+from airflow_dash.query.values import Variable
+from airflow_dash.panels import AnyPanel, LibraryPanel, Panel, PanelLink, Query, RawPanel, Row, UrlLink
 
 SCHEMA_VERSION = 41
 MANAGED_TAG = "managed-by:airflow-dash"
@@ -66,7 +67,7 @@ class CompiledDashboard:
     uid: str
     title: str
     folder: str | None
-    model: dict = field(hash=False, compare=False)
+    model: dict[str, Any] = field(hash=False, compare=False)
     omissions: tuple[Omission, ...] = ()
     queries: tuple[CompiledQuery, ...] = ()
     caveats: tuple[Omission, ...] = ()  # panels whose quantity differs a little between stacks, and how
@@ -82,7 +83,7 @@ _ORJSON_CANONICAL = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_PASS
 _ORJSON_SHORT_EXPONENT = re.compile(rb"e-\d(?!\d)")
 
 
-def canonical_json(model: dict) -> str:
+def canonical_json(model: dict[str, Any]) -> str:
     """Sorted keys, 2-space indent, trailing newline: the bytes `reference_canonical_json` gives, faster.
 
     orjson writes the same text for everything a dashboard holds; anything it refuses (non-string keys,
@@ -99,12 +100,12 @@ def canonical_json(model: dict) -> str:
     return encoded.decode("utf-8") + "\n"
 
 
-def reference_canonical_json(model: dict) -> str:
+def reference_canonical_json(model: dict[str, Any]) -> str:
     """The definition of canonical JSON (the standard library's encoder); `canonical_json` must match it."""
     return json.dumps(model, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def _refuse(value):
+def _refuse(value: object) -> None:
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
@@ -125,8 +126,8 @@ def dashboard_title(dashboard: Dashboard, backend: Backend) -> str:
 # --- panels -------------------------------------------------------------------------------------------------
 
 
-def _grafanalib_panel(panel: Panel):
-    import grafanalib.core as G
+def _grafanalib_panel(panel: Panel) -> Any:
+    import grafanalib.core as G  # type: ignore[import-untyped]
 
     if panel.type == "timeseries":
         return G.TimeSeries(
@@ -155,7 +156,7 @@ _LEGEND = {"showLegend": True, "displayMode": "list", "placement": "bottom", "ca
 _TOOLTIP = {"mode": "single", "sort": "none"}
 
 
-def _kind_defaults(panel: Panel) -> tuple[dict, dict]:
+def _kind_defaults(panel: Panel) -> tuple[dict[str, Any], dict[str, Any]]:
     """Grafana's defaults for the kinds grafanalib has no modern class for: (options, fieldConfig custom)."""
     reduce_options = {"calcs": [panel.reduce], "fields": "", "values": False}
     if panel.type == "state-timeline":
@@ -183,7 +184,7 @@ def _kind_defaults(panel: Panel) -> tuple[dict, dict]:
     return options, {}
 
 
-def plain_json_data(value):
+def plain_json_data(value: Any) -> Any:
     """What `json.loads(json.dumps(value, cls=grafanalib's DashboardEncoder))` returns, without the text
     in between: grafanalib objects become their `to_json_data()`, tuples lists, keys strings; all copied."""
     if isinstance(value, dict):
@@ -198,21 +199,21 @@ def plain_json_data(value):
     return plain_json_data(to_json_data())
 
 
-def _json_key(key) -> str:
+def _json_key(key: object) -> str:
     # json.dumps's rules for keys that are not strings
     if key is None or isinstance(key, (int, float)):
         return json.dumps(key)
     raise TypeError(f"keys must be str, int, float, bool or None, not {type(key).__name__}")
 
 
-def _panel_json(panel: Panel) -> dict:
+def _panel_json(panel: Panel) -> dict[str, Any]:
     built = _grafanalib_panel(panel)
     if built is None:
         options, custom = _kind_defaults(panel)
-        result = {"type": panel.type, "title": panel.title, "options": options,
+        result: dict[str, Any] = {"type": panel.type, "title": panel.title, "options": options,
                   "fieldConfig": {"defaults": {"custom": custom} if custom else {}, "overrides": []}}
         return _field_config(panel, result)
-    raw = plain_json_data(built.to_json_data())
+    raw: dict[str, Any] = plain_json_data(built.to_json_data())
     result = {k: v for k, v in raw.items() if k in _PANEL_KEYS}
     result["type"] = panel.type
     result.pop("maxDataPoints", None)  # grafanalib's 100 would thin every graph
@@ -239,7 +240,7 @@ def _panel_json(panel: Panel) -> dict:
     return _field_config(panel, result)
 
 
-def _field_config(panel: Panel, result: dict) -> dict:
+def _field_config(panel: Panel, result: dict[str, Any]) -> dict[str, Any]:
     """Unit, min/max, thresholds, colour, mappings, data links, overrides, transformations, then the author's
     `options` (panel options) and `custom` (fieldConfig.defaults.custom) over the defaults."""
     defaults = result.setdefault("fieldConfig", {}).setdefault("defaults", {})
@@ -267,13 +268,15 @@ def _field_config(panel: Panel, result: dict) -> dict:
         result["fieldConfig"]["overrides"] = [o.to_json() for o in panel.overrides]
     if panel.transformations:
         result["transformations"] = [t.to_json() for t in panel.transformations]
+    if panel.interval is not None:
+        result["interval"] = panel.interval
     _deep_merge(result.setdefault("options", {}), dict(panel.options))
     if panel.custom:
         _deep_merge(defaults.setdefault("custom", {}), dict(panel.custom))
     return result
 
 
-def _deep_merge(base: dict, extra: dict) -> None:
+def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> None:
     for key, value in extra.items():
         if isinstance(value, dict) and isinstance(base.get(key), dict):
             _deep_merge(base[key], value)
@@ -281,7 +284,7 @@ def _deep_merge(base: dict, extra: dict) -> None:
             base[key] = plain_json_data(value)
 
 
-def _target_language(target: dict) -> str | None:
+def _target_language(target: dict[str, Any]) -> str | None:
     """The language of a raw panel's target: `expr` is PromQL; `query` is Flux (a pipeline) or InfluxQL."""
     if isinstance(target.get("expr"), str) and target["expr"].strip():
         return "promql"
@@ -312,11 +315,11 @@ class _Compilation:
     def omit(self, what: str, reason: str) -> None:
         self.omissions.append(Omission(self.dashboard.key, self.backend.name, what, reason))
 
-    def templating(self) -> tuple[list[dict], dict]:
+    def templating(self) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         backend = self.backend
         variables = [backend.datasource_variable(self.datasource_uid, name_regex=self.datasource_regex)]
-        scope = {}
-        available: dict[str, object] = {}
+        scope: dict[str, Any] = {}
+        available: dict[str, Variable] = {}
         for variable in self.dashboard.variables:
             depends_on = {d: available[d.name] for d in variable.depends_on if d.name in available}
             query = backend.variable_query(variable.dimension, depends_on)
@@ -350,7 +353,7 @@ class _Compilation:
             )
         return variables, scope
 
-    def panel(self, panel: AnyPanel, scope: dict) -> dict | None:
+    def panel(self, panel: AnyPanel, scope: dict[str, Any]) -> dict[str, Any] | None:
         if isinstance(panel, RawPanel):
             return self.raw_panel(panel, scope)
         if isinstance(panel, LibraryPanel):
@@ -372,12 +375,12 @@ class _Compilation:
         body["links"] = [self._panel_link(link) for link in panel.links]
         return body
 
-    def _panel_link(self, link: PanelLink | UrlLink) -> dict:
+    def _panel_link(self, link: PanelLink | UrlLink) -> dict[str, Any]:
         if isinstance(link, UrlLink):
             return {"title": link.title, "url": link.url, "targetBlank": link.new_tab}
         return self._link(link.title, link.dashboard, link.keep_time, link.keep_variables)
 
-    def raw_panel(self, panel: RawPanel, scope: dict) -> dict | None:
+    def raw_panel(self, panel: RawPanel, scope: dict[str, Any]) -> dict[str, Any] | None:
         """A Grafana panel dict / grafanalib panel: our datasource, our targets if it has signals, else its own
         targets (checked, marked raw) on the backend whose language they are in."""
         backend = self.backend
@@ -413,13 +416,15 @@ class _Compilation:
                                                       str(target["refId"]), str(text), True))
         if body.get("targets") and not body.get("datasource"):
             body["datasource"] = backend.datasource_ref()
-        return body
+        return dict(body)
 
-    def targets(self, title: str, queries: Sequence, scope: dict) -> tuple[list[dict], list[dict]]:
+    def targets(
+        self, title: str, queries: Sequence[Query], scope: dict[str, Any]
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """Each query rendered for the backend (unsupported ones left out, and said so when others remain)."""
         backend = self.backend
-        targets: list[dict] = []
-        overrides: list[dict] = []
+        targets: list[dict[str, Any]] = []
+        overrides: list[dict[str, Any]] = []
         for query in queries:
             rendered = backend.render(query.signal, scope, query.legend)
             if query.signal.caveat and not isinstance(rendered, Unsupported):
@@ -441,14 +446,16 @@ class _Compilation:
             )
         return targets, overrides
 
-    def _link(self, title: str, key: str, keep_time: bool, keep_variables: bool) -> dict:
+    def _link(self, title: str, key: str, keep_time: bool, keep_variables: bool) -> dict[str, Any]:
         if key not in self.uids:
             self.uids[key] = _linked_uid(self.dashboard.key, key, self.backend, self.uids)
         params = [p for p, on in (("${__url_time_range}", keep_time), ("${__all_variables}", keep_variables)) if on]
         url = f"/d/{self.uids[key]}" + ("?" + "&".join(params) if params else "")
         return {"title": title, "url": url}
 
-    def rows(self, rows: Sequence[Row], scope: dict) -> list[tuple[Row, list[tuple[Panel, dict]]]]:
+    def rows(
+        self, rows: Sequence[Row], scope: dict[str, Any]
+    ) -> list[tuple[Row, list[tuple[AnyPanel, dict[str, Any]]]]]:
         result = []
         for row in rows:
             kept = []
@@ -477,7 +484,7 @@ def compile_dashboard(
     rows = work.rows(dashboard.rows, scope)
 
     placed = layout_rows([(row.title, row.collapsed, [panel_size(p) for p, _ in panels]) for row, panels in rows])
-    panels_json: list[dict] = []
+    panels_json: list[dict[str, Any]] = []
     next_id = 1
     for (row, panels), (row_pos, panel_positions) in zip(rows, placed):
         row_json = {
@@ -509,7 +516,7 @@ def compile_dashboard(
     links = [_header_link(link, known, dashboard.key, backend) for link in dashboard.links]
     annotations = _annotations(work, scope)
     tags = sorted({*dashboard.tags, "airflow-dash", MANAGED_TAG, f"backend:{backend.name}"})
-    model = {
+    model: dict[str, Any] = {
         "uid": uid,
         "title": dashboard_title(dashboard, backend),
         "description": dashboard.description,
@@ -551,7 +558,7 @@ def _linked_uid(source: str, key: str, backend: Backend, uids: dict[str, str]) -
     raise ValueError(f"dashboard {source}: link to unknown dashboard {key!r} (not built with it, not bundled)")
 
 
-def _header_link(link: DashboardLink, uids: dict[str, str], source: str, backend: Backend) -> dict:
+def _header_link(link: DashboardLink, uids: dict[str, str], source: str, backend: Backend) -> dict[str, Any]:
     url = link.url or f"/d/{_linked_uid(source, link.dashboard, backend, uids)}"
     return {
         "type": "link",
@@ -578,7 +585,7 @@ _BUILT_IN_ANNOTATION = {
 }
 
 
-def _annotations(work: _Compilation, scope: dict) -> list[dict]:
+def _annotations(work: _Compilation, scope: dict[str, Any]) -> list[dict[str, Any]]:
     """Grafana's built-in annotation, then the dashboard's: tag queries, or a signal's query per backend."""
     result = [dict(_BUILT_IN_ANNOTATION)]
     backend = work.backend
@@ -601,12 +608,12 @@ def _annotations(work: _Compilation, scope: dict) -> list[dict]:
     return result
 
 
-def _clean_model(model: dict) -> dict:
+def _clean_model(model: dict[str, Any]) -> dict[str, Any]:
     """Remove nulls except where Grafana's model needs them (the first threshold step's value).
 
     A NaN or infinity is refused: Grafana cannot parse the `NaN` json would write."""
 
-    def walk(value, key=None):
+    def walk(value: Any, key: str | None = None) -> Any:
         if isinstance(value, dict):
             return {k: walk(v, k) for k, v in value.items() if v is not None or (k == "value" and key == "steps")}
         if isinstance(value, list):
@@ -615,7 +622,8 @@ def _clean_model(model: dict) -> dict:
             raise ValueError(f"{key!r} is {value}: Grafana needs a finite number")
         return value
 
-    return walk(model)
+    cleaned: dict[str, Any] = walk(model)
+    return cleaned
 
 
 def compile_all(

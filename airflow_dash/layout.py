@@ -20,7 +20,7 @@ class GridPos:
     w: int
     h: int
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, int]:
         return {"h": self.h, "w": self.w, "x": self.x, "y": self.y}
 
     def overlaps(self, other: GridPos) -> bool:

@@ -59,7 +59,7 @@ def check_options(kind: str, part: str, value: Mapping[str, Any]) -> list[str]:
         schema = definitions.get("Options")
     else:
         schema = definitions.get("FieldConfig")
-    if schema is None:
+    if not isinstance(schema, Mapping):
         return [f"{part}: the {kind} panel takes no {part}"] if value else []
     return _check(value, schema, definitions, part)
 

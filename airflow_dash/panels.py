@@ -19,6 +19,7 @@ and `LibraryPanel` places a library panel.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence, Union
 
@@ -34,6 +35,7 @@ GRID_COLUMNS = 24
 DRAW_STYLES = ("line", "bars", "points")
 LEGEND_PLACEMENTS = ("bottom", "right")
 FORMATS = ("time_series", "table", "heatmap")
+_INTERVAL = re.compile(r">?(\d+(ms|s|m|h|d|w|y))+|\$\w+|\$\{\w+\}")
 
 
 @dataclass(frozen=True)
@@ -160,9 +162,12 @@ class Panel:
     overrides: tuple[Override, ...] = ()
     transformations: tuple[Transformation, ...] = ()
     data_links: tuple[DataLink, ...] = ()
+    interval: str | None = None  # the panel's min interval (Grafana "Min interval"): `1m`, `$scrape`
 
     def __post_init__(self) -> None:
         name = f"panel {self.title!r}"
+        if self.interval is not None and not _INTERVAL.fullmatch(str(self.interval)):
+            raise ValueError(f"{name}: interval {self.interval!r}: expected e.g. 30s, 1m, 1h or a $variable")
         if not isinstance(self.title, str):
             raise TypeError(f"panel title must be a str, got {self.title!r}")
         if self.type not in PANEL_TYPES:
@@ -296,6 +301,7 @@ def timeseries(
     overrides: Sequence[Override] = (),
     transformations: Sequence[Transformation] = (),
     data_links: Sequence[DataLink] = (),
+    interval: str | None = None,
 ) -> Panel:
     """A time series panel (the default for anything over time).
 
@@ -308,7 +314,7 @@ def timeseries(
         min=min, max=max, decimals=decimals, thresholds=tuple(thresholds), stacked=stacked, fill_opacity=fill_opacity,
         draw_style=draw_style, legend_calcs=tuple(legend_calcs), legend_placement=legend_placement, links=tuple(links),
         options=_freeze(options), custom=_freeze(custom), mappings=tuple(mappings), overrides=tuple(overrides),
-        transformations=tuple(transformations), data_links=tuple(data_links),
+        transformations=tuple(transformations), data_links=tuple(data_links), interval=interval,
     )  # fmt: skip
 
 
@@ -332,12 +338,13 @@ def _single_value(
     data_links: Sequence[DataLink],
     transformations: Sequence[Transformation] = (),
     custom: Mapping[str, Any] | None = None,
+    interval: str | None = None,
 ) -> Panel:
     return Panel(
         title, kind, _queries(title, queries), unit=unit, description=description, width=width, height=height,
         min=min, max=max, decimals=decimals, thresholds=tuple(thresholds), reduce=reduce, links=tuple(links),
         options=_freeze(options), custom=_freeze(custom), mappings=tuple(mappings), overrides=tuple(overrides),
-        data_links=tuple(data_links), transformations=tuple(transformations),
+        data_links=tuple(data_links), transformations=tuple(transformations), interval=interval,
     )  # fmt: skip
 
 
@@ -358,6 +365,7 @@ def stat(
     mappings: Sequence[ValueMapping] = (),
     overrides: Sequence[Override] = (),
     data_links: Sequence[DataLink] = (),
+    interval: str | None = None,
 ) -> Panel:
     """A single big number (last value by default) with a sparkline.
 
@@ -366,7 +374,7 @@ def stat(
     'last'
     """
     return _single_value("stat", title, queries, unit, description, width, height, min, max, decimals, thresholds,
-                         reduce, links, options, mappings, overrides, data_links)  # fmt: skip
+                         reduce, links, options, mappings, overrides, data_links, interval=interval)  # fmt: skip
 
 
 def gauge(
@@ -386,6 +394,7 @@ def gauge(
     mappings: Sequence[ValueMapping] = (),
     overrides: Sequence[Override] = (),
     data_links: Sequence[DataLink] = (),
+    interval: str | None = None,
 ) -> Panel:
     """A radial gauge of one value against `min`..`max` and the thresholds.
 
@@ -394,7 +403,7 @@ def gauge(
     100
     """
     return _single_value("gauge", title, queries, unit, description, width, height, min, max, decimals, thresholds,
-                         reduce, links, options, mappings, overrides, data_links)  # fmt: skip
+                         reduce, links, options, mappings, overrides, data_links, interval=interval)  # fmt: skip
 
 
 def bargauge(
@@ -414,6 +423,7 @@ def bargauge(
     mappings: Sequence[ValueMapping] = (),
     overrides: Sequence[Override] = (),
     data_links: Sequence[DataLink] = (),
+    interval: str | None = None,
 ) -> Panel:
     """Horizontal bars, one per series, of one reduced value each (e.g. disk usage per mount).
 
@@ -422,7 +432,7 @@ def bargauge(
     'bargauge'
     """
     return _single_value("bargauge", title, queries, unit, description, width, height, min, max, decimals,
-                         thresholds, reduce, links, options, mappings, overrides, data_links)  # fmt: skip
+                         thresholds, reduce, links, options, mappings, overrides, data_links, interval=interval)  # fmt: skip
 
 
 def piechart(
@@ -439,6 +449,7 @@ def piechart(
     mappings: Sequence[ValueMapping] = (),
     overrides: Sequence[Override] = (),
     data_links: Sequence[DataLink] = (),
+    interval: str | None = None,
 ) -> Panel:
     """A pie (or donut: `options={"pieType": "donut"}`) of each series' reduced value.
 
@@ -447,7 +458,7 @@ def piechart(
     'donut'
     """
     return _single_value("piechart", title, queries, unit, description, width, height, None, None, decimals, (),
-                         reduce, links, options, mappings, overrides, data_links)  # fmt: skip
+                         reduce, links, options, mappings, overrides, data_links, interval=interval)  # fmt: skip
 
 
 def table(
@@ -468,6 +479,7 @@ def table(
     overrides: Sequence[Override] = (),
     transformations: Sequence[Transformation] = (),
     data_links: Sequence[DataLink] = (),
+    interval: str | None = None,
 ) -> Panel:
     """A table: by default each signal is an instant query in table format (one row per series, its labels
     as columns); pass `instant=False, format="time_series"` for a table of points.
@@ -481,7 +493,7 @@ def table(
         title, "table", _table_queries(title, queries, instant, format), unit=unit, description=description,
         width=width, height=height, decimals=decimals, thresholds=tuple(thresholds), links=tuple(links),
         options=_freeze(options), custom=_freeze(custom), mappings=tuple(mappings), overrides=tuple(overrides),
-        transformations=tuple(transformations), data_links=tuple(data_links),
+        transformations=tuple(transformations), data_links=tuple(data_links), interval=interval,
     )  # fmt: skip
 
 
@@ -499,6 +511,7 @@ def state_timeline(
     mappings: Sequence[ValueMapping] = (),
     overrides: Sequence[Override] = (),
     data_links: Sequence[DataLink] = (),
+    interval: str | None = None,
 ) -> Panel:
     """States over time, one band per series; pair it with `mappings` (e.g. 1 → "up", green).
 
@@ -511,6 +524,7 @@ def state_timeline(
         title, "state-timeline", _queries(title, queries), unit=unit, description=description, width=width,
         height=height, thresholds=tuple(thresholds), links=tuple(links), options=_freeze(options),
         custom=_freeze(custom), mappings=tuple(mappings), overrides=tuple(overrides), data_links=tuple(data_links),
+        interval=interval,
     )  # fmt: skip
 
 
@@ -525,6 +539,7 @@ def heatmap(
     options: Mapping[str, Any] | None = None,
     custom: Mapping[str, Any] | None = None,
     data_links: Sequence[DataLink] = (),
+    interval: str | None = None,
 ) -> Panel:
     """A heatmap; signals are asked in heatmap format (Prometheus histogram buckets by `le`).
 
@@ -535,7 +550,7 @@ def heatmap(
     return Panel(
         title, "heatmap", _table_queries(title, queries, False, "heatmap"), unit=unit, description=description,
         width=width, height=height, links=tuple(links), options=_freeze(options), custom=_freeze(custom),
-        data_links=tuple(data_links),
+        data_links=tuple(data_links), interval=interval,
     )  # fmt: skip
 
 
@@ -556,6 +571,7 @@ def barchart(
     overrides: Sequence[Override] = (),
     transformations: Sequence[Transformation] = (),
     data_links: Sequence[DataLink] = (),
+    interval: str | None = None,
 ) -> Panel:
     """Bars of categories (one per series by default: instant queries in table format, reduced per series).
 
@@ -568,6 +584,7 @@ def barchart(
         description=description, width=width, height=height, decimals=decimals, thresholds=tuple(thresholds),
         links=tuple(links), options=_freeze(options), custom=_freeze(custom), mappings=tuple(mappings),
         overrides=tuple(overrides), transformations=tuple(transformations), data_links=tuple(data_links),
+        interval=interval,
     )  # fmt: skip
 
 
@@ -611,12 +628,22 @@ class RawPanel:
     'News'
     """
 
-    body: Mapping[str, Any] = field(hash=False)
+    body: Any = field(hash=False)  # a plain dict once constructed
     queries: tuple[Query, ...] = ()
     width: int | None = None
     height: int | None = None
 
-    def __post_init__(self) -> None:
+    def __init__(
+        self, body: Any, queries: Sequence[QueryLike] = (), width: int | None = None, height: int | None = None
+    ) -> None:
+        """`body`: a Grafana panel dict or a grafanalib panel object; `queries`: signals rendered per backend."""
+        object.__setattr__(self, "body", body)
+        object.__setattr__(self, "queries", tuple(queries))
+        object.__setattr__(self, "width", width)
+        object.__setattr__(self, "height", height)
+        self._check()
+
+    def _check(self) -> None:
         body = self.body
         if not isinstance(body, Mapping):
             to_json_data = getattr(body, "to_json_data", None)
@@ -645,7 +672,7 @@ class RawPanel:
     @property
     def size(self) -> tuple[int, int]:
         """(width, height): explicit, else the body's gridPos, else 12x8."""
-        pos = self.body.get("gridPos") if isinstance(self.body.get("gridPos"), dict) else {}
+        pos: dict[str, Any] = self.body["gridPos"] if isinstance(self.body.get("gridPos"), dict) else {}
         width = self.width if self.width is not None else pos.get("w") or 12
         height = self.height if self.height is not None else pos.get("h") or 8
         return int(width), int(height)

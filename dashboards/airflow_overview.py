@@ -36,7 +36,7 @@ health = Row(
         ),
         stat(
             "Task failures", af.ti_failures_count, thresholds=thresholds("green", (1, "red")), decimals=0,
-            reduce="sum", options={"interval": "1m"},
+            reduce="sum", interval="1m",
             description="Failed task instances over the dashboard's time range, all DAGs. Red while any failure "
             "is in the range: open Tasks below and the DAG dashboard to find the failing tasks.",
             links=TO_DAG,

@@ -44,7 +44,7 @@ dashboard = Dashboard(
                            thresholds=thresholds("green", (80, "orange"), (90, "red"))),
                 timeseries("OOM kills", docker.oom_events, width=8, min=0, draw_style="bars", fill_opacity=80,
                            decimals=0, thresholds=thresholds("green", (1, "red")),
-                           options={"interval": "1m"}),  # increase() over the step needs 4 scrapes in it
+                           interval="1m"),  # increase() over the step needs 4 scrapes in it
             ],
         ),
         Row(

@@ -16,7 +16,8 @@ backend and the reason is shown by `airflow-dash list --verbose`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 from typing import Callable, Iterable, Mapping, Union
 
 from airflow_dash.query import flux, influxql, promql
@@ -62,7 +63,7 @@ class PromScope:
 
     def rate_sum(self, selector: promql.Selector, scale: float = 1.0) -> promql.Expr:
         """Per-second rate of a counter, summed per series of the signal (`by` its group-by labels)."""
-        expr = promql.sum(promql.rate(selector)).by(*self.by)
+        expr: promql.Expr = promql.sum(promql.rate(selector)).by(*self.by)
         return expr if scale == 1.0 else expr * scale
 
 
@@ -151,8 +152,8 @@ class TelegrafSeries:
     kind: str = GAUGE
     aggregate: str = "mean"
     # hash=False: a series is hashable (signals and panels are set members) though these are dicts
-    where: Mapping[str, MatchValue | tuple[str, ...]] = field(default_factory=dict, hash=False)
-    exclude: Mapping[str, MatchValue | tuple[str, ...]] = field(default_factory=dict, hash=False)  # must NOT match
+    where: Mapping[str, MatchValue | tuple[str, ...]] = dataclasses.field(default_factory=dict, hash=False)
+    exclude: Mapping[str, MatchValue | tuple[str, ...]] = dataclasses.field(default_factory=dict, hash=False)  # NOT
     transform: Affine = Affine()
     divide_by: str | None = None  # another field of the same measurement: show field / divide_by (gauges)
 

@@ -16,7 +16,7 @@ default everywhere; literals go through `airflow_dash.escaping`.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Iterable, Sequence, Union
+from typing import Iterable, Mapping, Sequence, Union
 
 from airflow_dash import escaping
 from airflow_dash.query.raw import RawQuery
@@ -98,8 +98,8 @@ def _normalize(value: MatchValue | Iterable[str]) -> MatchValue | tuple[str, ...
 def predicate(
     measurement: str | Sequence[str] | None = None,
     field: str | Sequence[str] | Regex | None = None,
-    tags: dict[str, MatchValue | Iterable[str]] | None = None,
-    exclude: dict[str, MatchValue | Iterable[str]] | None = None,
+    tags: Mapping[str, MatchValue | Iterable[str]] | None = None,
+    exclude: Mapping[str, MatchValue | Iterable[str]] | None = None,
 ) -> str:
     """The body of a `filter(fn: (r) => ...)` joining all conditions with `and`."""
     parts = []
@@ -189,7 +189,7 @@ class FluxQuery:
         return self.pipe(_call("drop", columns=list(columns)))
 
     def pivot(
-        self, row_key: Sequence[str] = ("_time",), column_key: Sequence[str] = ("_field",), value_column="_value"
+        self, row_key: Sequence[str] = ("_time",), column_key: Sequence[str] = ("_field",), value_column: str = "_value"
     ) -> FluxQuery:
         return self.pipe(_call("pivot", rowKey=list(row_key), columnKey=list(column_key), valueColumn=value_column))
 
@@ -296,7 +296,7 @@ class SchemaQuery:
 def tag_values(
     tag: str,
     measurement: str | None = None,
-    tags: dict[str, MatchValue | Iterable[str]] | None = None,
+    tags: Mapping[str, MatchValue | Iterable[str]] | None = None,
     bucket: str | Ident = DEFAULT_BUCKET,
 ) -> SchemaQuery:
     """Values of `tag` over the dashboard time range, optionally within a measurement and other tag filters."""

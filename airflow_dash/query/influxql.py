@@ -11,7 +11,7 @@ strings and regexes go through `airflow_dash.escaping`.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Iterable, Union
+from typing import Callable, Iterable, Union
 
 from airflow_dash import escaping
 from airflow_dash.query.raw import RawQuery
@@ -161,7 +161,7 @@ def _field_arg(value: str | FieldExpr) -> FieldExpr:
     return Field(value) if isinstance(value, str) else value
 
 
-def _aggregate(name: str):
+def _aggregate(name: str) -> Callable[[str | FieldExpr], Function]:
     def build(value: str | FieldExpr) -> Function:
         return Function(name, (_field_arg(value),))
 

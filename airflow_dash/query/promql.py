@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from typing import Iterable, Sequence, Union
+from typing import Callable, Iterable, Protocol, Sequence, Union
 
 from airflow_dash import escaping
 from airflow_dash.query.raw import RawQuery
@@ -112,14 +112,16 @@ class Expr:
     def ne(self, other: ExprLike, *, bool_: bool = False) -> BinaryOp:
         return binary("!=", self, other, bool_=bool_)
 
-    def and_(self, other: ExprLike, **matching: Sequence[str]) -> BinaryOp:
-        return binary("and", self, other, **matching)
+    def and_(self, other: ExprLike, *, on: Sequence[str] | None = None, ignoring: Sequence[str] | None = None) -> BinaryOp:
+        return binary("and", self, other, on=on, ignoring=ignoring)
 
-    def or_(self, other: ExprLike, **matching: Sequence[str]) -> BinaryOp:
-        return binary("or", self, other, **matching)
+    def or_(self, other: ExprLike, *, on: Sequence[str] | None = None, ignoring: Sequence[str] | None = None) -> BinaryOp:
+        return binary("or", self, other, on=on, ignoring=ignoring)
 
-    def unless(self, other: ExprLike, **matching: Sequence[str]) -> BinaryOp:
-        return binary("unless", self, other, **matching)
+    def unless(
+        self, other: ExprLike, *, on: Sequence[str] | None = None, ignoring: Sequence[str] | None = None
+    ) -> BinaryOp:
+        return binary("unless", self, other, on=on, ignoring=ignoring)
 
 
 ExprLike = Union[Expr, int, float]
@@ -197,9 +199,12 @@ class Matcher:
 def _matchers(labels: dict[str, MatchValue | Iterable[str]], negate: bool) -> tuple[Matcher, ...]:
     result = []
     for label, value in labels.items():
-        if isinstance(value, (list, tuple, set, frozenset)):
-            value = tuple(sorted(value)) if isinstance(value, (set, frozenset)) else tuple(value)
-        result.append(Matcher(label, value, negate))
+        matched: MatchValue | tuple[str, ...]
+        if isinstance(value, (str, Variable, Regex)):
+            matched = value
+        else:
+            matched = tuple(sorted(value)) if isinstance(value, (set, frozenset)) else tuple(value)
+        result.append(Matcher(label, matched, negate))
     return tuple(result)
 
 
@@ -410,7 +415,13 @@ def func(name: str, *args: ExprLike | str) -> Call:
     return Call(name, rendered)
 
 
-def _range_function(name: str):
+class RangeFunction(Protocol):
+    """`rate`, `increase`, `avg_over_time`...: `f(expr, range_=None)`; the range defaults to `$__rate_interval`."""
+
+    def __call__(self, expr: Expr, range_: DurationLike | None = None) -> Call: ...
+
+
+def _range_function(name: str) -> RangeFunction:
     def build(expr: Expr, range_: DurationLike | None = None) -> Call:
         return Call(name, (_range_argument(expr, range_),))
 
@@ -519,8 +530,8 @@ class Aggregation(Expr):
         return f"{head} ({', '.join(args)})"
 
 
-def _aggregation(op: str):
-    def build(expr: Expr) -> Aggregation:
+def _aggregation(op: str) -> Callable[[ExprLike], Aggregation]:
+    def build(expr: ExprLike) -> Aggregation:
         return Aggregation(op, _as_expr(expr))
 
     build.__name__ = op
