@@ -655,7 +655,7 @@ def compile_all(
 SCHEMA_VERSIONS = (41, 42)
 
 
-def for_schema_version(model: dict, schema_version: int) -> dict:
+def for_schema_version(model: dict[str, Any], schema_version: int) -> dict[str, Any]:
     """`model` (compiled at SCHEMA_VERSION) as it reads at `schema_version`; a new dict, `model` untouched."""
     if schema_version not in SCHEMA_VERSIONS:
         raise ValueError(f"schemaVersion must be one of {SCHEMA_VERSIONS}, got {schema_version!r}")
@@ -667,7 +667,7 @@ def for_schema_version(model: dict, schema_version: int) -> dict:
     return result
 
 
-def _hide_tooltip_with_viz(panel: dict) -> dict:
+def _hide_tooltip_with_viz(panel: dict[str, Any]) -> dict[str, Any]:
     def fix(hide: object) -> object:
         return {**hide, "tooltip": True} if isinstance(hide, dict) and hide.get("viz") is True else hide
 

@@ -3,12 +3,10 @@
     >>> check_options("timeseries", "options", {"legend": {"displayMode": "table"}})
     []
     >>> check_options("timeseries", "custom", {"drawStyle": "bar"})
-    ["custom.drawStyle: 'bar' is not one of 'line', 'bars', 'points'"]
+    ["fieldConfig.defaults.custom.drawStyle: 'bar' is not one of 'line', 'bars', 'points'"]
 
-The schemas (`_panel_schema_data`, vendored by scripts/vendor-panel-schemas.py) describe a complete panel;
-what an author passes is partial (merged onto our defaults), so `required` is not enforced, everything else
-the schemas use is: types, enums and consts, unknown keys (`additionalProperties: false`), arrays, `$ref`,
-`allOf`/`anyOf`/`oneOf`, minimum/maximum.
+The panel schemas are the ones `airflow_dash.schemas` bundles; the unit ids (`_panel_schema_data`, from
+Grafana's published `units` schema by scripts/vendor-panel-schemas.py) and the reducer ids are here.
 """
 
 from __future__ import annotations
@@ -16,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping
 
-from airflow_dash._panel_schema_data import PANELS, UNITS
+from airflow_dash._panel_schema_data import UNITS
 
 UNIT_IDS = frozenset(UNITS)
 # Units Grafana builds from a pattern (custom units): `suffix:req`, `currency:EUR`, `time:YYYY`, `si:g`...
@@ -27,10 +25,6 @@ REDUCERS = frozenset(
      "diff", "logmin", "allIsZero", "allIsNull", "changeCount", "distinctCount", "diffperc", "allValues",
      "uniqueValues", "median", "variance", "stdDev", *(f"p{n}" for n in range(1, 100))}
 )  # fmt: skip
-PANEL_KINDS_WITH_SCHEMA = frozenset(PANELS)
-_TYPES = {
-    "object": dict, "array": list, "string": str, "boolean": bool, "null": type(None),
-}  # fmt: skip
 
 
 def is_unit(unit: object) -> bool:
@@ -47,78 +41,18 @@ def check_unit(unit: object) -> str | None:
     return f"unit {unit!r} is not a Grafana unit{hint}"
 
 
-def check_options(kind: str, part: str, value: Mapping[str, Any]) -> list[str]:
-    """Problems of `value` as the panel kind's `options` (part="options") or field config `custom` (part="custom").
+def check_options(kind: str, part: str, value: Mapping[str, Any], where: str | None = None) -> list[str]:
+    """Problems of `value` as the panel kind's `options` (part="options") or field config `custom` (part="custom"),
+    checked by `airflow_dash.schemas` against Grafana's published schema for the kind.
 
-    Kinds without a published schema (logs, ...) are not checked. Each problem names the path of the field.
+    What an author passes is partial (merged over our defaults), so fields the schema requires are not
+    demanded; kinds without a published schema (logs, plugins) are not checked. Each problem names the field.
     """
-    definitions = PANELS.get(kind)
-    if definitions is None:
-        return []
+    from airflow_dash.schemas import MISSING, validate_panel
+
+    schema_kind = kind.replace("-", "")  # state-timeline -> statetimeline
     if part == "options":
-        schema = definitions.get("Options")
+        problems = validate_panel(schema_kind, dict(value), None, where=where)
     else:
-        schema = definitions.get("FieldConfig")
-    if not isinstance(schema, Mapping):
-        return [f"{part}: the {kind} panel takes no {part}"] if value else []
-    return _check(value, schema, definitions, part)
-
-
-def _resolve(schema: Mapping[str, Any], definitions: Mapping[str, Any]) -> Mapping[str, Any]:
-    while "$ref" in schema:
-        schema = definitions[schema["$ref"].rsplit("/", 1)[-1]]
-    return schema
-
-
-def _type_ok(value: Any, expected: str | list[str]) -> bool:
-    for name in [expected] if isinstance(expected, str) else expected:
-        if name in ("number", "integer"):
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                if name == "number" or float(value).is_integer():
-                    return True
-        elif isinstance(value, _TYPES[name]):
-            return True
-    return False
-
-
-def _show(value: Any) -> str:
-    return repr(value) if not isinstance(value, (dict, list)) else type(value).__name__
-
-
-def _check(value: Any, schema: Mapping[str, Any], definitions: Mapping[str, Any], path: str) -> list[str]:
-    schema = _resolve(schema, definitions)
-    problems: list[str] = []
-    for part in schema.get("allOf", ()):
-        problems += _check(value, part, definitions, path)
-    for key in ("anyOf", "oneOf"):
-        if key in schema:
-            options = [_check(value, part, definitions, path) for part in schema[key]]
-            if all(options):
-                problems.append(min(options, key=len)[0] if len(schema[key]) == 1 else
-                                f"{path}: {_show(value)} matches none of the allowed forms ({min(options, key=len)[0]})")
-    if "const" in schema and value != schema["const"]:
-        return problems + [f"{path}: {_show(value)} is not {schema['const']!r}"]
-    if "enum" in schema and value not in schema["enum"]:
-        allowed = ", ".join(repr(v) for v in schema["enum"])
-        return problems + [f"{path}: {_show(value)} is not one of {allowed}"]
-    if "type" in schema and not _type_ok(value, schema["type"]):
-        return problems + [f"{path}: expected {schema['type']}, got {_show(value)}"]
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if "minimum" in schema and value < schema["minimum"]:
-            problems.append(f"{path}: {value} is below the minimum {schema['minimum']}")
-        if "maximum" in schema and value > schema["maximum"]:
-            problems.append(f"{path}: {value} is above the maximum {schema['maximum']}")
-    if isinstance(value, dict):
-        properties = schema.get("properties", {})
-        for key, item in value.items():
-            if key in properties:
-                problems += _check(item, properties[key], definitions, f"{path}.{key}")
-            elif schema.get("additionalProperties") is False:
-                known = ", ".join(sorted(properties))
-                problems.append(f"{path}: unknown field {key!r} (known: {known})")
-            elif isinstance(schema.get("additionalProperties"), dict):
-                problems += _check(item, schema["additionalProperties"], definitions, f"{path}.{key}")
-    if isinstance(value, list) and isinstance(schema.get("items"), dict):
-        for index, item in enumerate(value):
-            problems += _check(item, schema["items"], definitions, f"{path}[{index}]")
-    return problems
+        problems = validate_panel(schema_kind, None, {"defaults": {"custom": dict(value)}, "overrides": []}, where=where)
+    return [str(p) if where else f"{p.path}: {p.message}" for p in problems if p.kind != MISSING]

@@ -212,10 +212,10 @@ class Panel:
         for part, value in (("options", self.options), ("custom", self.custom)):
             if not isinstance(value, Mapping):
                 raise TypeError(f"{name}: {part} must be a dict, got {value!r}")
-            problems = check_options(self.type, part, value)
+            problems = check_options(self.type, part, value, where=name)
             if problems:
                 more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-                raise ValueError(f"{name}: {problems[0]}{more}")
+                raise ValueError(f"{problems[0]}{more}")
 
     @property
     def effective_unit(self) -> str:
