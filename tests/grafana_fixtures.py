@@ -1,5 +1,6 @@
-"""The `grafana` fixture: a real Grafana when GRAFANA_URL and GRAFANA_TOKEN are set (those tests are marked
-`real_grafana`), otherwise a fresh in-process emulator per test.
+"""The `grafana` fixture: a real Grafana only on the explicit opt-in AIRFLOW_DASH_TEST_GRAFANA_URL and
+AIRFLOW_DASH_TEST_GRAFANA_TOKEN (those tests are marked `real_grafana`), otherwise a fresh in-process emulator
+per test. GRAFANA_URL / GRAFANA_TOKEN, a user's publishing environment, never select a real Grafana.
 
 Register with `pytest_plugins = ["tests.grafana_fixtures"]` in tests/conftest.py (that also registers the
 collection hook that marks the tests for `-m real_grafana` selection).
@@ -27,8 +28,12 @@ def is_discovery(path: str) -> bool:
     return path == "/api/health" or re.fullmatch(r"/apis(/[^/]+)?/?", path) is not None
 
 
+TEST_URL_VAR = "AIRFLOW_DASH_TEST_GRAFANA_URL"
+TEST_TOKEN_VAR = "AIRFLOW_DASH_TEST_GRAFANA_TOKEN"
+
+
 def real_grafana_configured() -> bool:
-    return bool(os.environ.get("GRAFANA_URL") and os.environ.get("GRAFANA_TOKEN"))
+    return bool(os.environ.get(TEST_URL_VAR) and os.environ.get(TEST_TOKEN_VAR))
 
 
 @dataclass
@@ -119,7 +124,7 @@ def grafana(request) -> Iterator[GrafanaTarget]:
     root = f"airflow-dash-test-{prefix}"
     if request.param == "real":
         request.node.add_marker(pytest.mark.real_grafana)
-        target = GrafanaTarget(os.environ["GRAFANA_URL"], os.environ["GRAFANA_TOKEN"], None, prefix, root)
+        target = GrafanaTarget(os.environ[TEST_URL_VAR], os.environ[TEST_TOKEN_VAR], None, prefix, root)
         yield target
         with target.client() as client:
             for uid in [folder_uid((root,))]:

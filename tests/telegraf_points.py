@@ -1,7 +1,7 @@
 """Telegraf-shaped line protocol for tests: what Telegraf's system and Docker inputs write to InfluxDB.
 
 Measurements, tags, fields and field types follow the input READMEs in
-/work/shared/reference/content/telegraf/telegraf-inputs-{cpu,mem,disk,diskio,net,system,processes,swap,kernel}-README.md
+shared/reference/content/telegraf/telegraf-inputs-{cpu,mem,disk,diskio,net,system,processes,swap,kernel}-README.md
 and docker/telegraf-inputs-docker-README.md, with Telegraf's defaults:
 - every point carries the agent's `host` tag (`hostname = "$HOST_NAME"`);
 - inputs.system with the default `include = ["legacy"]`: three `system` points per gather (load/users/cpus,

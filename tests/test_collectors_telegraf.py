@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from tests.reference import CONTENT
 import tomllib
 
 import pytest
@@ -12,6 +11,7 @@ from airflow_dash.collectors.statsd_exporter import StatsdExporterMapper, statsd
 from airflow_dash.collectors.telegraf import (
     TelegrafStatsdPipeline, TelegrafTemplateEvaluator, telegraf_conf, telegraf_plan,
 )
+from tests.reference import CONTENT, needs_reference
 from tests.statsd_capture import FIXTURE_DIR, parse_capture
 
 REFERENCE = CONTENT / "telegraf" / "airflow-statsd-template-simulation.tsv"
@@ -42,6 +42,7 @@ def _tags(text: str) -> dict[str, str]:
     return dict(kv.split("=", 1) for kv in text.split(",") if kv)
 
 
+@needs_reference("telegraf/airflow-statsd-template-simulation.tsv")
 def test_evaluator_reproduces_the_reference_simulation_row_by_row():
     evaluator = TelegrafTemplateEvaluator(BLOG_TEMPLATES)
     rows = list(_simulation_rows())

@@ -1,7 +1,7 @@
 """The Grafana 11 emulator, exercised over HTTP with plain ``requests``.
 
 Tests taking the ``target`` fixture are *contract* tests: they also run against a real Grafana
-(marked ``real_grafana``) when GRAFANA_URL and GRAFANA_TOKEN are set, which is how we keep
+(marked ``real_grafana``) when AIRFLOW_DASH_TEST_GRAFANA_URL and AIRFLOW_DASH_TEST_GRAFANA_TOKEN are set, which is how we keep
 the emulator honest. Everything else uses emulator-only features (faults, seeding, flavors).
 """
 
@@ -18,6 +18,7 @@ import pytest
 import requests
 
 from airflow_dash.testing.grafana_emulator import GrafanaEmulator
+from tests.grafana_fixtures import TEST_TOKEN_VAR, TEST_URL_VAR
 
 ADMIN = "glsa_test_admin"
 EDITOR = "glsa_test_editor"
@@ -101,9 +102,9 @@ class Target:
 @pytest.fixture(params=["emulator", pytest.param("real", marks=pytest.mark.real_grafana)])
 def target(request):
     if request.param == "real":
-        url, token = os.environ.get("GRAFANA_URL"), os.environ.get("GRAFANA_TOKEN")
+        url, token = os.environ.get(TEST_URL_VAR), os.environ.get(TEST_TOKEN_VAR)
         if not (url and token):
-            pytest.skip("GRAFANA_URL and GRAFANA_TOKEN are not set")
+            pytest.skip(f"real Grafana not requested ({TEST_URL_VAR} and {TEST_TOKEN_VAR} are not set)")
         chosen = Target(Api(url.rstrip("/"), token))
         yield chosen
         chosen.cleanup()

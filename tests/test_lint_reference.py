@@ -1,4 +1,4 @@
-"""Lint on real-world dashboards (/work/shared/reference/content): rules fire where the files say they should.
+"""Lint on real-world dashboards (shared/reference/content beside the checkout): rules fire where the files say they should.
 
 Expectations are derived from each file's JSON with deliberately simple code, not hard-coded counts.
 """

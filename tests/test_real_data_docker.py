@@ -2,7 +2,7 @@
 
 - Prometheus: cAdvisor cannot run here (no Docker daemon, no container cgroups to read), so its series are
   *backfilled* into a real Prometheus with promtool, shaped exactly like cAdvisor's documented metrics
-  (/work/shared/reference/content/cadvisor/prometheus.md): container_* series labelled `id`, `name`,
+  (shared/reference/content/cadvisor/prometheus.md): container_* series labelled `id`, `name`,
   `image`, `instance`, `job` (plus `cpu="total"` on CPU usage, `interface` on network, `device` on
   filesystem I/O), machine_* series with `boot_id`/`machine_id`/`system_uuid`, and cgroups that are not
   containers (`id="/"`, `id="/system.slice/docker.service"`, no `name`/`image`), which the dashboard

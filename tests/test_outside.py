@@ -1,0 +1,69 @@
+"""The checkout works without this machine: no absolute machine paths, a Makefile that lives in its own
+virtualenv, and a suite that a user's publishing environment cannot steer."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+# Built from parts so that this file does not match itself.
+MACHINE_PATHS = re.compile("|".join(re.escape(p) for p in ("/wo" + "rk/", "/ho" + "me/", "/Us" + "ers/", "/ro" + "ot/")))
+
+
+def tracked_files() -> list[Path]:
+    try:
+        listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip("not a git checkout")
+    return [ROOT / name for name in listed.decode().split("\0") if name]
+
+
+def test_no_absolute_machine_path_in_any_tracked_file():
+    offenders = []
+    for path in tracked_files():
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (UnicodeDecodeError, OSError):
+            continue
+        for number, line in enumerate(text.splitlines(), 1):
+            if MACHINE_PATHS.search(line):
+                offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()[:100]}")
+    assert offenders == []
+
+
+def test_make_targets_use_the_project_virtualenv():
+    makefile = (ROOT / "Makefile").read_text()
+    assert "$(PYTHON) -m venv $(VENV)" in makefile
+    # The system interpreter only creates the venv; pip and everything else run inside it.
+    assert re.findall(r"\$\(PYTHON\) -m (\w+)", makefile) == ["venv"]
+    recipes = re.findall(r"^\t(.+)$", makefile, re.MULTILINE)
+    python_calls = [r for r in recipes if re.search(r"\bpython3?\b|-m pytest|-m pip", r)]
+    assert python_calls and all("$(VENV_PYTHON)" in r or "$(PYTHON) -m venv" in r for r in python_calls), python_calls
+
+
+def test_publishing_environment_does_not_reach_the_tests():
+    # conftest removed it before collection: a user's GRAFANA_URL/GRAFANA_TOKEN never select a real Grafana.
+    assert not [k for k in os.environ if k.startswith("GRAFANA_")]
+    from tests.grafana_fixtures import real_grafana_configured
+
+    assert real_grafana_configured() == bool(os.environ.get("AIRFLOW_DASH_TEST_GRAFANA_URL")
+                                             and os.environ.get("AIRFLOW_DASH_TEST_GRAFANA_TOKEN"))
+
+
+def test_grafana_variables_alone_do_not_select_a_real_grafana(tmp_path):
+    """A pytest run with GRAFANA_URL/GRAFANA_TOKEN exported runs against the emulator (it would otherwise try
+    the unreachable address below and fail)."""
+    env = {**os.environ, "GRAFANA_URL": "http://127.0.0.1:9", "GRAFANA_TOKEN": "glsa_user_token"}
+    env.pop("AIRFLOW_DASH_TEST_GRAFANA_URL", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+         "tests/test_publish_cli.py", "-k", "dry_run", "-x"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert " passed" in result.stdout
