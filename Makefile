@@ -1,27 +1,30 @@
 # airflow-dash: dashboards for Apache Airflow as code.
 # `make setup build` on a fresh Debian/Ubuntu machine, `make test` for the whole suite.
+# Everything runs in the project virtualenv $(VENV) that `make setup` creates (PEP 668 never applies).
 
 PYTHON ?= python3
+VENV ?= .venv
+VENV_PYTHON = $(VENV)/bin/python
 BACKENDS ?=
 OUT ?= build
-CLI = $(PYTHON) -m airflow_dash.cli
+CLI = $(VENV_PYTHON) -m airflow_dash.cli
 
-.PHONY: help setup setup-ci setup-system setup-python setup-node build list collectors lint preview diff publish \
-        test docs bench record-airflow stack-up stack-down clean
+.PHONY: help setup setup-ci setup-system setup-python setup-node setup-components venv-check build list collectors lint preview diff publish \
+        test test-isolated docs bench record-airflow stack-up stack-down clean dist
 
 help:
-	@echo "make setup build   install everything, then compile the bundled dashboards to $(OUT)/"
+	@echo "make setup build   install everything (into $(VENV)), then compile the bundled dashboards to $(OUT)/"
 	@echo "make test          run the whole test suite (starts real Prometheus, node_exporter, InfluxDB)"
 	@echo "make publish       build and publish to GRAFANA_URL with GRAFANA_TOKEN"
 	@echo "make docs          API reference from the docstrings, to $(OUT)/docs/index.html (guide: docs/library.md)"
-	@echo "make lint | preview | collectors | bench | stack-up | stack-down | clean"
+	@echo "make lint | preview | collectors | dist | bench | stack-up | stack-down | clean"
 
 setup: setup-system setup-python setup-node setup-components
 
-# What a dashboards repository's CI needs to lint, build, diff and publish (no test servers).
+# Lint, build, diff and publish only (no test servers).
 setup-ci: setup-python setup-node
 
-# Real servers the tests start: Prometheus + promtool, node_exporter, InfluxDB 1.x.
+# Real servers the tests start: Prometheus + promtool, node_exporter, InfluxDB 1.x; python3-venv where missing.
 setup-system:
 	bash scripts/install-system-deps.sh
 
@@ -30,38 +33,46 @@ setup-system:
 setup-components:
 	bash scripts/install-components.sh
 
-setup-python:
-	$(PYTHON) -m pip install --quiet -e '.[test]'
+# The project virtualenv: created once, then the package (editable) with its test extras.
+$(VENV_PYTHON):
+	$(PYTHON) -m venv $(VENV)
+
+setup-python: $(VENV_PYTHON)
+	$(VENV_PYTHON) -m pip install --quiet --disable-pip-version-check -e '.[test]'
 
 # The Flux checker is an npm package (wasm); node itself must already be there.
 setup-node:
 	@command -v node >/dev/null || { echo "node is missing: install Node.js >= 18 (e.g. apt-get install nodejs npm)" >&2; exit 2; }
 	npm install --no-audit --no-fund --silent
 
-build:
+# Every target below runs the virtualenv's Python: without it, say what to do.
+venv-check:
+	@test -x $(VENV_PYTHON) || { echo "$(VENV) is missing: run \`make setup\` first" >&2; exit 2; }
+
+build: venv-check
 	$(CLI) build --out $(OUT) $(foreach b,$(BACKENDS),--backend $(b))
 
-list:
+list: venv-check
 	$(CLI) list --verbose
 
-collectors:
+collectors: venv-check
 	$(CLI) collectors --out $(OUT)/collectors
 
-lint:
+lint: venv-check
 	$(CLI) lint
 
-preview:
+preview: venv-check
 	$(CLI) preview --out $(OUT)/preview
 
-diff:
+diff: venv-check
 	$(CLI) diff --against live
 
 publish: build
 	$(CLI) publish $(foreach b,$(BACKENDS),--backend $(b))
 
 # pytest exits 5 when it collected nothing: that must fail loudly, never pass.
-test:
-	@$(PYTHON) -m pytest; rc=$$?; \
+test: venv-check
+	@$(VENV_PYTHON) -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "ERROR: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 # The API reference, generated from the docstrings (pdoc is a test extra); the package's `__all__` lists names,
@@ -69,11 +80,21 @@ test:
 DOC_MODULES = airflow_dash.query airflow_dash.catalog airflow_dash.panels airflow_dash.field_config \
 	airflow_dash.panel_schema airflow_dash.dashboard airflow_dash.compile airflow_dash.build airflow_dash.backends \
 	airflow_dash.escaping airflow_dash.validate airflow_dash.lint airflow_dash.grafana
-docs:
-	$(PYTHON) -m pdoc --docformat markdown --output-directory $(OUT)/docs airflow_dash $(DOC_MODULES)
+docs: venv-check
+	$(VENV_PYTHON) -m pdoc --docformat markdown --output-directory $(OUT)/docs airflow_dash $(DOC_MODULES)
 
-bench:
-	$(PYTHON) scripts/bench.py --json bench-results.json
+# The tests that read files around the checkout, from a copy with nothing beside it (no ../shared).
+test-isolated: venv-check
+	bash scripts/test-isolated.sh
+
+# Release artefacts: wheel + sdist in dist/, checked by twine.
+dist: venv-check
+	rm -rf dist
+	$(VENV_PYTHON) -m build --outdir dist .
+	$(VENV_PYTHON) -m twine check --strict dist/*
+
+bench: venv-check
+	$(VENV_PYTHON) scripts/bench.py --json bench-results.json
 
 # Re-record the StatsD fixtures from real Airflow 2 and 3 (needs PyPI; several minutes).
 record-airflow:
@@ -86,4 +107,4 @@ stack-down:
 	docker compose down
 
 clean:
-	rm -rf $(OUT) .pytest_cache .hypothesis
+	rm -rf $(OUT) dist .pytest_cache .hypothesis

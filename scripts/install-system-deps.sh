@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the real servers the test-suite starts: Prometheus (+ promtool), node_exporter, InfluxDB 1.x.
+# Installs the real servers the test-suite starts: Prometheus (+ promtool), node_exporter, InfluxDB 1.x, and
+# python3-venv where `python3 -m venv` cannot work (stock Debian/Ubuntu: the project lives in .venv, see PEP 668).
 # Idempotent: only missing packages are installed. Debian/Ubuntu only.
 set -euo pipefail
 
@@ -8,6 +9,7 @@ command -v prometheus >/dev/null || need+=(prometheus)
 command -v promtool >/dev/null || need+=(prometheus)
 command -v prometheus-node-exporter >/dev/null || need+=(prometheus-node-exporter)
 command -v influxd >/dev/null || need+=(influxdb)
+"${PYTHON:-python3}" -c 'import ensurepip, venv' 2>/dev/null || need+=(python3-venv)
 # Node 20 is preinstalled on our machines; Debian's npm would pull an older nodejs over it.
 command -v node >/dev/null || need+=(nodejs npm)
 
