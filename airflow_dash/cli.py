@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "lint": "airflow_dash.commands.lint:lint",
     "preview": "airflow_dash.commands.preview:preview",
     "setup-flux-checker": "airflow_dash.commands.setup_flux:setup_flux_checker",
+    "init": "airflow_dash.commands.init:init",
 }
 
 SHORT_HELP: dict[str, str] = {
@@ -41,6 +42,7 @@ SHORT_HELP: dict[str, str] = {
     "lint": "Check dashboards for mistakes reviewers care about.",
     "preview": "Render dashboard layouts to SVG/PNG and an index.html.",
     "setup-flux-checker": "Install the offline Flux checker (npm) into a per-user cache.",
+    "init": "Create a dashboards repository: pyproject, dashboards/, datasources/, Makefile, CI.",
 }
 
 

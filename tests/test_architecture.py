@@ -21,7 +21,7 @@ RANKS = {
     "airflow_dash.layout": 6, "airflow_dash.compile": 6, "airflow_dash.alert_rules": 6, "airflow_dash.validate": 6, "airflow_dash.collectors": 6,
     "airflow_dash.discovery": 7, "airflow_dash.build": 7, "airflow_dash.live": 7,
     "airflow_dash.grafana": 8, "airflow_dash.settings": 8, "airflow_dash.lint": 8, "airflow_dash.preview": 8,
-    "airflow_dash.testing": 8,
+    "airflow_dash.testing": 8, "airflow_dash.scaffold": 8,
     "airflow_dash.commands": 9, "airflow_dash.cli": 9,
     "airflow_dash.bundled": 5,  # the top-level dashboards/, shipped as this package
     "airflow_dash.bundled_alerts": 5,  # the top-level alerts/, likewise

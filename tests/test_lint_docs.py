@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import yaml
@@ -33,9 +34,25 @@ def test_workflow_parses_and_runs_the_review_steps():
     review, publish = workflow["jobs"]["review"], workflow["jobs"]["publish"]
     review_text = "\n".join(str(step.get("run", "")) + str(step.get("uses", "")) for step in review["steps"])
     for needle in ("actions/setup-python", "actions/setup-node", "make setup", "airflow-dash lint --output github",
-                   "airflow-dash build", "--against", "--output markdown", "sticky-pull-request-comment",
-                   "airflow-dash preview", "actions/upload-artifact"):  # fmt: skip
+                   "make build", "make --silent diff DIFF_OUTPUT=markdown", "sticky-pull-request-comment",
+                   "make preview", "actions/upload-artifact"):  # fmt: skip
         assert needle in review_text, needle
+    assert "setup-ci" not in WORKFLOW.read_text(encoding="utf-8")  # nothing of this repository's Makefile
     (publish_step,) = [s for s in publish["steps"] if s.get("run") == "make publish"]
-    assert publish_step["env"] == {"GRAFANA_URL": "${{ secrets.GRAFANA_URL }}", "GRAFANA_TOKEN": "${{ secrets.GRAFANA_TOKEN }}"}
-    assert "push" in publish["if"] and "pull_request" in review["if"]
+    assert {k: publish_step["env"][k] for k in ("GRAFANA_URL", "GRAFANA_TOKEN")} == {
+        "GRAFANA_URL": "${{ secrets.GRAFANA_URL }}", "GRAFANA_TOKEN": "${{ secrets.GRAFANA_TOKEN }}"}
+    assert "push" in publish["if"]
+    (diff_step,) = [s for s in review["steps"] if "diff" in str(s.get("run", ""))]
+    assert "pull_request" in diff_step["if"] and diff_step["env"]["GRAFANA_TOKEN"] == "${{ secrets.GRAFANA_TOKEN }}"
+
+
+def test_example_workflow_and_datasources_are_what_init_writes():
+    """The example here is `airflow-dash init --backend prometheus --backend flux --backend influxql`'s output."""
+    from airflow_dash.scaffold import scaffold_files
+
+    files = {f.path: f.text for f in scaffold_files("x", ["prometheus", "flux", "influxql"], "0.1.0", [])}
+    assert WORKFLOW.read_text(encoding="utf-8") == files[".github/workflows/dashboards.yml"]
+    for path in sorted((ROOT / "datasources").glob("*.yaml")):
+        assert path.read_text(encoding="utf-8") == files[f"datasources/{path.name}"], path.name
+    targets = set(re.findall(r"^([a-z-]+):", files["Makefile"], re.MULTILINE))
+    assert {"setup", "build", "lint", "diff", "publish", "preview"} <= targets

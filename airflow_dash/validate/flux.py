@@ -33,7 +33,8 @@ FLUX_LSP_VERSION = "0.8.40"  # the checker's pin; package.json (for the checkout
 FLUX_LSP_PACKAGE = Path("@influxdata") / "flux-lsp-browser"
 CHECKER_SCRIPT = Path(__file__).with_name("flux_check.mjs")
 INSTALL_HINT = (f"run `airflow-dash setup-flux-checker` once (needs Node.js >= 18 and npm), or point the "
-                f"node_modules setting ({NODE_MODULES_ENV}) at a node_modules holding {FLUX_LSP_NAME}")
+                f"node_modules setting ({NODE_MODULES_ENV}) at a node_modules holding {FLUX_LSP_NAME}, "
+                "or leave flux out (--backend, or the backends setting)")
 TIMEOUT_SECONDS = 300
 # What Grafana provides at run time; values only need the right types.
 GRAFANA_PRELUDE = (

@@ -1,0 +1,31 @@
+"""`airflow-dash init [DIR]`: scaffold a team's dashboards repository (thin wrapper over airflow_dash.scaffold)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from airflow_dash.backends import BACKENDS
+
+
+@click.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=".")
+@click.option("--backend", "backends", multiple=True, type=click.Choice(sorted(BACKENDS)),
+              help="The team's monitoring stack(s) (repeatable; default prometheus).")
+def init(directory, backends):
+    """Create a dashboards repository in DIRECTORY (default: here): pyproject.toml, dashboards/ with an example
+    extending a bundled dashboard, datasources/ for the chosen backends, a Makefile and a CI workflow.
+
+    Nothing is overwritten. Then: `make setup build lint`.
+    """
+    from airflow_dash import __version__
+    from airflow_dash.discovery import DashboardSource
+    from airflow_dash.scaffold import write_scaffold
+
+    bundled = list(DashboardSource(bundled=True).load_with_paths())
+    written = write_scaffold(directory, list(backends) or ["prometheus"], __version__, bundled)
+    for path in written:
+        click.echo(f"wrote {path}")
+    where = "" if directory == Path(".") else f"cd {directory} && "
+    click.echo(f"next: {where}make setup build lint")
