@@ -282,8 +282,8 @@ def start_telegraf(work_dir: Path, influx2: InfluxDB2Server, bucket: str, influx
     config.write_text(loopback_telegraf_conf(telegraf_conf(), statsd_port, influx1_url, influx1_database,
                                              flush_interval_s))
     influx2.create_bucket(bucket)
-    env = {**os.environ, "HOST_NAME": TELEGRAF_HOST, "INFLUX_URL": influx2.url, "INFLUX_TOKEN": influx2.token,
-           "INFLUX_ORG": influx2.org, "INFLUX_BUCKET": bucket}
+    env = {**os.environ, "HOST_NAME": TELEGRAF_HOST, "INFLUXDB_URL": influx2.url, "INFLUXDB_TOKEN": influx2.token,
+           "INFLUXDB_ORG": influx2.org, "INFLUXDB_BUCKET": bucket}
     server = start_process("telegraf", [str(binary), "--config", str(config)], work_dir, env=env)
     agent = TelegrafAgent(statsd_port, config, server)
     try:

@@ -66,6 +66,7 @@ def test_template_pattern_doc_examples():
     assert ev.apply("cpu.usage.idle.eu-east") == ("cpu_usage", {"region": "eu-east", "datacenter": "1a"}, "idle")
 
 
+@needs_reference("telegraf/airflow-statsd-template-simulation.tsv")
 def test_our_templates_avoid_every_blog_mis_mapping():
     """Where the blog templates put an id into a measurement name or mis-tag it, ours give id-free names and
     the right tags (or a deliberate drop)."""
@@ -141,8 +142,8 @@ def test_telegraf_conf_is_valid_toml_with_expected_inputs():
     assert inputs["cpu"][0]["percpu"] is False and inputs["cpu"][0]["totalcpu"] is True
     assert inputs["disk"][0]["ignore_fs"]
     out = conf["outputs"]["influxdb_v2"][0]
-    assert out == {"urls": ["${INFLUX_URL}"], "token": "${INFLUX_TOKEN}", "organization": "${INFLUX_ORG}",
-                   "bucket": "${INFLUX_BUCKET}"}
+    assert out == {"urls": ["${INFLUXDB_URL}"], "token": "${INFLUXDB_TOKEN}", "organization": "${INFLUXDB_ORG}",
+                   "bucket": "${INFLUXDB_BUCKET}"}
     assert "# [[outputs.influxdb]]" in telegraf_conf()
     renames = {r["measurement"]: r["dest"] for r in conf["processors"]["rename"][0]["replace"]}
     assert renames["airflow_dag_duration"] == "airflow_task_duration"

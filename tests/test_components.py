@@ -168,8 +168,8 @@ def test_real_telegraf_loads_the_generated_config_verbatim(tmp_path):
     # inputs.docker is left out: it needs a Docker daemon, which the test machines do not have.
     inputs = sorted(s.removeprefix("inputs.") for s in _SECTION.findall(telegraf_conf())
                     if s.startswith("inputs.") and s != "inputs.docker")
-    env = {**os.environ, "HOST_NAME": "h", "INFLUX_URL": "http://127.0.0.1:9", "INFLUX_TOKEN": "t",
-           "INFLUX_ORG": "o", "INFLUX_BUCKET": "b"}
+    env = {**os.environ, "HOST_NAME": "h", "INFLUXDB_URL": "http://127.0.0.1:9", "INFLUXDB_TOKEN": "t",
+           "INFLUXDB_ORG": "o", "INFLUXDB_BUCKET": "b"}
     result = subprocess.run([str(binary), "--config", str(config), "--test", "--input-filter", ":".join(inputs)],
                             capture_output=True, text=True, timeout=60, env=env, cwd=tmp_path)
     errors = [line for line in result.stderr.splitlines() if " E! " in line]

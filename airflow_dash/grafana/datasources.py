@@ -28,7 +28,8 @@ PLAIN_FIELDS = ("name", "type", "uid", "access", "url", "isDefault", "basicAuth"
 # Deprecated top-level secrets, moved into secureJsonData.
 LEGACY_SECRET_FIELDS = ("password", "basicAuthPassword")
 
-_VARIABLE = re.compile(r"\$(?:\$|\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
+# $$, ${NAME}, $NAME, or (group 3) a `${` that is not a well-formed ${NAME}: an error, never literal text.
+_VARIABLE = re.compile(r"\$(?:\$|\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*)|(\{[^}]*\}?))")
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,10 @@ def substitute(value: Any, env: Mapping[str, str], source: Path, missing: list[s
     """Replace ${VAR}/$VAR in string values (not keys); collect unset variable names in `missing`."""
     if isinstance(value, str):
         def replace(match: re.Match) -> str:
+            if match.group(3) is not None:
+                bad = "$" + match.group(3)
+                problem = "unterminated" if not bad.endswith("}") else "malformed"
+                raise UserError(f"{source}: {problem} variable reference {bad!r} (write ${{NAME}}, or $$ for a literal $)")
             name = match.group(1) or match.group(2)
             if name is None:
                 return "$"
@@ -78,6 +83,18 @@ def substitute(value: Any, env: Mapping[str, str], source: Path, missing: list[s
     if isinstance(value, dict):
         return {key: substitute(item, env, source, missing) for key, item in value.items()}
     return value
+
+
+def _check_references(value: Any, source: Path) -> None:
+    """A malformed `${...}` anywhere in the file is an error when it is read, whichever datasource it is in."""
+    if isinstance(value, str):
+        substitute(value, {}, source, [])
+    elif isinstance(value, list):
+        for item in value:
+            _check_references(item, source)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _check_references(item, source)
 
 
 def _read_file(path: Path) -> list[_RawDatasource]:
@@ -105,6 +122,7 @@ def _read_file(path: Path) -> list[_RawDatasource]:
         for required in ("name", "type", "uid"):
             if not entry.get(required) or not isinstance(entry[required], str):
                 raise UserError(f"{path}: datasources[{index}] needs a '{required}' (airflow-dash pushes by uid)")
+        _check_references(entry, path)
         result.append(_RawDatasource(uid=entry["uid"], name=entry["name"], type=entry["type"], source=path,
                                      entry=entry))
     return result
@@ -115,7 +133,9 @@ def _resolve(raw: _RawDatasource, env: Mapping[str, str]) -> DatasourceSpec:
     entry = substitute(dict(raw.entry), env, raw.source, missing)
     if missing:
         names = ", ".join(sorted(set(missing)))
-        raise UserError(f"{raw.source}: environment variable {names} is not set (datasource {raw.name!r})")
+        raise UserError(f"{raw.source}: environment variable {names} is not set (datasource {raw.name!r}); publish "
+                        "other backends only with --backend (or the backends setting), or --no-datasources when "
+                        "Grafana's datasources are managed elsewhere")
     fields = {key: entry[key] for key in PLAIN_FIELDS if key in entry}
     secure = {str(k): str(v) for k, v in (entry.get("secureJsonData") or {}).items()}
     for legacy in LEGACY_SECRET_FIELDS:

@@ -390,6 +390,7 @@ class FluxLive:
         """Run a Flux script: (tables, None) or (None, server error message)."""
         from influxdb_client import InfluxDBClient
         from influxdb_client.rest import ApiException
+        from urllib3.exceptions import HTTPError as Urllib3Error
 
         try:
             with InfluxDBClient(url=self.url, token=self.token, org=self.org,
@@ -401,7 +402,7 @@ class FluxLive:
                     f"InfluxDB at {redact_url(self.url)} refused the token (HTTP {exc.status})"
                 ) from None
             return None, one_line(_api_exception_message(exc))
-        except OSError as exc:  # urllib3 connection errors derive from OSError
+        except (OSError, Urllib3Error) as exc:  # urllib3 2 connection errors no longer derive from OSError
             raise OperationError(
                 f"cannot reach InfluxDB at {redact_url(self.url)}: {type(exc).__name__}"
             ) from None
