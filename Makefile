@@ -68,7 +68,7 @@ diff: venv-check
 	$(CLI) diff --against live
 
 publish: build
-	$(CLI) publish $(foreach b,$(BACKENDS),--backend $(b))
+	$(CLI) publish $(foreach b,$(BACKENDS),--backend $(b)) $(PUBLISH_OPTIONS)
 
 # pytest exits 5 when it collected nothing: that must fail loudly, never pass.
 test: venv-check

@@ -1,17 +1,20 @@
 """Shared fixtures: real servers (Prometheus, node_exporter, InfluxDB 1.x; statsd_exporter, Telegraf, InfluxDB 2) and
 the Grafana target.
 
-A user's publishing environment (GRAFANA_URL, GRAFANA_TOKEN, the datasource variables, AIRFLOW_DASH_* settings)
-must never steer the suite, nor its subprocesses: it is removed before any test runs. Only the suite's own
-opt-ins stay (AIRFLOW_DASH_TEST_*, AIRFLOW_DASH_REFERENCE) and where the Flux checker is (AIRFLOW_DASH_NODE_MODULES).
+A user's publishing environment (GRAFANA_*, the datasource variables, the AIRFLOW_DASH_<KEY> of every setting)
+must never steer the suite, nor its subprocesses: it is removed before any test runs. The suite's own opt-ins
+(AIRFLOW_DASH_TEST_*, AIRFLOW_DASH_REFERENCE, component overrides) stay, and so does AIRFLOW_DASH_NODE_MODULES
+(where the Flux checker is).
 """
 
 import os
 
-KEPT = ("AIRFLOW_DASH_TEST_", "AIRFLOW_DASH_REFERENCE", "AIRFLOW_DASH_NODE_MODULES")
-REMOVED = ("GRAFANA_", "AIRFLOW_DASH_", "PROMETHEUS_URL", "INFLUXDB_", "INFLUXQL_", "INFLUX_")
+from airflow_dash.settings import KEYS
+
+_KEPT = {"AIRFLOW_DASH_NODE_MODULES"}
+_REMOVED = {variable for key in KEYS for variable in key.variables} - _KEPT
 for _name in list(os.environ):
-    if _name.startswith(REMOVED) and not _name.startswith(KEPT):
+    if _name in _REMOVED or _name.startswith(("GRAFANA_", "INFLUXDB_", "INFLUXQL_", "INFLUX_")) or _name == "PROMETHEUS_URL":
         del os.environ[_name]
 
 pytest_plugins = ["tests.influxdb_server", "tests.servers", "tests.grafana_fixtures", "tests.components"]

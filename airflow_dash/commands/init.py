@@ -19,12 +19,12 @@ def init(directory, backends):
 
     Nothing is overwritten. Then: `make setup build lint`.
     """
-    from airflow_dash import __version__
+    import airflow_dash
     from airflow_dash.discovery import DashboardSource
     from airflow_dash.scaffold import write_scaffold
 
     bundled = list(DashboardSource(bundled=True).load_with_paths())
-    written = write_scaffold(directory, list(backends) or ["prometheus"], __version__, bundled)
+    written = write_scaffold(directory, list(backends) or ["prometheus"], airflow_dash.__version__, bundled)
     for path in written:
         click.echo(f"wrote {path}")
     where = "" if directory == Path(".") else f"cd {directory} && "
