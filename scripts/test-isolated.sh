@@ -2,8 +2,9 @@
 # "Nothing beside the clone": clone this checkout (committed files only) into a fresh directory that has no
 # ../shared, set it up the README's way (its own .venv, its own node_modules) and run the tests there.
 #
-# Runs every test not marked `slow` (the real-server tests do not read files around the checkout, and the full
-# suite already ran them once); pass pytest arguments to choose otherwise, e.g. `bash scripts/test-isolated.sh -m ''`.
+# Runs every test not marked `slow` or `packaging` (real servers and wheel builds read nothing around the
+# checkout, and the full suite already ran them once); pass pytest arguments to choose otherwise, e.g.
+# `bash scripts/test-isolated.sh -m ''` for everything.
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d)"
@@ -17,7 +18,7 @@ stock=python3
 [ -x /usr/bin/python3 ] && stock=/usr/bin/python3
 make --no-print-directory setup-python setup-node PYTHON="${PYTHON:-$stock}" >/dev/null
 args=("$@")
-[ ${#args[@]} -gt 0 ] || args=(-m "not slow")
+[ ${#args[@]} -gt 0 ] || args=(-m "not slow and not packaging")
 echo "isolated run in $clone (no ../shared): pytest ${args[*]}"
 rc=0
 env -u AIRFLOW_DASH_REFERENCE .venv/bin/python -m pytest -q -p no:cacheprovider "${args[@]}" || rc=$?

@@ -142,6 +142,20 @@ def test_init_scaffold_builds_lints_and_publishes_to_the_emulator(venv, dist, tm
     model = json.loads((team / "build" / "prometheus" / "airflow-dash-team-system-prom.json").read_text())
     assert "/d/airflow-dash-airflow-overview-prom" in [link.get("url") for link in model["links"]]
 
+    # diff --against a git revision: the old revision of our dashboards with the installed bundled ones.
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    ok(run(["git", "init", "-q"], cwd=team))
+    ok(run([*git, "add", "."], cwd=team))
+    ok(run([*git, "commit", "-qm", "scaffold"], cwd=team))
+    example = team / "dashboards" / "team_system.py"
+    example.write_text(example.read_text().replace('title="Team hosts"', 'title="Our hosts"'))
+    changed = run([venv / "bin" / "airflow-dash", "diff", "--against", "HEAD", "--backend", "prometheus",
+                   "--output", "json"], cwd=team, env=env)
+    assert changed.returncode == 1, changed.stdout + changed.stderr
+    statuses = {d["uid"]: d["status"] for d in json.loads(changed.stdout)["dashboards"]}
+    assert {uid for uid, status in statuses.items() if status != "equal"} == {"airflow-dash-team-system-prom"}
+    assert len(statuses) == len(BUNDLED) + 1
+
     workflow = (team / ".github" / "workflows" / "dashboards.yml").read_text()
     assert "setup-ci" not in workflow and "make setup" in workflow and "--output github" in workflow
     assert "DIFF_OUTPUT=markdown" in workflow and "sticky-pull-request-comment" in workflow
