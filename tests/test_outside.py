@@ -67,3 +67,31 @@ def test_grafana_variables_alone_do_not_select_a_real_grafana(tmp_path):
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert " passed" in result.stdout
+
+
+def test_diff_against_a_revision_works_on_pythons_without_tarfile_filters(tmp_path, monkeypatch):
+    """Debian 12's Python 3.11.2 has no tarfile extraction filters: `diff --against REF` must not need them."""
+    import tarfile
+
+    from airflow_dash.grafana.diff import compile_at_revision
+
+    repo = tmp_path / "repo"
+    (repo / "dashboards").mkdir(parents=True)
+    (repo / "dashboards" / "mini.py").write_text(
+        "from airflow_dash import Dashboard, Row, timeseries\nfrom airflow_dash.catalog import host\n"
+        "dashboard = Dashboard('mini', 'Mini', [Row('Host', [timeseries('CPU', host.cpu_busy)])])\n")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    for args in (["init", "-q"], ["add", "."], ["commit", "-qm", "first"]):
+        subprocess.run([*git, *args], cwd=repo, check=True, capture_output=True)
+    # What 3.11.2 looks like: no data_filter, and extractall() without the `filter` keyword.
+    monkeypatch.delattr(tarfile, "data_filter", raising=False)
+    original = tarfile.TarFile.extractall
+
+    def extractall(self, path=".", members=None, *, numeric_owner=False, **unexpected):
+        if unexpected:
+            raise TypeError(f"extractall() got an unexpected keyword argument {next(iter(unexpected))!r}")
+        return original(self, path, members, numeric_owner=numeric_owner)
+
+    monkeypatch.setattr(tarfile.TarFile, "extractall", extractall)
+    compiled = compile_at_revision("HEAD", repo_root=repo, dashboards_dir=Path("dashboards"), backends=["prometheus"])
+    assert [d.uid for d in compiled] == ["airflow-dash-mini-prom"]

@@ -286,7 +286,12 @@ def compile_at_revision(ref: str, *, repo_root: Path, dashboards_dir: Path, back
 
         try:
             with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-                tar.extractall(tmp, filter="data")
+                if hasattr(tarfile, "data_filter"):
+                    tar.extractall(tmp, filter="data")
+                else:  # Python before 3.11.4 (Debian 12's 3.11.2): regular files and directories inside tmp only
+                    root = Path(tmp).resolve()
+                    tar.extractall(tmp, members=[m for m in tar.getmembers() if (m.isfile() or m.isdir())
+                                                 and (root / m.name).resolve().is_relative_to(root)])
         except tarfile.ReadError:
             pass  # an empty tree: compiling below reports what is missing
         env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
