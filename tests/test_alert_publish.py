@@ -128,3 +128,49 @@ def test_emulator_validates_rules_like_the_schema(grafana, rules):
     assert status == 409
     status, _ = client.request("DELETE", f"{RULES_PATH}/{rules[0].uid}", what="t")
     assert status == 204 and emulator.alerting.rule(rules[0].uid) is None
+
+
+# --- the command line: dashboards and alert rules in one plan and one report ------------------------------------
+
+def test_publish_command_publishes_alert_rules_with_the_dashboards(grafana, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    emulator = grafana.require_emulator()
+    (tmp_path / "pyproject.toml").write_text('[tool.airflow-dash]\nfolder = "ignored-by-env"\n')
+    env = grafana.env()
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        result = subprocess.run([sys.executable, "-m", "airflow_dash.cli", "publish", "--backend", "influxql",
+                                 "--no-datasources", *args], cwd=tmp_path, env=env, capture_output=True, text=True,
+                                timeout=300)
+        assert "Traceback" not in result.stderr and grafana.token not in result.stdout + result.stderr
+        return result
+
+    dry = run("--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "alert rule AirflowSchedulerHeartbeatMissing · InfluxDB InfluxQL" in dry.stdout
+    assert [r for r in emulator.requests if r.method != "GET"] == []
+
+    first = run()
+    assert first.returncode == 0, first.stderr
+    table = [line.split() for line in first.stdout.splitlines() if line.startswith("alert rule")]
+    assert len(table) == len(emulator.alerting.rules) == 15 and all("created" in row for row in table)
+    emulator.reset_requests()
+
+    second = run("--output", "json")
+    assert second.returncode == 0, second.stderr
+    document = json.loads(second.stdout)
+    assert {s["action"] for s in document["plan"]["alert_rules"]} == {"unchanged"}
+    assert {i["outcome"] for i in document["report"]["items"]} == {"unchanged"}
+    assert [r for r in emulator.requests if r.method != "GET"] == []  # a republish writes nothing
+
+    uid = next(iter(emulator.alerting.rules))
+    emulator.alerting.edit_rule_as_user(uid, lambda r: r["labels"].update(severity="info"))
+    emulator.reset_requests()
+    refused = run()
+    assert refused.returncode == 1
+    assert "publish refused: 1 alert rule(s) changed in Grafana" in refused.stderr
+    assert [r for r in emulator.requests if r.method != "GET"] == []
+    assert emulator.alerting.rule(uid)["labels"]["severity"] == "info"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
@@ -14,14 +15,19 @@ from airflow_dash.commands.common import backend_option, dashboards_dir_option, 
               help="text: one line per finding; json: a list of objects; github: workflow annotations.")
 @backend_option
 @dashboards_dir_option
+@click.option("--alerts-dir", type=click.Path(path_type=Path), default="alerts", show_default=True,
+              help="Where your alert modules live (none if missing).")
 @click.argument("targets", nargs=-1)
-def lint(output, backends, dashboards_dir, targets):  # fmt: skip
-    """Check dashboards: query validity, variables, PromQL/Flux/InfluxQL practice and layout.
+def lint(output, backends, dashboards_dir, alerts_dir, targets):  # fmt: skip
+    """Check dashboards and alerts: query validity, variables, PromQL/Flux/InfluxQL practice, layout, and
+    alert definitions (for, runbook, counters, a panel showing the signal).
 
     TARGETS are dashboard JSON files, directories of them, or dashboard names (default: every dashboard,
-    bundled and yours, compiled). Exit 1 when any error is found, 0 with warnings only. Silence a rule with
-    `lint-disable AD123` in the dashboard's or the panel's description.
+    bundled and yours, compiled, and every alert). Exit 1 when any error is found, 0 with warnings only.
+    Silence a rule with `lint-disable AD123` in the dashboard's or the panel's description.
     """
+    from dataclasses import replace
+
     from airflow_dash.lint import collect_documents, lint_documents
     from airflow_dash.lint.report import render
 
@@ -29,7 +35,25 @@ def lint(output, backends, dashboards_dir, targets):  # fmt: skip
     chosen = settings.chosen_backends(backends)
     report = lint_documents(collect_documents(targets, chosen, settings.dashboard_source(),
                                               **settings.compile_options(chosen)))
+    if not targets:
+        report = replace(report, findings=report.findings + tuple(_alert_findings(settings, alerts_dir)))
     text = render(report, output)
     if text:
         click.echo(text)
     sys.exit(report.exit_code)
+
+
+def _alert_findings(settings, alerts_dir) -> list:
+    from airflow_dash.alert_rules.prometheus import compile_rules
+    from airflow_dash.discovery import alerts_for
+    from airflow_dash.lint.alerts import lint_alerts
+
+    source = settings.dashboard_source()
+    alerts = alerts_for(source, alerts_dir)
+    if not alerts:
+        return []
+    try:
+        expressions = {rule["alert"]: rule["expr"] for rule in compile_rules(alerts).rules}
+    except ValueError:
+        expressions = {}  # `build` reports definition errors; lint still checks what it can
+    return lint_alerts(alerts, source.load(), expressions)

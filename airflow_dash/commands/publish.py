@@ -148,13 +148,19 @@ def _print_report(report, plan) -> None:
 @click.option("--from-dir", type=click.Path(file_okay=False, exists=True),
               help="Publish already compiled dashboard JSON files instead of compiling.")
 @click.option("--message", help="Version-history message.")
+@click.option("--alerts/--no-alerts", "publish_alerts", default=True, show_default=True,
+              help="Also publish the Grafana-managed alert rules of the InfluxDB backends (full publishes only).")
+@click.option("--alerts-dir", type=click.Path(path_type=Path), default="alerts", show_default=True,
+              help="Where your alert modules live (none if missing).")
 @_grafana_options
 def publish(names, backends, folder, dry_run, force, prune, concurrency, output, publish_datasources,
-            datasources_only, update_secrets, from_dir, message, **connection):
-    """Publish datasources, folders and dashboards to Grafana, safely.
+            datasources_only, update_secrets, from_dir, message, publish_alerts, alerts_dir, **connection):
+    """Publish datasources, folders, dashboards and alert rules to Grafana, safely.
 
-    Plans first (reads only), refuses dashboards edited in Grafana since the last publish unless --force,
-    writes with the version it read, and reports exactly what was and was not published.
+    Plans first (reads only), refuses dashboards and alert rules edited in Grafana since the last publish
+    unless --force, writes with the version it read, and reports exactly what was and was not published.
+    Alert rules (backends without a rule engine of their own: Flux, InfluxQL) are published on full
+    publishes (no NAMES, no --from-dir); contact points and notification policies are never touched.
     """
     from airflow_dash.grafana.datasources import load_datasources, plan_datasources, referenced_datasource_uids
     from airflow_dash.grafana.publish import PublishOptions, apply_plan, dry_run_report, plan_publish
@@ -175,6 +181,8 @@ def publish(names, backends, folder, dry_run, force, prune, concurrency, output,
                 specs = load_datasources(Path(settings.datasources_dir), uids=uids)
     options = PublishOptions(root_folder=settings.folder, prune=prune, force=force, dry_run=dry_run,
                              concurrency=settings.concurrency, message=message)
+    with_alerts = publish_alerts and not (datasources_only or from_dir or names)
+    rules, rule_uids = _alert_rules(settings, backends, alerts_dir) if with_alerts else ([], [])
     as_json = output == "json"
     with settings.client() as client:
         ds_plans = plan_datasources(client, specs, update_secrets=update_secrets)
@@ -185,26 +193,50 @@ def publish(names, backends, folder, dry_run, force, prune, concurrency, output,
         else:
             plan = plan_publish(client, dashboards, root_folder=options.root_folder, datasources=ds_plans,
                                 prune=prune, force=force, concurrency=options.concurrency, local=local)
+        alert_plan = None
+        if with_alerts:
+            from airflow_dash.grafana.alert_publish import plan_alert_rules
+
+            alert_plan = plan_alert_rules(client, rules, root_folder=options.root_folder, prune=prune, force=force,
+                                          org_id=settings.grafana_org_id or 1, local_uids=rule_uids)
         if not as_json:
+            writes = plan.write_count + (alert_plan.write_count if alert_plan else 0)
             click.echo(f"Plan for {client.url}, {client.server.describe()} (folder {settings.folder}): "
-                       f"{plan.write_count} write(s)")
+                       f"{writes} write(s)")
             _print_plan(plan)
+            for rule_step in alert_plan.steps if alert_plan else ():
+                reason = f" ({rule_step.reason})" if rule_step.reason and rule_step.action != "create" else ""
+                click.echo(f"  alert rule {rule_step.title} [{rule_step.uid}]: {rule_step.action}{reason}")
+            for rule_step in alert_plan.blocked if alert_plan else ():
+                click.echo(f"\nrefusing alert rule {rule_step.title} [{rule_step.uid}]: {rule_step.reason}")
             for step in plan.blocked:
                 if step.prune:
                     click.echo(f"\nrefusing to delete {step.title} [{step.uid}]: {step.reason}; --force deletes it")
                     continue
                 click.echo(f"\nrefusing {step.title} [{step.uid}]: {step.reason}. Differences live -> local:", err=False)
                 click.echo(step.diff.rstrip("\n") or "(no content difference)", color=_is_tty())
+        alerts_blocked = bool(alert_plan and alert_plan.blocked)
         if dry_run:
             report = dry_run_report(plan)
         elif plan.blocked:
             report = apply_plan(client, plan)  # records refusals; writes nothing
+        elif alerts_blocked:  # a refused alert rule refuses the run: nothing is written
+            report = _not_attempted(dry_run_report(plan))
         else:
             report = _apply_with_progress(client, plan, options, as_json)
+        if alert_plan is not None:
+            report = _with_alert_rules(client, report, alert_plan, dry_run, refused=bool(plan.blocked))
     if as_json:
-        click.echo(json.dumps({"plan": plan.to_dict(), "report": report.to_dict()}, indent=2, sort_keys=True))
+        document = {"plan": plan.to_dict(), "report": report.to_dict()}
+        if alert_plan is not None:
+            document["plan"]["alert_rules"] = [{"uid": s.uid, "title": s.title, "action": s.action,
+                                                "reason": s.reason, "prune": s.prune} for s in alert_plan.steps]
+        click.echo(json.dumps(document, indent=2, sort_keys=True))
     else:
         _print_report(report, plan)
+    if alerts_blocked and not dry_run:
+        raise OperationError(f"publish refused: {len(alert_plan.blocked)} alert rule(s) changed in Grafana or not "
+                             "managed by airflow-dash (see above); nothing was written; --force overwrites them")
     if plan.blocked and not dry_run:
         deletes = sum(s.prune for s in plan.blocked)
         hint = ("--force overwrites them" if not deletes else "--force deletes them" if deletes == len(plan.blocked)
@@ -225,6 +257,51 @@ def publish(names, backends, folder, dry_run, force, prune, concurrency, output,
         raise OperationError(f"publish incomplete: {summary}")
     if report.interrupted:
         raise Interrupted("publish interrupted after every write had finished")
+
+
+def _alert_rules(settings, backends, alerts_dir) -> tuple[list, list[str]]:
+    """The Grafana-managed rules to publish (validated offline), and every rule uid defined locally on any
+    backend (what prune must never delete)."""
+    from airflow_dash.alert_rules.grafana import rule_uid
+    from airflow_dash.build import compile_alert_rules, validate_alerts_or_fail
+    from airflow_dash.discovery import alerts_for
+
+    chosen = settings.chosen_backends(backends)
+    compiled = compile_alert_rules(chosen, settings.dashboard_source(), alerts_dir, settings.datasource_uids(chosen))
+    validate_alerts_or_fail(compiled)
+    rules = [rule for name in chosen if name in compiled.grafana for rule in compiled.grafana[name].rules]
+    everywhere = [b for b in BACKENDS.values() if not b.has_rule_engine]
+    local = [rule_uid(a, b) for a in alerts_for(settings.dashboard_source(), alerts_dir) for b in everywhere]
+    return rules, local
+
+
+def _not_attempted(report):
+    from dataclasses import replace
+
+    items = tuple(replace(i, outcome="not attempted", detail="publish refused: nothing was written")
+                  if i.outcome.startswith("would ") else i for i in report.items)
+    return replace(report, items=items, dry_run=False)
+
+
+def _with_alert_rules(client, report, alert_plan, dry_run: bool, refused: bool):
+    """The dashboards' report plus one item per alert rule (one table for everything)."""
+    from dataclasses import replace
+
+    from airflow_dash.grafana.alert_publish import apply_alert_rules, dry_run_items
+
+    if dry_run:
+        items = dry_run_items(alert_plan)
+    elif refused or alert_plan.blocked:
+        items = apply_alert_rules(client, alert_plan) if alert_plan.blocked else [
+            replace(i, outcome="not attempted" if i.outcome.startswith("would ") else i.outcome,
+                    detail="publish refused: nothing was written" if i.outcome.startswith("would ") else i.detail)
+            for i in dry_run_items(alert_plan)]
+    elif report.interrupted or report.credentials_rejected:
+        items = [replace(i, outcome="not attempted", detail="publish stopped before the alert rules")
+                 if i.outcome.startswith("would ") else i for i in dry_run_items(alert_plan)]
+    else:
+        items = apply_alert_rules(client, alert_plan)
+    return replace(report, items=report.items + tuple(items))
 
 
 @contextmanager

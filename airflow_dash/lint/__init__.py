@@ -5,7 +5,7 @@ Works on compiled bundled dashboards and on any Grafana dashboard JSON (pulled, 
     lint_documents(collect_documents(["dashboards-pulled/", "host-basics"])).findings
 
 Rules live in `airflow_dash.lint.rules` (ids AD1xx queries, AD2xx variables/datasources, AD3xx PromQL,
-AD4xx Flux/InfluxQL, AD5xx layout); `RULES` maps id -> Rule, and docs/reviewing.md lists them from it.
+AD4xx Flux/InfluxQL, AD5xx layout; AD6xx alert definitions in `airflow_dash.lint.alerts`); `RULES` maps id -> Rule, and docs/reviewing.md lists them from it.
 
 Suppression
 -----------
@@ -39,8 +39,10 @@ __all__ = [
 
 def rules_table() -> str:
     """The rules as a Markdown table (docs/reviewing.md embeds it; a test keeps them in sync)."""
+    from airflow_dash.lint.alerts import ALERT_RULES
+
     lines = ["| Id | Name | Severity | What it checks |", "|---|---|---|---|"]
-    for rule in RULES.values():
+    for rule in [*RULES.values(), *ALERT_RULES.values()]:
         summary = rule.summary.replace("|", "\\|")  # a pipe would end the Markdown cell
         lines.append(f"| {rule.id} | {rule.name} | {rule.severity} | {summary} |")
     return "\n".join(lines)
