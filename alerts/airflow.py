@@ -60,7 +60,7 @@ task_failure_burst = Alert(
     "task's log. Many DAGs failing at once usually means a shared dependency (database, API, credentials) or "
     "dying workers (look at OOM kills and container restarts).",
     dashboard=OVERVIEW,
-    panel="Task failures",
+    panel="Failures and successes",
 )
 
 _all_finishes = replace(af.ti_finish_rate, key="airflow.ti_finish_total", group_by=())

@@ -49,7 +49,7 @@ def test_each_rule_catches_its_mistake():
 
 def test_rates_of_counters_are_fine():
     assert findings(_alert(condition=Threshold(af.ti_failures_rate, ">", 1), dashboard="airflow-overview",
-                           panel="Task failures")) == {}
+                           panel="Failures and successes")) == {}
 
 
 def test_bundled_alerts_lint_clean_and_the_command_reports_alert_findings(tmp_path):
@@ -61,5 +61,6 @@ def test_bundled_alerts_lint_clean_and_the_command_reports_alert_findings(tmp_pa
     result = subprocess.run([sys.executable, "-m", "airflow_dash.cli", "lint", "--backend", "prometheus",
                              "--output", "json"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert result.returncode == 1, result.stderr  # AD603 is an error
-    reported = {(f["rule"], f["dashboard"]) for f in json.loads(result.stdout)} if result.stdout.strip() else set()
-    assert reported == {("AD601", "alert NoRunbook"), ("AD603", "alert NoRunbook")}
+    findings = json.loads(result.stdout) if result.stdout.strip() else []
+    reported = {(f["rule"], f["dashboard"]) for f in findings if f["dashboard"].startswith("alert ")}
+    assert reported == {("AD601", "alert NoRunbook"), ("AD603", "alert NoRunbook")}  # the bundled alerts: none

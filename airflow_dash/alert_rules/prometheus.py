@@ -6,12 +6,13 @@ Each condition becomes one expression:
 - Forecast: `predict_linear((expr)[window:5m], horizon) <op> value`;
 - Absent: `absent(expr)`;
 - `missing=FIRE` adds `or absent(expr)`: no series at all is the outage too.
-Rate windows are the alert's `window`: the panels' `$__rate_interval` is replaced, the way Grafana itself
-replaces it before a query runs (nothing else in our PromQL is a Grafana macro; promtool rejects leftovers).
+Range windows are the alert's `window`: the panels' `$__rate_interval`, `$__interval` and `$__range` are
+replaced, the way Grafana itself replaces them before a query runs (promtool rejects any leftover).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
@@ -22,11 +23,12 @@ from airflow_dash.alerts import FIRE, Absent, Alert, Forecast, Ratio, Threshold,
 from airflow_dash.backends import BACKENDS, PrometheusBackend
 from airflow_dash.catalog.model import Signal, Unsupported
 from airflow_dash.query import promql as P
-from airflow_dash.query.values import RATE_INTERVAL, duration
+from airflow_dash.query.values import duration
 
 RULE_FILE = "airflow-dash.rules.yml"
 SUBQUERY_STEP = "1m"
 FORECAST_STEP = "5m"
+_RANGE_MACRO = re.compile(r"\$__(?:rate_interval|interval|range)\b(?!_)")
 _OVER_TIME = {"max": "max_over_time", "min": "min_over_time", "mean": "avg_over_time", "sum": "sum_over_time"}
 _COMPARE = {">": "gt", ">=": "ge", "<": "lt", "<=": "le"}
 
@@ -73,11 +75,9 @@ class _Renderer:
         return expr
 
     def text(self, expr: P.Expr) -> str:
-        # Typed expressions all the way; only the rate window macro becomes the alert's window.
-        rendered = str(expr)
-        return rendered.replace(f"[{RATE_INTERVAL}]", f"[{self.alert.window}]").replace(
-            f"[{RATE_INTERVAL}:", f"[{self.alert.window}:"
-        )
+        # Typed expressions all the way; only the panels' range macros become the alert's window, as Grafana
+        # itself substitutes them before a query runs.
+        return _RANGE_MACRO.sub(self.alert.window, str(expr))
 
     def condition(self) -> P.Expr:
         condition = self.alert.condition
