@@ -149,7 +149,7 @@ class Alert:
 
     `missing` says what no data means: QUIET (nothing happened: an idle counter sends nothing) or FIRE (the
     data source itself is the problem). Absent conditions always fire on missing data.
-    `summary`/`description` may use `{value}` and `{dimension}` placeholders of the signal's dimensions.
+    `summary`/`description`/`runbook` may use `{value}` and `{dimension}` placeholders of the signal's dimensions.
     """
 
     name: str
@@ -179,7 +179,7 @@ class Alert:
         if isinstance(self.condition, Absent) and self.missing != FIRE:
             object.__setattr__(self, "missing", FIRE)
         known = {"value"} | {d.name for s in self.condition.signals for d in s.dimensions}
-        for text in (self.summary, self.description):
+        for text in (self.summary, self.description, self.runbook):
             unknown = set(_PLACEHOLDER.findall(text)) - known
             if unknown:
                 raise ValueError(

@@ -67,6 +67,7 @@ def _alert(**overrides) -> Alert:
     ({"name": "lower_case"}, "CamelCase"),
     ({"severity": "page"}, "severity"),
     ({"summary": "{pool} is starving"}, "unknown placeholder"),
+    ({"runbook": "check {container} first"}, "unknown placeholder"),
     ({"window": "5 minutes"}, "invalid duration"),
     ({"missing": "maybe"}, "missing"),
     ({"labels": {"severity": "critical"}}, "severity="),
