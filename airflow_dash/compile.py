@@ -20,7 +20,7 @@ import orjson
 
 from airflow_dash.backends import BACKENDS, Backend
 from airflow_dash.catalog.model import Unsupported
-from airflow_dash.dashboard import BUNDLED_KEYS, Annotation, Dashboard, DashboardLink
+from airflow_dash.dashboard import BUNDLED_KEYS, Annotation, Dashboard, DashboardLink, RawAnnotation, RawLink, RawVariable
 from airflow_dash.layout import layout_rows
 from airflow_dash.query.values import Variable
 from airflow_dash.panels import AnyPanel, LibraryPanel, Panel, PanelLink, Query, RawPanel, Row, UrlLink
@@ -284,6 +284,11 @@ def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> None:
             base[key] = plain_json_data(value)
 
 
+def raw_variable_reference(body: Mapping[str, Any]) -> Variable:
+    """How queries reference a variable given as JSON: by regex when it may hold several values or All."""
+    return Variable(str(body["name"]), multi=bool(body.get("multi") or body.get("includeAll")))
+
+
 def _target_language(target: dict[str, Any]) -> str | None:
     """The language of a raw panel's target: `expr` is PromQL; `query` is Flux (a pipeline) or InfluxQL."""
     if isinstance(target.get("expr"), str) and target["expr"].strip():
@@ -321,6 +326,10 @@ class _Compilation:
         scope: dict[str, Any] = {}
         available: dict[str, Variable] = {}
         for variable in self.dashboard.variables:
+            if isinstance(variable, RawVariable):
+                variables.append(plain_json_data(dict(variable.body)))
+                scope[variable.name] = raw_variable_reference(variable.body)  # signals filter by it, as by ours
+                continue
             depends_on = {d: available[d.name] for d in variable.depends_on if d.name in available}
             query = backend.variable_query(variable.dimension, depends_on)
             if isinstance(query, Unsupported):
@@ -513,7 +522,10 @@ def compile_dashboard(
         else:
             panels_json.extend(children)
 
-    links = [_header_link(link, known, dashboard.key, backend) for link in dashboard.links]
+    links = [
+        plain_json_data(dict(link.body)) if isinstance(link, RawLink) else _header_link(link, known, dashboard.key, backend)
+        for link in dashboard.links
+    ]
     annotations = _annotations(work, scope)
     tags = sorted({*dashboard.tags, "airflow-dash", MANAGED_TAG, f"backend:{backend.name}"})
     model: dict[str, Any] = {
@@ -590,6 +602,9 @@ def _annotations(work: _Compilation, scope: dict[str, Any]) -> list[dict[str, An
     result = [dict(_BUILT_IN_ANNOTATION)]
     backend = work.backend
     for annotation in work.dashboard.annotations:
+        if isinstance(annotation, RawAnnotation):
+            result.append(plain_json_data(dict(annotation.body)))
+            continue
         if annotation.signal is None:
             result.append({
                 "name": annotation.name, "enable": annotation.enabled, "hide": False, "iconColor": annotation.color,

@@ -13,8 +13,8 @@ Nothing here depends on a backend: `airflow_dash.compile` renders it for each on
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence, Union
 
 from airflow_dash.catalog.model import Dimension, Signal
 from airflow_dash.panels import Row
@@ -50,6 +50,51 @@ class DimensionVariable:
 
     def reference(self) -> Variable:
         return Variable(self.dimension.name, multi=self.multi or self.include_all)
+
+
+@dataclass(frozen=True)
+class RawVariable:
+    """A template variable given as Grafana JSON, used as written (what `airflow-dash import` produces for
+    variables that are not catalog dimensions). Its query is not rendered per backend.
+
+    >>> RawVariable({"type": "custom", "name": "env", "query": "prod,staging"}).name
+    'env'
+    """
+
+    body: Mapping[str, Any] = field(hash=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.body, Mapping) or not isinstance(self.body.get("name"), str) or not self.body["name"]:
+            raise ValueError(f"raw variable: needs a dict with a 'name', got {self.body!r:.60}")
+        object.__setattr__(self, "body", dict(self.body))
+
+    @property
+    def name(self) -> str:
+        return str(self.body["name"])
+
+    depends_on: tuple[Dimension, ...] = ()
+
+
+@dataclass(frozen=True)
+class RawAnnotation:
+    """An annotation given as Grafana JSON, used as written.
+
+    >>> RawAnnotation({"name": "Deploys", "enable": True}).body["name"]
+    'Deploys'
+    """
+
+    body: Mapping[str, Any] = field(hash=False)
+
+
+@dataclass(frozen=True)
+class RawLink:
+    """A dashboard header link given as Grafana JSON, used as written.
+
+    >>> RawLink({"title": "Docs", "type": "link", "url": "https://airflow.apache.org"}).body["type"]
+    'link'
+    """
+
+    body: Mapping[str, Any] = field(hash=False)
 
 
 @dataclass(frozen=True)
@@ -105,34 +150,34 @@ class Dashboard:
     key: str
     title: str
     rows: tuple[Row, ...]
-    variables: tuple[DimensionVariable, ...] = ()
+    variables: tuple[DimensionVariable | RawVariable, ...] = ()
     description: str = ""
     tags: tuple[str, ...] = ()
-    links: tuple[DashboardLink, ...] = ()
+    links: tuple[DashboardLink | RawLink, ...] = ()
     time_from: str = "now-6h"
     refresh: str = "1m"
     folder: str | None = None
     time_to: str = "now"
     timezone: str = "browser"  # browser | utc | an IANA zone such as Europe/Berlin
     refresh_choices: tuple[str, ...] = ()  # the refresh picker's choices; () keeps Grafana's
-    annotations: tuple[Annotation, ...] = ()
+    annotations: tuple[Annotation | RawAnnotation, ...] = ()
 
     def __init__(
         self,
         key: str,
         title: str,
         rows: Sequence[Row],
-        variables: Sequence[DimensionVariable] = (),
+        variables: Sequence[DimensionVariable | RawVariable] = (),
         description: str = "",
         tags: Sequence[str] = (),
-        links: Sequence[DashboardLink] = (),
+        links: Sequence[DashboardLink | RawLink] = (),
         time_from: str = "now-6h",
         refresh: str = "1m",
         folder: str | None = None,
         time_to: str = "now",
         timezone: str = "browser",
         refresh_choices: Sequence[str] = (),
-        annotations: Sequence[Annotation] = (),
+        annotations: Sequence[Annotation | RawAnnotation] = (),
     ) -> None:
         if not _KEY.fullmatch(key):
             raise ValueError(f"dashboard key {key!r}: use 1-31 lowercase letters, digits, '-' or '_'")
@@ -148,7 +193,7 @@ class Dashboard:
             if not isinstance(row, Row):
                 raise TypeError(f"dashboard {key}: rows takes Row values, got {type(row).__name__}")
         for annotation in self.annotations:
-            if not isinstance(annotation, Annotation):
+            if not isinstance(annotation, (Annotation, RawAnnotation)):
                 raise TypeError(f"dashboard {key}: annotations takes Annotation values, got {annotation!r:.60}")
         names = [v.name for v in self.variables]
         for row in self.rows:
@@ -177,7 +222,7 @@ class Dashboard:
                 raise ValueError(f"dashboard {key}: refresh {value!r}: expected '' (off) or e.g. 30s, 1m, 5m, 1h")
         if self.refresh_choices and self.refresh and self.refresh not in self.refresh_choices:
             raise ValueError(f"dashboard {key}: refresh {self.refresh!r} is not one of refresh_choices")
-        if self.timezone not in ("browser", "utc", ""):
+        if self.timezone not in ("browser", "utc", "default", ""):
             import zoneinfo
 
             zones = zoneinfo.available_timezones()
@@ -186,4 +231,4 @@ class Dashboard:
 
     def scope(self) -> dict[str, Variable]:
         """Dimension name -> the variable filtering it, for every panel query."""
-        return {v.name: v.reference() for v in self.variables}
+        return {v.name: v.reference() for v in self.variables if isinstance(v, DimensionVariable)}
