@@ -74,12 +74,18 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.option("--context", "context_name", metavar="NAME", default=None,
+              help="Named context ([tool.airflow-dash.contexts.NAME]: Grafana URL, org, folder, credentials).")
 @click.version_option(package_name="airflow-dash")
 @click.pass_context
-def cli(ctx: click.Context, debug: bool) -> None:
+def cli(ctx: click.Context, debug: bool, context_name: str | None) -> None:
     """Grafana dashboards for Apache Airflow, as code: build, check, preview and publish them."""
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
+    if context_name:
+        from airflow_dash.settings import select_context
+
+        select_context(context_name)
 
 
 def _scrub_output() -> None:

@@ -1,13 +1,19 @@
 """Settings: the one object every command reads (`load_settings()`), from layers of increasing precedence:
 
-    defaults < `[tool.airflow-dash]` in pyproject.toml < environment < command-line options
+    defaults < `[tool.airflow-dash]` in pyproject.toml < environment < the chosen context < command-line options
 
 `effective_settings()` returns every value with where it came from; `airflow-dash config` prints exactly that
 (secrets masked). Every key is declared once in KEYS: an unknown key or a malformed value is a one-line
 UserError naming it (with a suggestion for a near miss). Secrets (the Grafana token and password) are accepted
 from the environment only: a token in pyproject.toml would end up in git, so it is refused. Relative directories
 are resolved against the directory of the pyproject.toml that was found (searching upwards from the working
-directory). A new layer (e.g. named contexts) is one more entry in `_layers()`.
+directory).
+
+Named contexts (`[tool.airflow-dash.contexts.<name>]`, chosen by `--context`, AIRFLOW_DASH_CONTEXT or the
+`context` setting) are one more layer: a Grafana instance with its URL, org, folder and any other setting, and
+where its credentials come from (`grafana_token_env`, `grafana_password_env`: the names of environment
+variables). A chosen context beats the environment, and its credentials come only from the variables it names:
+a GRAFANA_TOKEN meant for one instance is never sent to another.
 
 Environment: GRAFANA_URL, GRAFANA_TOKEN, GRAFANA_USER, GRAFANA_PASSWORD, GRAFANA_ORG_ID, GRAFANA_CA_CERT and,
 for every key, AIRFLOW_DASH_<KEY> (e.g. AIRFLOW_DASH_FOLDER, AIRFLOW_DASH_BACKENDS=prometheus,flux).
@@ -164,6 +170,7 @@ class Key:
 
 
 KEYS: tuple[Key, ...] = (
+    Key("context", None, _to_str, help="named context to use ([tool.airflow-dash.contexts.NAME])"),
     Key("grafana_url", "http://localhost:3000", _to_url, ("GRAFANA_URL",), help="Grafana base URL"),
     Key("grafana_token", None, _to_str, ("GRAFANA_TOKEN",), secret=True, help="service-account token (env only)"),
     Key("grafana_user", None, _to_str, ("GRAFANA_USER",), help="basic-auth user (when no token)"),
@@ -195,6 +202,9 @@ KEYS: tuple[Key, ...] = (
       for b in BACKENDS),
 )
 KEYS_BY_NAME = {key.name: key for key in KEYS}
+CONTEXTS_TABLE = "contexts"
+# In a context: where its secrets come from (names of environment variables, never the secrets themselves).
+CREDENTIAL_SOURCES = {"grafana_token_env": "grafana_token", "grafana_password_env": "grafana_password"}
 PATH_KEYS = tuple(key.name for key in KEYS if key.path)
 
 
@@ -272,23 +282,77 @@ def _read_pyproject(path: Path) -> dict[str, Any]:
     if not isinstance(section, dict):
         raise UserError(f"{path}: [tool.{SECTION}] must be a table")
     for name in section:
-        if name not in KEYS_BY_NAME:
+        if name not in KEYS_BY_NAME and name != CONTEXTS_TABLE:
             raise UserError(f"{path}: unknown setting {name!r} in [tool.{SECTION}]{_did_you_mean(name, KEYS_BY_NAME)}; "
                             "`airflow-dash config` lists the settings")
     return section
 
 
-def _layers(cli: Mapping[str, Any], env: Mapping[str, str], table: Mapping[str, Any]):
+def _contexts(table: Mapping[str, Any], pyproject: Path | None) -> dict[str, dict[str, Any]]:
+    """The `[tool.airflow-dash.contexts.<name>]` tables, checked: known keys, no secrets, no nesting."""
+    contexts = table.get(CONTEXTS_TABLE, {})
+    where = f"{pyproject}: [tool.{SECTION}.{CONTEXTS_TABLE}"
+    if not isinstance(contexts, dict):
+        raise UserError(f"{where}] must be a table of contexts ([tool.{SECTION}.{CONTEXTS_TABLE}.prod] ...)")
+    allowed = [*(k.name for k in KEYS if k.name != "context"), *CREDENTIAL_SOURCES]
+    for name, values in contexts.items():
+        if not isinstance(values, dict):
+            raise UserError(f"{where}.{name}] must be a table (grafana_url = ..., folder = ...)")
+        for key, value in values.items():
+            if key in CREDENTIAL_SOURCES.values():
+                raise UserError(f"{where}.{name}]: {key} must not be stored in pyproject.toml (it would end up in "
+                                f"git); name the environment variable that holds it: {key}_env = \"...\"")
+            if key not in allowed:
+                raise UserError(f"{where}.{name}]: unknown setting {key!r}{_did_you_mean(key, allowed)}")
+            if key in CREDENTIAL_SOURCES and not (isinstance(value, str) and value.strip()):
+                raise UserError(f"{where}.{name}]: {key} must name an environment variable, got {value!r}")
+    return contexts
+
+
+_selected_context: list[str] = []  # set by `airflow-dash --context NAME` (select_context)
+
+
+def select_context(name: str | None) -> None:
+    """Make `name` the context every later `load_settings()` uses, as `--context NAME` does (None: unset)."""
+    _selected_context[:] = [name] if name else []
+
+
+def _chosen_context(cli: Mapping[str, Any], env: Mapping[str, str], table: Mapping[str, Any]) -> tuple[str | None, str]:
+    if cli.get("context"):
+        return cli["context"], "--context"
+    if _selected_context:
+        return _selected_context[0], "--context"
+    for variable in KEYS_BY_NAME["context"].variables:
+        if env.get(variable):
+            return env[variable], f"env {variable}"
+    if table.get("context"):
+        return table["context"], "pyproject.toml"
+    return None, "default"
+
+
+def _layers(cli: Mapping[str, Any], env: Mapping[str, str], table: Mapping[str, Any],
+            context: tuple[str, Mapping[str, Any]] | None = None):
     """(source label, {name: raw value}) from lowest to highest precedence."""
-    yield "pyproject.toml", dict(table)
+    # The `context` setting itself is resolved first (_chosen_context): not a layer.
+    yield "pyproject.toml", {k: v for k, v in table.items() if k not in (CONTEXTS_TABLE, "context")}
     from_env = {}
     for key in KEYS:
+        if key.name == "context" or (context is not None and key.secret):
+            continue  # a context's credentials come from the variables it names, nothing else
         for variable in key.variables:
             if env.get(variable) not in (None, ""):
                 from_env[key.name] = (env[variable], f"env {variable}")
                 break
     yield None, from_env  # values carry their own source: which variable it was
-    yield "cli", dict(cli)
+    if context is not None:
+        name, values = context
+        from_context = {k: (v, f"context {name} (pyproject.toml)") for k, v in values.items() if k in KEYS_BY_NAME}
+        for source, secret in CREDENTIAL_SOURCES.items():
+            variable = values.get(source)
+            if variable and env.get(variable) not in (None, ""):
+                from_context[secret] = (env[variable], f"env {variable} (context {name})")
+        yield None, from_context
+    yield "cli", {k: v for k, v in cli.items() if k != "context"}
 
 
 def effective_settings(cli: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None,
@@ -304,8 +368,19 @@ def effective_settings(cli: Mapping[str, Any] | None = None, env: Mapping[str, s
     table = _read_pyproject(pyproject) if pyproject else {}
     base_dir = pyproject.parent if pyproject else Path(start or Path.cwd()).resolve()
 
+    contexts = _contexts(table, pyproject)
+    context_name, chosen_by = _chosen_context(cli, env, table)
+    context = None
+    if context_name is not None:
+        if context_name not in contexts:
+            defined = ", ".join(sorted(contexts)) or f"none (add [tool.{SECTION}.{CONTEXTS_TABLE}.{context_name}])"
+            raise UserError(f"unknown context {context_name!r} (from {chosen_by}){_did_you_mean(context_name, contexts)}; "
+                            f"defined: {defined}")
+        context = (context_name, contexts[context_name])
+
     raw: dict[str, tuple[Any, str]] = {key.name: (key.default, "default") for key in KEYS}
-    for label, values in _layers(cli, env, table):
+    raw["context"] = (context_name, chosen_by)
+    for label, values in _layers(cli, env, table, context):
         for name, value in values.items():
             if label is None:
                 raw[name] = value
@@ -326,7 +401,8 @@ def effective_settings(cli: Mapping[str, Any] | None = None, env: Mapping[str, s
             except (TypeError, ValueError) as exc:
                 where = f"{pyproject}: " if source == "pyproject.toml" else ""
                 raise UserError(f"{where}setting {key.name} from {source}: {exc}") from None
-        if key.path and value is not None and source in ("default", "pyproject.toml") and not Path(value).is_absolute():
+        from_project = source in ("default", "pyproject.toml") or source.startswith("context ")
+        if key.path and value is not None and from_project and not Path(value).is_absolute():
             value = str((base_dir / value).resolve())
         result[key.name] = Setting(key.name, value, source, key.secret)
     result["project_root"] = Setting("project_root", str(base_dir), str(pyproject) if pyproject else "working directory")
@@ -337,6 +413,7 @@ def effective_settings(cli: Mapping[str, Any] | None = None, env: Mapping[str, s
 class Settings:
     """What every command uses, secrets hidden from repr; `sources` says where each value came from."""
 
+    context: str | None
     grafana_url: str
     grafana_token: str | None = field(repr=False)
     grafana_user: str | None
