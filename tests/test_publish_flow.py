@@ -52,8 +52,8 @@ def test_first_publish_creates_everything_and_second_writes_nothing(grafana):
     assert components["title"] == "Components"
     assert components.get("parentUid") == folder_uid((grafana.root_folder,))  # nested, not flattened
     if grafana.emulator is not None:
-        # 2 folder reads + 3 dashboard reads; 2 folder creates + 3 dashboard saves.
-        assert first == {"total": 10, "reads": 5, "writes": 5}, first
+        # 2 folder reads + one search (no dashboard exists yet: none is read); 2 folder creates + 3 saves.
+        assert first == {"total": 8, "reads": 3, "writes": 5}, first
         grafana.emulator.reset_requests()
 
     plan, report = publish(grafana, dashboards)
@@ -62,7 +62,7 @@ def test_first_publish_creates_everything_and_second_writes_nothing(grafana):
     assert plan.write_count == 0
     if grafana.emulator is not None:
         assert writes(grafana.emulator) == []
-        assert counts(grafana.emulator) == {"total": 5, "reads": 5, "writes": 0}
+        assert counts(grafana.emulator) == {"total": 6, "reads": 6, "writes": 0}  # 2 folders, a search, 3 reads
     assert all(client.get_dashboard(d.uid).version == 1 for d in dashboards)
 
 

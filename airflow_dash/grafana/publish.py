@@ -268,9 +268,13 @@ def plan_publish(client: GrafanaClient, dashboards: list[DashboardLike], *, root
     schema_version = client.server.schema_version if by_uid else None
     desired = {uid: _desired_model(d, schema_version) for uid, d in by_uid.items()}
 
+    # One search (a page per thousand dashboards) says which uids exist anywhere in the organisation, instead
+    # of a GET answering 404 for every new dashboard; only those that exist are read in full.
+    existing = {hit.get("uid") for hit in client.search(type="dash-db")} if by_uid else set()
+    to_read = [uid for uid in by_uid if uid in existing]
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        lives = dict(zip(by_uid, pool.map(client.get_dashboard, by_uid)))
-    steps = [_classify(by_uid[uid], desired[uid], paths[uid], folder_uid(paths[uid]), lives[uid]) for uid in by_uid]
+        lives = dict(zip(to_read, pool.map(client.get_dashboard, to_read)))
+    steps = [_classify(by_uid[uid], desired[uid], paths[uid], folder_uid(paths[uid]), lives.get(uid)) for uid in by_uid]
 
     if prune:
         steps += _prune_steps(client, (local or LocalInventory(())) + LocalInventory.of(by_uid.values()),
