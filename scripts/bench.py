@@ -1,69 +1,124 @@
 #!/usr/bin/env python3
-"""Benchmarks, as ratios measured side by side in one run (machines are shared and noisy: no absolute
-thresholds anywhere). Prints a table and writes it as JSON.
+"""Benchmarks as paired ratios on one machine (shared machines are noisy: no absolute thresholds anywhere).
 
-1. `airflow-dash build` of every bundled dashboard as a whole process vs the floor
-   `python -c "import grafanalib.core, click"` (and with --no-validate).
-2. Compiling 1,000 generated dashboards with airflow-dash vs grafanalib's own `to_json_data` + `json.dumps`
-   on the same definitions; and 100 vs 1,000 dashboards, to show growth is linear.
-3. Validating every bundled query offline vs one node process start (Flux is checked in one batch).
-4. Publishing every bundled dashboard to the Grafana emulator with 20 ms injected latency, concurrency 1 and 8,
-   vs the limit N x latency / concurrency; request counts of a first publish and of a no-op republish.
+Every measured row alternates our command and its yardstick run by run (which goes first alternates too) and
+reports the median of the per-pair ratios with their spread (min-max). Yardsticks do the set-up ours does:
+the grafanalib compile builds its objects inside the timer. Publish limits are computed from the number of
+dashboards (N x latency / concurrency), not from the number of requests we happen to send. The README's
+"Benchmarks" section explains each row. Writes the table as JSON (`--json`, default bench-results.json).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-
-def timed(function, repeat: int = 3) -> float:
-    """Median wall time of `repeat` runs."""
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        function()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+LATENCY = 0.02  # seconds the emulator adds to every request
+WRITES = ("POST", "PUT", "PATCH", "DELETE")
+IMPORT_FLOOR = "import grafanalib.core, click"
 
 
-def run(*command: str) -> None:
-    subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
+# --- measuring ----------------------------------------------------------------------------------------------
 
 
-def bench_build_process(rows: list[dict]) -> None:
-    with tempfile.TemporaryDirectory() as out:
-        floor = timed(lambda: run(sys.executable, "-c", "import grafanalib.core, click"))
-        build = timed(lambda: run(sys.executable, "-m", "airflow_dash.cli", "build", "--out", out))
-        build_fast = timed(lambda: run(sys.executable, "-m", "airflow_dash.cli", "build", "--no-validate", "--out", out))
-        help_ = timed(lambda: run(sys.executable, "-m", "airflow_dash.cli", "--help"))
-    rows.append(row("build process (validated) vs import floor", build, floor))
-    rows.append(row("build process (--no-validate) vs import floor", build_fast, floor))
-    rows.append(row("airflow-dash --help vs import floor", help_, floor))
+def timed(function: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    function()
+    return time.perf_counter() - start
 
 
-def generated_dashboards(count: int):
+def paired(measured: Callable[[], object], yardstick: Callable[[], object], pairs: int,
+           scale: tuple[float, float] = (1.0, 1.0)) -> dict:
+    """Run `measured` and `yardstick` alternately `pairs` times; ratios are measured/yardstick per pair
+    (each time divided by its `scale` first, e.g. a dashboard count)."""
+    ours, theirs = [], []
+    for index in range(pairs):
+        if index % 2 == 0:
+            ours.append(timed(measured) / scale[0])
+            theirs.append(timed(yardstick) / scale[1])
+        else:
+            theirs.append(timed(yardstick) / scale[1])
+            ours.append(timed(measured) / scale[0])
+    ratios = [a / b for a, b in zip(ours, theirs)]
+    return {"measured_s": statistics.median(ours), "yardstick_s": statistics.median(theirs),
+            "ratio": statistics.median(ratios), "ratio_min": min(ratios), "ratio_max": max(ratios), "pairs": pairs}
+
+
+def repeated(measured: Callable[[], float], limit: float, runs: int) -> dict:
+    """For rows whose yardstick is a computed limit: `measured` returns its own time."""
+    times = [measured() for _ in range(runs)]
+    ratios = [t / limit for t in times]
+    return {"measured_s": statistics.median(times), "yardstick_s": limit, "ratio": statistics.median(ratios),
+            "ratio_min": min(ratios), "ratio_max": max(ratios), "pairs": runs}
+
+
+def row(name: str, yardstick: str, result: dict, target: str | None, met: bool | None, **extra) -> dict:
+    rounded = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in result.items()}
+    print(f"  {name}: ratio {rounded.get('ratio', '-')} (target {target or '-'})", file=sys.stderr, flush=True)
+    return {"benchmark": name, "yardstick": yardstick, **rounded, "target": target, "met": met, **extra}
+
+
+def run_process(*command: str, env: dict | None = None) -> None:
+    subprocess.run(command, cwd=ROOT, check=True, capture_output=True, env=env)
+
+
+# --- build --------------------------------------------------------------------------------------------------
+
+
+def bench_build(rows: list[dict], pairs: int) -> None:
+    cli = (sys.executable, "-m", "airflow_dash.cli")
+    floor = lambda: run_process(sys.executable, "-c", IMPORT_FLOOR)  # noqa: E731
+    with tempfile.TemporaryDirectory() as scratch:
+        scratch = Path(scratch)
+        warm = {**os.environ, "AIRFLOW_DASH_CHECK_CACHE": str(scratch / "warm-cache")}
+        out = str(scratch / "out")
+        run_process(*cli, "build", "--out", out, env=warm)  # fills the cache and the output directory
+        rebuild = paired(lambda: run_process(*cli, "build", "--out", out, env=warm), floor, pairs)
+        rows.append(row("unchanged re-build (validated, cache warm)", "import floor", rebuild, "<= 1.5", rebuild["ratio"] <= 1.5))
+
+        colds = iter(range(10**6))
+
+        def cold_build() -> None:  # an empty cache every run: every query is checked, Flux in node
+            env = {**os.environ, "AIRFLOW_DASH_CHECK_CACHE": str(scratch / f"cold-cache-{next(colds)}")}
+            run_process(*cli, "build", "--out", str(scratch / "cold-out"), env=env)
+
+        cold = paired(cold_build, floor, pairs)
+        rows.append(row("cold validated build (empty cache)", "import floor", cold, "<= 3", cold["ratio"] <= 3))
+        fast = paired(lambda: run_process(*cli, "build", "--no-validate", "--out", out, env=warm), floor, pairs)
+        rows.append(row("build --no-validate", "import floor", fast, None, None))
+        help_ = paired(lambda: run_process(*cli, "--help"), floor, pairs)
+        rows.append(row("airflow-dash --help", "import floor", help_, None, None))
+
+
+# --- compile ------------------------------------------------------------------------------------------------
+
+
+def generated_dashboards(count: int, folders: int = 1):
     from airflow_dash.catalog import host
     from airflow_dash.catalog.dimensions import HOST
     from airflow_dash.dashboard import Dashboard, DimensionVariable
-    from airflow_dash.panels import Row, stat, timeseries
+    from airflow_dash.panels import Row, stat, thresholds, timeseries
 
+    busy = thresholds("green", (80, "orange"), (90, "red"))
     return [
         Dashboard(
             key=f"gen-{i}",
             title=f"Generated {i}",
+            folder=f"Team {i % folders}" if folders > 1 else None,
             variables=[DimensionVariable(HOST)],
             rows=[
-                Row("Overview", [stat("CPU now", host.cpu_busy), stat("Memory now", host.memory_used)]),
+                Row("Overview", [stat("CPU now", host.cpu_busy, thresholds=busy), stat("Memory now", host.memory_used)]),
                 Row("Detail", [timeseries(f"CPU {j}", host.cpu_busy) for j in range(3)] + [timeseries("Memory", host.memory_used)]),
             ],
         )
@@ -71,50 +126,78 @@ def generated_dashboards(count: int):
     ]
 
 
-def grafanalib_equivalent(compiled):
-    """The same dashboards as grafanalib objects (targets pre-rendered), serialized grafanalib's way."""
-    import grafanalib.core as G
-
-    boards = []
-    for c in compiled:
-        panels = []
-        for p in c.model["panels"]:
-            if p["type"] == "row":
-                panels.append(G.RowPanel(title=p["title"], gridPos=G.GridPos(**p["gridPos"])))
-                continue
-            targets = [G.Target(expr=t.get("expr", t.get("query", "")), refId=t["refId"], legendFormat=t.get("legendFormat", "")) for t in p["targets"]]
-            cls = G.Stat if p["type"] == "stat" else G.TimeSeries
-            panels.append(cls(title=p["title"], targets=targets, gridPos=G.GridPos(**p["gridPos"])))
-        boards.append(G.Dashboard(title=c.title, uid=c.uid, panels=panels))
-    return boards
-
-
-def bench_compile(rows: list[dict]) -> None:
-    from grafanalib._gen import DashboardEncoder
-
+def ours_compile(count: int) -> Callable[[], object]:
     from airflow_dash.compile import compile_all
 
-    small, large = generated_dashboards(100), generated_dashboards(1000)
-    boards = grafanalib_equivalent(compile_all(large, ["prometheus"]))  # also warms up imports and caches
-    ours_100 = timed(lambda: [c.to_json() for c in compile_all(small, ["prometheus"])])
-    ours_1000 = timed(lambda: [c.to_json() for c in compile_all(large, ["prometheus"])])
-    theirs_1000 = timed(lambda: [json.dumps(b.to_json_data(), cls=DashboardEncoder, sort_keys=True, indent=2) for b in boards])
-    rows.append(row("compile 1,000 dashboards: airflow-dash vs grafanalib to_json_data+dumps", ours_1000, theirs_1000))
-    rows.append(row("compile 1,000 vs 100 dashboards (10 = linear)", ours_1000, ours_100))
+    return lambda: [c.to_json() for c in compile_all(generated_dashboards(count), ["prometheus"])]
 
 
-def bench_validate(rows: list[dict]) -> None:
-    from airflow_dash.build import compile_dashboards, find_invalid_queries
-    from airflow_dash.validate import flux as flux_checker
+def grafanalib_specs(count: int) -> list[dict]:
+    """What a grafanalib user would write for the same dashboards, as literals: titles, query strings,
+    units, sizes. Taken from our output once, outside any timer (in their code these are constants)."""
+    from airflow_dash.compile import compile_all
 
-    compiled = compile_dashboards(dashboards_dir=ROOT / "dashboards")
-    queries = sum(len(c.queries) for c in compiled)
-    before = flux_checker.node_launch_count()
-    validate = timed(lambda: find_invalid_queries(compiled))
-    launches = (flux_checker.node_launch_count() - before) / 3
-    node_start = timed(lambda: run("node", "-e", ""))
-    rows.append(row(f"validate all {queries} bundled queries vs one node start ({launches:.0f} node launch/run)", validate, node_start))
+    specs = []
+    for compiled in compile_all(generated_dashboards(count), ["prometheus"]):
+        model = compiled.model
+        variable = model["templating"]["list"][1]
+        panels = []
+        for panel in model["panels"]:
+            spec = {"type": panel["type"], "title": panel["title"], "gridPos": panel["gridPos"]}
+            if panel["type"] != "row":
+                defaults = panel["fieldConfig"]["defaults"]
+                spec.update(unit=defaults.get("unit", ""), description=panel.get("description", ""),
+                            targets=[(t["expr"], t.get("legendFormat", ""), t["refId"]) for t in panel["targets"]],
+                            thresholds=[(s["value"], s["color"]) for s in defaults["thresholds"]["steps"]])
+            panels.append(spec)
+        specs.append({"title": compiled.title, "uid": compiled.uid, "tags": model["tags"], "panels": panels,
+                      "variable": (variable["name"], variable["query"], variable["label"])})
+    return specs
 
+
+def grafanalib_compile(specs: list[dict]) -> Callable[[], object]:
+    """grafanalib builds its objects from the literals inside the timer, then `to_json_data` + dumps."""
+    import grafanalib.core as G
+    from grafanalib._gen import DashboardEncoder
+
+    datasource = {"type": "prometheus", "uid": "${datasource}"}
+
+    def build_one(spec: dict) -> G.Dashboard:
+        panels = []
+        for p in spec["panels"]:
+            grid = G.GridPos(**p["gridPos"])
+            if p["type"] == "row":
+                panels.append(G.RowPanel(title=p["title"], gridPos=grid))
+                continue
+            targets = [G.Target(expr=expr, legendFormat=legend, refId=ref, datasource=datasource) for expr, legend, ref in p["targets"]]
+            steps = [G.Threshold(color, index, value if value is not None else 0.0) for index, (value, color) in enumerate(p["thresholds"])]
+            common = dict(title=p["title"], description=p["description"], dataSource=datasource, targets=targets,
+                          gridPos=grid, thresholds=steps)
+            if p["type"] == "stat":
+                panels.append(G.Stat(format=p["unit"], **common))
+            else:
+                panels.append(G.TimeSeries(unit=p["unit"], **common))
+        name, query, label = spec["variable"]
+        templating = G.Templating([G.Template(name="datasource", type="datasource", query="prometheus", default=""),
+                                   G.Template(name=name, query=query, label=label, dataSource=datasource, includeAll=True, multi=True)])
+        return G.Dashboard(title=spec["title"], uid=spec["uid"], tags=spec["tags"], panels=panels, templating=templating,
+                           timezone="browser", sharedCrosshair=True)
+
+    return lambda: [json.dumps(build_one(s).to_json_data(), cls=DashboardEncoder, sort_keys=True, indent=2) for s in specs]
+
+
+def bench_compile(rows: list[dict], pairs: int) -> None:
+    specs = grafanalib_specs(1000)
+    ours_compile(50)(), grafanalib_compile(specs[:50])()  # warm up imports and caches on both sides
+    result = paired(ours_compile(1000), grafanalib_compile(specs), pairs)
+    rows.append(row("compile 1,000 dashboards (definitions -> JSON text)", "grafanalib: objects + to_json_data + dumps",
+                    result, "<= 1.2", result["ratio"] <= 1.2))
+    linear = paired(ours_compile(5000), ours_compile(100), max(3, pairs // 2), scale=(5000, 100))
+    rows.append(row("compile per dashboard at 5,000 vs at 100 (1 = linear)", "same at 100", linear,
+                    "0.9 - 1.1", 0.9 <= linear["ratio"] <= 1.1))
+
+
+# --- publish ------------------------------------------------------------------------------------------------
 
 # The emulator runs in its own process: in-process, it would share the client's GIL and skew the ratio.
 _EMULATOR_SERVER = """
@@ -127,6 +210,30 @@ with GrafanaEmulator() as grafana:
         methods = [r.method for r in grafana.requests]
         grafana.reset_requests()
         print(json.dumps(methods), flush=True)
+"""
+
+# The publishing client, in a process of its own so its peak RSS is its own.
+_PUBLISHER = """
+import json, resource, sys, time
+sys.path.insert(0, sys.argv[1])
+from bench import generated_dashboards
+from airflow_dash.compile import compile_all
+from airflow_dash.grafana.client import GrafanaClient
+from airflow_dash.grafana.publish import PublishOptions, publish_dashboards
+url, token, count, folders, concurrency = sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
+compiled = compile_all(generated_dashboards(count, folders), ["prometheus"])
+options = PublishOptions(root_folder="Airflow", concurrency=concurrency)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+with GrafanaClient(url, token=token) as client:
+    start = time.perf_counter()
+    publish_dashboards(client, compiled, options)
+    elapsed = time.perf_counter() - start
+    print(json.dumps({"first_s": elapsed}), flush=True)
+    sys.stdin.readline()  # the bench collects the first publish's requests
+    start = time.perf_counter()
+    publish_dashboards(client, compiled, options)
+    print(json.dumps({"republish_s": time.perf_counter() - start, "rss_before_publish_kib": before,
+                      "rss_peak_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}), flush=True)
 """
 
 
@@ -145,62 +252,97 @@ class EmulatorProcess:
 
     def close(self) -> None:
         self.process.stdin.close()
-        self.process.wait(timeout=30)
+        self.process.wait(timeout=60)
 
 
-def bench_publish(rows: list[dict], counts: dict) -> None:
-    from airflow_dash.build import compile_dashboards
-    from airflow_dash.grafana.client import GrafanaClient
-    from airflow_dash.grafana.publish import PublishOptions, publish_dashboards
-
-    compiled = compile_dashboards(dashboards_dir=ROOT / "dashboards")
-    latency = 0.02
-    writes = ("POST", "PUT", "DELETE")
-    for concurrency in (1, 8):
-        grafana = EmulatorProcess(latency)
-        try:
-            with GrafanaClient(grafana.url, token=grafana.token) as client:
-                options = PublishOptions(root_folder="Airflow", concurrency=concurrency)
-                start = time.perf_counter()
-                publish_dashboards(client, compiled, options)
-                elapsed = time.perf_counter() - start
-                first = grafana.take_requests()
-                publish_dashboards(client, compiled, options)
-                second = grafana.take_requests()
-        finally:
-            grafana.close()
-        limit = len(first) * latency / concurrency
-        rows.append(row(f"first publish of {len(compiled)} dashboards at concurrency {concurrency} vs N x 20ms / {concurrency}", elapsed, limit))
-        counts[f"concurrency {concurrency}"] = {
-            "first publish requests": len(first),
-            "first publish writes": sum(m in writes for m in first),
-            "republish requests": len(second),
-            "republish writes": sum(m in writes for m in second),
-        }
+def publish_once(count: int, folders: int, concurrency: int) -> dict:
+    """A first publish and a no-op republish of `count` generated dashboards to a fresh emulator."""
+    grafana = EmulatorProcess(LATENCY)
+    try:
+        publisher = subprocess.Popen(
+            [sys.executable, "-c", _PUBLISHER, str(ROOT / "scripts"), grafana.url, grafana.token, str(count), str(folders), str(concurrency)],
+            cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        first = json.loads(publisher.stdout.readline())
+        first_requests = grafana.take_requests()
+        publisher.stdin.write("go\n")
+        publisher.stdin.flush()
+        second = json.loads(publisher.stdout.readline())
+        publisher.wait(timeout=60)
+        second_requests = grafana.take_requests()
+    finally:
+        grafana.close()
+    return {**first, **second,
+            "first_reads": sum(m not in WRITES for m in first_requests), "first_writes": sum(m in WRITES for m in first_requests),
+            "republish_reads": sum(m not in WRITES for m in second_requests), "republish_writes": sum(m in WRITES for m in second_requests)}
 
 
-def row(name: str, measured: float, baseline: float) -> dict:
-    return {"benchmark": name, "measured_s": round(measured, 4), "baseline_s": round(baseline, 4), "ratio": round(measured / baseline, 2)}
+def bench_publish(rows: list[dict], runs: int) -> None:
+    count = 500
+    for concurrency, target in ((1, 1.5), (8, 2.0)):
+        results = []
+
+        def measure() -> float:
+            results.append(publish_once(count, 1, concurrency))
+            return results[-1]["first_s"]
+
+        limit = count * LATENCY / concurrency
+        result = repeated(measure, limit, runs)
+        rows.append(row(f"first publish of {count} dashboards, c={concurrency}", f"N x {LATENCY * 1000:.0f} ms / {concurrency}",
+                        result, f"<= {target}", result["ratio"] <= target,
+                        requests={k: v for k, v in results[-1].items() if k.endswith(("reads", "writes"))}))
+        last = results[-1]
+        noop_met = last["republish_reads"] <= count and last["republish_writes"] == 0
+        rows.append(row(f"no-op republish of {count} dashboards, c={concurrency}", "N reads, 0 writes",
+                        {"measured_s": last["republish_s"], "reads": last["republish_reads"], "writes": last["republish_writes"]},
+                        f"reads <= {count}, writes 0", noop_met))
+    small, large = publish_once(500, 10, 8), publish_once(2000, 10, 8)
+    growth = {name: (r["rss_peak_kib"] - r["rss_before_publish_kib"]) / 1024 for name, r in (("500", small), ("2000", large))}
+    rows.append(row("publish 2,000 dashboards across 10 folders, c=8", f"N x {LATENCY * 1000:.0f} ms / 8",
+                    {"measured_s": large["first_s"], "yardstick_s": 2000 * LATENCY / 8, "ratio": large["first_s"] / (2000 * LATENCY / 8)},
+                    "<= 2", large["first_s"] / (2000 * LATENCY / 8) <= 2.0,
+                    peak_rss_mib=round(large["rss_peak_kib"] / 1024, 1),
+                    rss_growth_while_publishing_mib={k: round(v, 1) for k, v in growth.items()},
+                    requests={k: v for k, v in large.items() if k.endswith(("reads", "writes"))}))
+
+
+# --- report -------------------------------------------------------------------------------------------------
+
+
+def print_table(rows: list[dict]) -> None:
+    width = max(len(r["benchmark"]) for r in rows)
+    print(f"{'benchmark':<{width}}  {'ours':>8}  {'yardstick':>9}  {'ratio':>6}  {'spread':>11}  {'target':>10}  met")
+    for r in rows:
+        ours = f"{r['measured_s']:.3f}s" if "measured_s" in r else ""
+        yard = f"{r['yardstick_s']:.3f}s" if "yardstick_s" in r else ""
+        ratio = f"{r['ratio']:.2f}" if "ratio" in r else ""
+        spread = f"{r['ratio_min']:.2f}-{r['ratio_max']:.2f}" if "ratio_min" in r else ""
+        if "reads" in r:
+            ratio, spread = "", f"{r['reads']}r/{r['writes']}w"
+        met = {True: "yes", False: "NO", None: ""}[r["met"]]
+        print(f"{r['benchmark']:<{width}}  {ours:>8}  {yard:>9}  {ratio:>6}  {spread:>11}  {r['target'] or '':>10}  {met}")
+        for key in ("peak_rss_mib", "rss_growth_while_publishing_mib", "requests"):
+            if key in r:
+                print(f"{'':<{width}}    {key}: {r[key]}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", default="bench-results.json", help="where to write the results")
+    parser.add_argument("--pairs", type=int, default=7, help="paired runs per row (publish rows use half, at least 3)")
+    parser.add_argument("--only", choices=("build", "compile", "publish"), action="append", help="run only these groups")
     args = parser.parse_args()
+    groups = args.only or ["build", "compile", "publish"]
     rows: list[dict] = []
-    counts: dict = {}
-    bench_build_process(rows)
-    bench_compile(rows)
-    bench_validate(rows)
-    bench_publish(rows, counts)
-    width = max(len(r["benchmark"]) for r in rows)
-    print(f"{'benchmark':<{width}}  {'measured':>9}  {'baseline':>9}  {'ratio':>6}")
-    for r in rows:
-        print(f"{r['benchmark']:<{width}}  {r['measured_s']:>8.3f}s  {r['baseline_s']:>8.3f}s  {r['ratio']:>6.2f}")
-    print("\nrequest counts:")
-    for name, value in counts.items():
-        print(f"  {name}: " + ", ".join(f"{k} {v}" for k, v in value.items()))
-    Path(args.json).write_text(json.dumps({"rows": rows, "request_counts": counts}, indent=2) + "\n")
+    if "build" in groups:
+        bench_build(rows, args.pairs)
+    if "compile" in groups:
+        bench_compile(rows, args.pairs)
+    if "publish" in groups:
+        bench_publish(rows, max(3, args.pairs // 2))
+    print_table(rows)
+    document = {"rows": rows, "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0],
+                                          "load_average": [round(x, 2) for x in os.getloadavg()]}}
+    Path(args.json).write_text(json.dumps(document, indent=2) + "\n")
     print(f"\nwrote {args.json}")
 
 
