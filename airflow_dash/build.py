@@ -188,13 +188,14 @@ def _raise_alert_problems(alerts: CompiledAlerts, results: Mapping) -> None:
 def write_alerts(alerts: CompiledAlerts, out: Path | str) -> list[Path]:
     """Replace `OUT/alerts/` with the compiled rule files (written aside first, swapped in at the end)."""
     target = Path(out) / ALERTS_OUT
-    if not alerts.files() and not target.exists():
+    files = alerts.files()  # renders every rule file as YAML: once, it is most of an unchanged re-build
+    if not files and not target.exists():
         return []
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".alerts-", dir=target.parent))
     old = target.parent / (staging.name + ".old")
     try:
-        for relative, text in alerts.files().items():
+        for relative, text in files.items():
             path = staging / relative
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
@@ -204,7 +205,7 @@ def write_alerts(alerts: CompiledAlerts, out: Path | str) -> list[Path]:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         shutil.rmtree(old, ignore_errors=True)
-    return [target / relative for relative in alerts.files()]
+    return [target / relative for relative in files]
 
 
 @dataclass(frozen=True)

@@ -240,3 +240,18 @@ def test_an_offline_build_does_not_import_requests(tmp_path):
     result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_a_build_renders_each_alert_rule_file_once(tmp_path, monkeypatch):
+    """Rendering the rule files (YAML) was most of an unchanged re-build when done three times."""
+    from airflow_dash.alert_rules import CompiledAlerts
+    from airflow_dash.build import compile_alert_rules, write_alerts
+
+    monkeypatch.chdir(ROOT)
+    alerts = compile_alert_rules(["prometheus", "flux"])
+    calls = []
+    rendered = CompiledAlerts.files
+    monkeypatch.setattr(CompiledAlerts, "files", lambda self: calls.append(1) or rendered(self))
+    written = write_alerts(alerts, tmp_path)
+    assert written and all(path.is_file() for path in written)
+    assert len(calls) == 1
