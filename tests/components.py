@@ -272,14 +272,16 @@ def loopback_telegraf_conf(generated: str, statsd_port: int, influx1_url: str, i
 
 
 def start_telegraf(work_dir: Path, influx2: InfluxDB2Server, bucket: str, influx1_url: str,
-                   influx1_database: str, flush_interval_s: int = 10) -> TelegrafAgent:
-    """Start Telegraf on our generated telegraf.conf (see `loopback_telegraf_conf`). The caller stops it."""
+                   influx1_database: str, flush_interval_s: int = 10, mode: str | None = None) -> TelegrafAgent:
+    """Start Telegraf on our generated telegraf.conf (see `loopback_telegraf_conf`), in the collectors' `mode`
+    (names or tags; the generator's default when None). The caller stops it."""
     from airflow_dash.collectors.telegraf import telegraf_conf
 
     binary = require_component("telegraf")
     statsd_port = free_udp_port()
     config = work_dir / "telegraf.conf"
-    config.write_text(loopback_telegraf_conf(telegraf_conf(), statsd_port, influx1_url, influx1_database,
+    generated = telegraf_conf() if mode is None else telegraf_conf(mode=mode)
+    config.write_text(loopback_telegraf_conf(generated, statsd_port, influx1_url, influx1_database,
                                              flush_interval_s))
     influx2.create_bucket(bucket)
     env = {**os.environ, "HOST_NAME": TELEGRAF_HOST, "INFLUXDB_URL": influx2.url, "INFLUXDB_TOKEN": influx2.token,
@@ -341,14 +343,14 @@ def statsd_exporter_factory(
 def telegraf_factory(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Callable[..., TelegrafAgent]]:
-    """Factory: `telegraf_factory(influx2, bucket, influx1_url, database, flush_interval_s=10)` starts a real
-    Telegraf on our generated telegraf.conf; all are stopped at the end."""
+    """Factory: `telegraf_factory(influx2, bucket, influx1_url, database, flush_interval_s=10, mode=None)` starts
+    a real Telegraf on our generated telegraf.conf; all are stopped at the end."""
     started: list[TelegrafAgent] = []
 
     def start(influx2: InfluxDB2Server, bucket: str, influx1_url: str, database: str,
-              flush_interval_s: int = 10) -> TelegrafAgent:
+              flush_interval_s: int = 10, mode: str | None = None) -> TelegrafAgent:
         agent = start_telegraf(tmp_path_factory.mktemp("telegraf"), influx2, bucket, influx1_url, database,
-                               flush_interval_s)
+                               flush_interval_s, mode)
         started.append(agent)
         return agent
 

@@ -216,11 +216,15 @@ def _write_prometheus_config(path: Path, scrape_targets: Iterable[str]) -> None:
 
 
 def start_prometheus(
-    work_dir: Path, data_dir: Path, scrape_targets: Iterable[str] = ()
+    work_dir: Path, data_dir: Path, scrape_targets: Iterable[str] = (), config_text: str | None = None,
 ) -> tuple[ServerProcess, PrometheusServer]:
-    """Start Prometheus on data_dir and wait for /-/ready. The caller must stop the process."""
+    """Start Prometheus on data_dir and wait for /-/ready. The caller must stop the process.
+    `config_text` replaces the default config (one job scraping `scrape_targets` every second)."""
     config = work_dir / "prometheus.yml"
-    _write_prometheus_config(config, scrape_targets)
+    if config_text is None:
+        _write_prometheus_config(config, scrape_targets)
+    else:
+        config.write_text(config_text)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     server = start_process(

@@ -11,7 +11,6 @@ import re
 import subprocess
 import time
 
-import pytest
 import requests
 
 from airflow_dash.collectors.statsd_exporter import statsd_mapping_yaml
