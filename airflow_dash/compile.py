@@ -316,6 +316,7 @@ class _Compilation:
     omissions: list[Omission] = field(default_factory=list)
     queries: list[CompiledQuery] = field(default_factory=list)
     caveats: list[Omission] = field(default_factory=list)
+    linked: Mapping[str, Dashboard] = field(default_factory=dict)  # dashboard key -> definition (link targets)
 
     def omit(self, what: str, reason: str) -> None:
         self.omissions.append(Omission(self.dashboard.key, self.backend.name, what, reason))
@@ -352,6 +353,9 @@ class _Compilation:
                     "refresh": 2,  # on time range change: hosts and DAGs come and go
                     "multi": variable.multi,
                     "includeAll": variable.include_all,
+                    # "All" as a regex matching any value (`.+`: series without the label stay out, as before), not the list of values the variable query happened to
+                    # return: a DAG that did not run in the range still counts, and URLs stay short.
+                    **({"allValue": ".+"} if variable.include_all else {}),
                     "current": {"text": ["All"], "value": ["$__all"]} if variable.include_all else {},
                     "options": [],
                     "regex": "",
@@ -382,7 +386,30 @@ class _Compilation:
         body["description"] = " ".join([panel.effective_description, *(f"Across stacks: {c}" for c in caveats)]).strip()
         body["fieldConfig"]["overrides"] = body["fieldConfig"].get("overrides", []) + overrides
         body["links"] = [self._panel_link(link) for link in panel.links]
+        series_links = [self._series_link(link, panel) for link in panel.links if isinstance(link, PanelLink)]
+        if any(series_links):
+            body["fieldConfig"]["defaults"]["links"] = [link for link in series_links if link]
         return body
+
+    def _series_link(self, link, panel: Panel) -> dict | None:
+        """A data link carrying the clicked series' own value of every dimension the target dashboard has a
+        variable for and every series of the panel is split by (the panel link would pass the current "All")."""
+        target = self.linked.get(link.dashboard)
+        if target is None:
+            return None
+        split = set.intersection(*(set(q.signal.group_by) for q in panel.queries)) if panel.queries else set()
+        clicked = [v for v in target.variables if v.dimension in split]
+        if not clicked:
+            return None
+        names = {v.name for v in clicked}
+        params = [f"var-{v.name}=${{__field.labels.{self.backend._label_of(v.dimension)}:percentencode}}" for v in clicked]
+        if link.keep_variables:
+            ours = {v.name for v in self.dashboard.variables}
+            params += [f"${{{v.name}:queryparam}}" for v in target.variables if v.name in ours and v.name not in names]
+        if link.keep_time:
+            params.append("${__url_time_range}")
+        label = " ".join(f"${{__field.labels.{self.backend._label_of(v.dimension)}}}" for v in clicked)
+        return {"title": f"{link.title}: {label}", "url": f"/d/{self.uids[link.dashboard]}?" + "&".join(params)}
 
     def _panel_link(self, link: PanelLink | UrlLink) -> dict[str, Any]:
         if isinstance(link, UrlLink):
@@ -481,14 +508,15 @@ class _Compilation:
 
 def compile_dashboard(
     dashboard: Dashboard, backend: Backend, uids: dict[str, str] | None = None, datasource_uid: str | None = None,
-    datasource_regex: str | None = None,
+    datasource_regex: str | None = None, linked: Mapping[str, Dashboard] | None = None,
 ) -> CompiledDashboard:
-    """Render `dashboard` for `backend`. `uids` maps other dashboard keys to uids, for links;
+    """Render `dashboard` for `backend`. `uids` maps other dashboard keys to uids, for links (`linked` to their
+    definitions, for per-series links carrying the clicked series' ids);
     `datasource_uid` is the default of the dashboard's datasource picker, `datasource_regex` the names it offers."""
     uid = dashboard_uid(dashboard.key, backend)
     known = dict(uids or {})
     known.setdefault(dashboard.key, uid)
-    work = _Compilation(dashboard, backend, known, datasource_uid, datasource_regex)
+    work = _Compilation(dashboard, backend, known, datasource_uid, datasource_regex, linked=dict(linked or {}))
     variables, scope = work.templating()
     rows = work.rows(dashboard.rows, scope)
 
@@ -659,7 +687,8 @@ def compile_all(
         uids = {d.key: dashboard_uid(d.key, backend) for d in dashboards}
         for dashboard in dashboards:
             result.append(compile_dashboard(dashboard, backend, uids, (datasource_uids or {}).get(backend.name),
-                                            (datasource_regexes or {}).get(backend.name)))
+                                            (datasource_regexes or {}).get(backend.name),
+                                            linked={d.key: d for d in dashboards}))
     return result
 
 
