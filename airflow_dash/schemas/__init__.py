@@ -13,8 +13,8 @@ Known artefacts of these schemas are not reported (see docs/grafana-facts.md, "J
   numbers and lists there;
 - options that are "required" but carry a `default` (Grafana fills them in), and the timeseries legend's
   `showLegend` (defaulted by Grafana, though the schema gives no default);
-- panel `links` are typed as dashboard links (which need `asDropdown`, `icon`, `tags`...); panel links are
-  data links (`title`, `url`, `targetBlank`).
+- panel `links` and `fieldConfig.defaults.links` (per-series links) are typed as dashboard links (which need
+  `asDropdown`, `icon`, `tags`...); both are data links (`title`, `url`, `targetBlank`).
 
 Simple API for other layers (the panel library checks options at construction):
 `validate_panel(kind, options, field_config) -> list[SchemaProblem]`, `validate_dashboard(model)`,
@@ -87,7 +87,7 @@ def _path(parts: Iterable[Any]) -> str:
 def _allowed(error, path: str) -> bool:
     if error.validator == "type" and any(p.search(path) for p in _OBJECT_TYPED_STRINGS):
         return True
-    if path == "links" or path.startswith("links."):
+    if path == "links" or path.startswith("links.") or path.startswith("fieldConfig.defaults.links."):
         return True
     return False
 
