@@ -20,6 +20,15 @@ GOOD_FLUX = (
 GOOD_INFLUXQL = 'SELECT mean("usage_idle") FROM "cpu" WHERE "host" =~ /^$host$/ AND $timeFilter GROUP BY time($__interval) fill(null)'
 
 
+COUNTER_FLUX = (
+    'from(bucket: "telegraf")\n  |> range(start: v.timeRangeStart, stop: v.timeRangeStop)\n'
+    '  |> filter(fn: (r) => r._measurement == "airflow_scheduler_heartbeat" and r.host =~ /^${host:regex}$/)\n'
+    "  |> toFloat()\n  |> aggregateWindow(every: v.windowPeriod, fn: sum, createEmpty: true)\n  |> fill(value: 0.0)"
+)
+COUNTER_INFLUXQL = ('SELECT sum("value") FROM "airflow_scheduler_heartbeat" WHERE "host" =~ /^$host$/ AND $timeFilter '
+                    "GROUP BY time($__interval) fill(0)")
+
+
 def target(text: str, language: str = "promql", ref: str = "A") -> dict:
     if language == "promql":
         return {"refId": ref, "expr": text, "datasource": DS_PROM}
@@ -130,6 +139,19 @@ CASES = {
         {**prom("sum(rate(http_requests_total[$__rate_interval]))"),
          "templating": {"list": [{"type": "datasource", "name": "datasource", "query": "prometheus"}]}},
     ),
+    "AD305": (
+        prom('sum(increase(http_requests_total{job=~"$job"}[$__rate_interval]))'),
+        prom('sum(increase(http_requests_total{job=~"$job"}[$__interval]))'),
+    ),
+    "AD403": (
+        dashboard([panel(language="flux", query=COUNTER_FLUX.replace("fn: sum", "fn: mean"))], language="flux"),
+        dashboard([panel(language="flux", query=COUNTER_FLUX)], language="flux"),
+    ),
+    "AD404": (
+        # the heartbeat stat v0.1 shipped: an idle scheduler writes nothing, the stat keeps its last busy window
+        dashboard([panel(type="stat", language="influxql", query=COUNTER_INFLUXQL.replace("fill(0)", "fill(null)"))], language="influxql"),
+        dashboard([panel(type="stat", language="influxql", query=COUNTER_INFLUXQL)], language="influxql"),
+    ),
     "AD401": (
         dashboard([panel(language="flux", query=GOOD_FLUX.replace("start: v.timeRangeStart, stop: v.timeRangeStop", "start: -1h"))], language="flux"),
         dashboard(language="flux"),
@@ -176,6 +198,22 @@ CASES = {
 def test_datasource_picker_on_a_flux_dashboard(regex, fires):
     findings = lint_one(picker(dashboard(language="flux"), regex), "AD204")
     assert bool(findings) is fires, findings
+
+
+@pytest.mark.parametrize("query, fires", [
+    (COUNTER_FLUX, False),
+    (COUNTER_FLUX.replace("createEmpty: true", "createEmpty: false"), True),
+    (COUNTER_FLUX.replace("\n  |> fill(value: 0.0)", ""), True),
+])
+def test_idle_counter_stat_on_flux(query, fires):
+    findings = lint_one(dashboard([panel(type="stat", language="flux", query=query)], language="flux"), "AD404")
+    assert bool(findings) is fires, findings
+
+
+def test_increase_over_the_range_is_fine_in_a_stat():
+    stat = prom('sum(increase(http_requests_total{job=~"$job"}[$__range]))', type="stat")
+    assert lint_one(stat, "AD305") == ()
+    assert lint_one(prom('sum(increase(http_requests_total{job=~"$job"}[$__range]))'), "AD305")  # a time series
 
 
 def test_every_rule_has_a_case():

@@ -297,14 +297,14 @@ def counter_rate(dashboard: LintedDashboard):
             yield query.panel, f"{query.where}: counter {', '.join(sorted(set(bare)))} read without rate()/increase()"
 
 
-@rule("AD302", "rate-interval", "warning", "rate/irate/increase use `[$__rate_interval]` as their range.")
+@rule("AD302", "rate-interval", "warning", "rate/irate use `[$__rate_interval]` as their range (increase() windows: AD305).")
 def rate_interval(dashboard: LintedDashboard):
     import promql_parser as P
 
     for query, tree in _promql_trees(dashboard):
         for node, _ in promql_ast.walk(tree):
             name = promql_ast.function_name(node)
-            if name not in RATE_FUNCTIONS or not node.args or not isinstance(node.args[0], P.MatrixSelector):
+            if name not in RATE_FUNCTIONS - {"increase"} or not node.args or not isinstance(node.args[0], P.MatrixSelector):
                 continue
             if node.args[0].range != promql_ast.RATE_INTERVAL_SENTINEL:
                 yield query.panel, f"{query.where}: {name}() over a fixed range: use [$__rate_interval]"
@@ -366,6 +366,23 @@ def instance_variable(dashboard: LintedDashboard):
             yield query.panel, f"{query.where}: {', '.join(missing)} not filtered by {choices}"
 
 
+_INCREASE_WINDOW = re.compile(r"\bincrease\s*\((?:[^()\[\]]|\([^()]*\))*\[([^\]]+)\]")
+STEP_WINDOWS = frozenset({"$__interval", "${__interval}"})
+SINGLE_VALUE_PANELS = frozenset({"stat", "gauge", "bargauge", "table", "piechart"})
+
+
+@rule("AD305", "increase-window", "warning", "increase() counts over exactly the step (`[$__interval]`, with a panel min interval of 4 scrapes), or over `[$__range]` in single-value panels: a wider window counts one event in several points, as fractions.")
+def increase_window(dashboard: LintedDashboard):
+    for query in _panel_queries(dashboard, "promql"):
+        single = query.panel.type in SINGLE_VALUE_PANELS
+        for window in _INCREASE_WINDOW.findall(query.text):
+            window = window.strip()
+            if window in STEP_WINDOWS or (single and window in ("$__range", "${__range}")):
+                continue
+            yield query.panel, (f"{query.where}: increase(...[{window}]) spans more than one step: use "
+                                "[$__interval] (and a panel min interval of 4 scrapes) to count per step")
+
+
 # --- AD4xx: Flux and InfluxQL practice ---------------------------------------------------------------------------
 
 
@@ -412,6 +429,48 @@ def flux_window_period(dashboard: LintedDashboard):
                 every = _named_argument(arguments, "every")
                 if every != "v.windowPeriod":
                     yield query.panel, f"{query.where}: {function}(every: {every}) instead of v.windowPeriod"
+
+
+def _statsd_counter_measurements() -> frozenset[str]:
+    """Measurements Telegraf writes StatsD counters to (per-flush counts, `delete_counters`): our naming table."""
+    from airflow_dash.catalog.airflow_metrics import COUNTER, telegraf_metrics
+
+    return frozenset(m.telegraf_measurement for m in telegraf_metrics() if m.statsd_type == COUNTER)
+
+
+_FLUX_MEASUREMENT = re.compile(r'r\._measurement\s*==\s*"([^"]+)"')
+_INFLUXQL_MEASUREMENT = re.compile(r'\bFROM\s+"([^"]+)"', re.IGNORECASE)
+
+
+def _counter_queries(dashboard: LintedDashboard):
+    counters = _statsd_counter_measurements()
+    for language, pattern in (("flux", _FLUX_MEASUREMENT), ("influxql", _INFLUXQL_MEASUREMENT)):
+        for query in _panel_queries(dashboard, language):
+            names = sorted(set(pattern.findall(query.text)) & counters)
+            if names:
+                yield query, language, names
+
+
+@rule("AD403", "statsd-counter-sum", "error", "A StatsD counter on InfluxDB (per-flush counts) is summed per window (Flux `fn: sum`, InfluxQL `sum(`), never averaged or shown as raw points.")
+def statsd_counter_sum(dashboard: LintedDashboard):
+    for query, language, names in _counter_queries(dashboard):
+        summed = re.search(r"fn:\s*sum\b|\|>\s*sum\(", query.text) if language == "flux" else re.search(r"\bsum\s*\(", query.text, re.IGNORECASE)
+        if not summed:
+            yield query.panel, f"{query.where}: {', '.join(names)} holds per-flush counts: sum them per window"
+
+
+@rule("AD404", "statsd-counter-idle-zero", "error", "Stat-like panels over StatsD counters on InfluxDB show 0 when idle: empty windows are created and filled with 0 (Flux `createEmpty: true` + `fill(value: 0.0)`, InfluxQL `fill(0)`); else they show the last busy window.")
+def statsd_counter_idle_zero(dashboard: LintedDashboard):
+    for query, language, names in _counter_queries(dashboard):
+        if query.panel.type not in SINGLE_VALUE_PANELS:
+            continue
+        if language == "flux":
+            ok = "createEmpty: true" in query.text and re.search(r"\bfill\(\s*value:\s*0", query.text)
+        else:
+            ok = re.search(r"\bfill\(\s*0\s*\)", query.text)
+        if not ok:
+            yield query.panel, (f"{query.where}: {', '.join(names)} writes nothing while idle, so this "
+                                f"{query.panel.type} keeps showing the last busy window: fill empty windows with 0")
 
 
 def _select_statements(text: str) -> list[str]:
