@@ -391,7 +391,7 @@ class _Compilation:
             body["fieldConfig"]["defaults"]["links"] = [link for link in series_links if link]
         return body
 
-    def _series_link(self, link, panel: Panel) -> dict | None:
+    def _series_link(self, link: PanelLink, panel: Panel) -> dict[str, Any] | None:
         """A data link carrying the clicked series' own value of every dimension the target dashboard has a
         variable for and every series of the panel is split by (the panel link would pass the current "All")."""
         target = self.linked.get(link.dashboard)
