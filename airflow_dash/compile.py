@@ -20,7 +20,7 @@ import orjson
 
 from airflow_dash.backends import BACKENDS, Backend
 from airflow_dash.catalog.model import Unsupported
-from airflow_dash.dashboard import BUNDLED_KEYS, Annotation, Dashboard, DashboardLink, RawAnnotation, RawLink, RawVariable
+from airflow_dash.dashboard import BUNDLED_KEYS, Annotation, Dashboard, DashboardLink, RawAnnotation, RawLink, RawVariable, DimensionVariable
 from airflow_dash.layout import layout_rows
 from airflow_dash.query.values import Variable
 from airflow_dash.panels import AnyPanel, LibraryPanel, Panel, PanelLink, Query, RawPanel, Row, UrlLink
@@ -398,7 +398,7 @@ class _Compilation:
         if target is None:
             return None
         split = set.intersection(*(set(q.signal.group_by) for q in panel.queries)) if panel.queries else set()
-        clicked = [v for v in target.variables if v.dimension in split]
+        clicked = [v for v in target.variables if isinstance(v, DimensionVariable) and v.dimension in split]
         if not clicked:
             return None
         names = {v.name for v in clicked}
