@@ -72,6 +72,13 @@ def _one_line(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def folder_conflict_error(title: str, answer: Any) -> GrafanaHTTPError:
+    """The error for a 409 on folder create when a re-read finds no folder of that uid (taken elsewhere)."""
+    message = answer.get("message") if isinstance(answer, dict) else answer
+    return GrafanaHTTPError(f"creating folder {title!r} failed: HTTP 409: {_one_line(str(message), 200)}",
+                            status=409, grafana_message=str(message))
+
+
 def _strip_userinfo(url: str) -> tuple[str, str | None, str | None]:
     """Return the URL without `user:password@` and the credentials it carried (never shown anywhere)."""
     parts = urlsplit(url)

@@ -12,7 +12,7 @@ from typing import Any, Iterable, Mapping
 from urllib.parse import quote
 
 from airflow_dash.grafana.api import LiveDashboard, ServerInfo
-from airflow_dash.grafana.client import GrafanaHTTPError, _one_line
+from airflow_dash.grafana.client import folder_conflict_error
 
 SEARCH_PAGE = 1000  # Grafana's default; the maximum is 5000 (above it: 422)
 _STORED_VERSION = re.compile(r"/apis/dashboard\.grafana\.app/([a-z0-9]+)/")
@@ -101,9 +101,7 @@ class LegacyApi:
         if status == 409:
             existing = self.get_folder(uid)
             if existing is None:
-                message = body.get("message") if isinstance(body, dict) else body
-                raise GrafanaHTTPError(f"creating folder {title!r} failed: HTTP 409: {_one_line(str(message), 200)}",
-                                       status=409, grafana_message=str(message))
+                raise folder_conflict_error(title, body)
             return existing, False
         return body or {}, True
 

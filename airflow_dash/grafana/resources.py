@@ -23,7 +23,7 @@ from airflow_dash.errors import UserError
 from airflow_dash.grafana.api import (
     DASHBOARD_API_VERSIONS, FOLDER_API_VERSIONS, LiveDashboard, ServerInfo, parse_release,
 )
-from airflow_dash.grafana.client import GrafanaHTTPError, _one_line
+from airflow_dash.grafana.client import GrafanaHTTPError, folder_conflict_error
 
 DASHBOARD_GROUP = "dashboard.grafana.app"
 FOLDER_GROUP = "folder.grafana.app"
@@ -242,9 +242,7 @@ class ResourceApi:
         if status == 409:
             existing = self.get_folder(uid)
             if existing is None:
-                message = answer.get("message") if isinstance(answer, dict) else answer
-                raise GrafanaHTTPError(f"creating folder {title!r} failed: HTTP 409: {_one_line(str(message), 200)}",
-                                       status=409, grafana_message=str(message))
+                raise folder_conflict_error(title, answer)
             return existing, False
         return self._folder(answer if isinstance(answer, dict) else body), True
 
