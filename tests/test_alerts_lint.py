@@ -64,3 +64,17 @@ def test_bundled_alerts_lint_clean_and_the_command_reports_alert_findings(tmp_pa
     findings = json.loads(result.stdout) if result.stdout.strip() else []
     reported = {(f["rule"], f["dashboard"]) for f in findings if f["dashboard"].startswith("alert ")}
     assert reported == {("AD601", "alert NoRunbook"), ("AD603", "alert NoRunbook")}  # the bundled alerts: none
+
+
+def test_a_library_panel_beside_the_alerts_panel_is_no_crash():
+    """Library panels hold no catalog queries (Grafana keeps them): AD604 looks past them (it crashed)."""
+    from airflow_dash import Dashboard, LibraryPanel, Row, timeseries
+
+    dashboards = [Dashboard(key="system", title="System", rows=[
+        Row("Shared", [LibraryPanel("lib-uid", "Shared panel"), timeseries("CPU busy", host.cpu_busy)])])]
+    alert = _alert()
+    expressions = {r["alert"]: r["expr"] for r in compile_rules([alert]).rules}
+    assert lint_alerts([alert], dashboards, expressions) == []
+    elsewhere = _alert(panel="Shared panel")
+    assert [f.message for f in lint_alerts([elsewhere], dashboards, expressions)] == [
+        "panel 'Shared panel' of system shows none of the alert's signals"]

@@ -237,6 +237,17 @@ def test_clean_dashboard_is_clean_for_every_rule(language):
     assert lint_one(dashboard(language=language)) == ()
 
 
+@pytest.mark.parametrize("field_config", [{"overrides": ["unit"]}, {"overrides": {"unit": "s"}},
+                                          {"defaults": [], "overrides": [{"properties": "unit"}]}, "s"])
+def test_malformed_field_config_in_a_json_file_is_a_finding_not_a_crash(field_config):
+    assert [f.rule_id for f in lint_one(dashboard([panel(fieldConfig=field_config)]), "AD504")] == ["AD504"]
+
+
+def test_a_unit_set_by_an_override_counts():
+    overrides = [{"matcher": {"id": "byName", "options": "x"}, "properties": [{"id": "unit", "value": "s"}]}]
+    assert lint_one(dashboard([panel(unit=None, fieldConfig={"defaults": {}, "overrides": overrides})]), "AD504") == ()
+
+
 def test_findings_carry_panel_title_and_grid_position():
     (finding,) = lint_one(prom('sum(rate(http_requests_total{job=~"$job"}[5m]))'), "AD302")
     assert finding.panel == "Requests"

@@ -19,6 +19,8 @@ marker survives round trips (JSON has no comments). Grafana renders panel descri
 the marker in an HTML comment to keep it out of the tooltip: ``<!-- lint-disable AD304 -->``.
 """
 
+from typing import Any
+
 from airflow_dash.lint.model import DashboardDocument, Finding, Rule, suppressed_ids
 from airflow_dash.lint.rules import RULES
 from airflow_dash.lint.runner import LintReport, lint_documents
@@ -42,7 +44,8 @@ def rules_table() -> str:
     from airflow_dash.lint.alerts import ALERT_RULES
 
     lines = ["| Id | Name | Severity | What it checks |", "|---|---|---|---|"]
-    for rule in [*RULES.values(), *ALERT_RULES.values()]:
+    every: list[Rule[Any, object]] = [*RULES.values(), *ALERT_RULES.values()]  # dashboard and alert rules
+    for rule in every:
         summary = rule.summary.replace("|", "\\|")  # a pipe would end the Markdown cell
         lines.append(f"| {rule.id} | {rule.name} | {rule.severity} | {summary} |")
     return "\n".join(lines)

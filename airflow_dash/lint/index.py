@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any, Iterator
 
 from airflow_dash.lint.model import DashboardDocument, PanelInfo, QueryInfo, suppressed_ids
 from airflow_dash.validate.grafana_vars import find_variable_refs
@@ -28,7 +29,7 @@ FLUX_MARKERS = re.compile(r"\|>|\bfrom\s*\(|^\s*import\s+\"|\bbuckets\s*\(\s*\)"
 NON_QUERY_KEYS = frozenset({"alias", "legendFormat", "refId", "hide", "datasource"})
 
 
-def detect_language(target: dict) -> str | None:
+def detect_language(target: dict[str, Any]) -> str | None:
     """promql for `expr`; influxql for SELECT/SHOW; flux for pipelines; influxql for other raw queries.
 
     Flux markers are checked before `rawQuery`: Grafana keeps `rawQuery: true` on targets switched from the
@@ -48,7 +49,7 @@ def detect_language(target: dict) -> str | None:
     return None
 
 
-def query_text(target: dict) -> str | None:
+def query_text(target: dict[str, Any]) -> str | None:
     for key in ("expr", "query"):
         value = target.get(key)
         if isinstance(value, str) and value.strip():
@@ -56,7 +57,7 @@ def query_text(target: dict) -> str | None:
     return None
 
 
-def variable_query_text(variable: dict) -> str | None:
+def variable_query_text(variable: dict[str, Any]) -> str | None:
     query = variable.get("query")
     if isinstance(query, dict):  # newer Grafana: {"query": "...", "refId": "..."}
         query = query.get("query")
@@ -68,7 +69,7 @@ def is_variable_reference(text: str) -> bool:
     return len(refs) == 1 and refs[0].start == 0 and refs[0].end == len(text.strip())
 
 
-def strings_in(value, skip_keys: frozenset[str] = frozenset()):
+def strings_in(value: object, skip_keys: frozenset[str] = frozenset()) -> Iterator[str]:
     """Every string inside a JSON value (keys in `skip_keys` are skipped at every level)."""
     if isinstance(value, str):
         yield value
@@ -91,17 +92,17 @@ class LintedDashboard:
         return cls(document, tuple(_walk_panels(document.model)))
 
     @property
-    def model(self) -> dict:
+    def model(self) -> dict[str, Any]:
         return self.document.model
 
     @cached_property
-    def variables(self) -> dict[str, dict]:
+    def variables(self) -> dict[str, dict[str, Any]]:
         templating = self.model.get("templating")
         items = templating.get("list", []) if isinstance(templating, dict) else []
         return {v["name"]: v for v in items if isinstance(v, dict) and isinstance(v.get("name"), str)}
 
     @cached_property
-    def import_inputs(self) -> dict[str, dict]:
+    def import_inputs(self) -> dict[str, dict[str, Any]]:
         """`__inputs` of an exported dashboard: `${DS_X}` placeholders Grafana fills in on import."""
         return {i["name"]: i for i in self.model.get("__inputs", []) or [] if isinstance(i, dict) and "name" in i}
 
@@ -112,7 +113,7 @@ class LintedDashboard:
     def suppressed_for(self, panel: PanelInfo | None) -> frozenset[str]:
         return self.suppressed | (suppressed_ids(panel.panel.get("description")) if panel else frozenset())
 
-    def datasource_type(self, datasource) -> str | None:
+    def datasource_type(self, datasource: object) -> str | None:
         """The plugin id a datasource reference points at: from its `type`, its variable, or `__inputs`."""
         if isinstance(datasource, dict):
             kind, uid = datasource.get("type"), datasource.get("uid")
@@ -129,21 +130,23 @@ class LintedDashboard:
         if refs:
             name = refs[0].name
             variable = self.variables.get(name)
-            if variable and variable.get("type") == "datasource" and isinstance(variable.get("query"), str):
-                return variable["query"]
-            source = self.import_inputs.get(name)
-            if source and isinstance(source.get("pluginId"), str):
-                return source["pluginId"]
+            query = variable.get("query") if variable else None
+            if variable and variable.get("type") == "datasource" and isinstance(query, str):
+                return query
+            plugin = (self.import_inputs.get(name) or {}).get("pluginId")
+            if isinstance(plugin, str):
+                return plugin
         return None  # a datasource name or uid: its type is not in the dashboard
 
     @cached_property
     def queries(self) -> tuple[QueryInfo, ...]:
-        found = []
+        found: list[QueryInfo] = []
         for variable in self.variables.values():
             text = variable_query_text(variable)
             if variable.get("type") != "query" or text is None:
                 continue
             kind = self.datasource_type(variable.get("datasource"))
+            language: str | None
             if kind in PROMETHEUS_TYPES:
                 language = "promql"
             elif kind is None or kind in INFLUX_TYPES:
@@ -168,7 +171,7 @@ class LintedDashboard:
         return tuple(found)
 
 
-def _walk_panels(model: dict):
+def _walk_panels(model: dict[str, Any]) -> Iterator[PanelInfo]:
     index = 0
     row_title: str | None = None
     for panel in model.get("panels", []) or []:

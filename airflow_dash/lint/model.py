@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Literal
+from typing import Any, Callable, Generic, Iterable, Literal, TypeVar
 
 Severity = Literal["error", "warning"]
+# What a rule's check reads (every linted dashboard, or one alert) and what it yields for each problem.
+CheckInput = TypeVar("CheckInput", contravariant=True)
+Problem = TypeVar("Problem", covariant=True)
 
 # `lint-disable AD101` or `lint-disable AD101, AD304` anywhere in a description. Descriptions are plain JSON
 # strings that Grafana keeps on every save, so the marker survives export, import and `pull`.
@@ -32,7 +35,7 @@ class DashboardDocument:
 
     source: str  # a file path (the JSON file, or the Python module a compiled dashboard came from)
     label: str  # "host-basics [prometheus]" or the dashboard title
-    model: dict = field(hash=False, compare=False)
+    model: dict[str, Any] = field(hash=False, compare=False)
     # (panel title, refId) of queries written as raw text in Python (`promql.raw(...)`); JSON files have none.
     raw_queries: frozenset[tuple[str, str]] = frozenset()
 
@@ -41,7 +44,7 @@ class DashboardDocument:
 class PanelInfo:
     """A panel (or row) with its place: the row it belongs to and whether a collapsed row holds it."""
 
-    panel: dict = field(hash=False, compare=False)
+    panel: dict[str, Any] = field(hash=False, compare=False)
     row_title: str | None  # None: above the first row
     index: int  # position in document order, for stable sorting
     holder: int | None = None  # index of the row whose `panels` hold it (collapsed rows); None: top-level flow
@@ -60,7 +63,7 @@ class PanelInfo:
         return self.type == "row"
 
     @property
-    def grid_pos(self) -> dict | None:
+    def grid_pos(self) -> dict[str, Any] | None:
         pos = self.panel.get("gridPos")
         return pos if isinstance(pos, dict) else None
 
@@ -75,7 +78,7 @@ class QueryInfo:
     panel: PanelInfo | None  # None for variable queries
     variable: str | None = None  # the variable's name for variable queries
     ref_id: str = "-"
-    target: dict = field(default_factory=dict, hash=False, compare=False)
+    target: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
     @property
     def where(self) -> str:
@@ -83,18 +86,19 @@ class QueryInfo:
 
 
 @dataclass(frozen=True)
-class Rule:
+class Rule(Generic[CheckInput, Problem]):
     """One lint rule: a stable id, a severity, a one-line explanation, and the check that finds problems.
 
-    `check` takes the linted dashboards and yields `(dashboard, panel or None, message)`; most rules look at
-    one dashboard at a time (see `per_dashboard`), query-valid looks at all of them so each checker runs once.
+    A dashboard rule's `check` takes the linted dashboards and yields `(dashboard, panel or None, message)`;
+    most rules look at one dashboard at a time (see `per_dashboard`), query-valid looks at all of them so each
+    checker runs once. An alert rule's `check` takes one alert and yields messages.
     """
 
     id: str
     name: str
     severity: Severity
     summary: str
-    check: Callable[..., Iterable[tuple]] = field(hash=False, compare=False, repr=False)
+    check: Callable[[CheckInput], Iterable[Problem]] = field(hash=False, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -118,7 +122,7 @@ class Finding:
             where += f" (x={x} y={y} w={w} h={h})"
         return where
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "rule": self.rule_id,
             "severity": self.severity,

@@ -13,10 +13,14 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import TYPE_CHECKING, Iterator
 
 from airflow_dash.validate.grafana_vars import VariableRef, span_containing, string_and_regex_spans, substitute
 from airflow_dash.validate.promql import DURATION, VARIABLE_QUERY
 from airflow_dash.validate.promql import stand_in_value as validator_value_for
+
+if TYPE_CHECKING:  # imported where used at run time: promql_parser loads a native extension
+    import promql_parser
 
 RATE_INTERVAL_SENTINEL = timedelta(seconds=7919)  # a range nobody writes by hand
 VARIABLE_MARKER = re.compile(r"__grafana_var_(\w+?)__")
@@ -26,7 +30,7 @@ def variable_marker(name: str) -> str:
     return f"__grafana_var_{name}__"
 
 
-def parse_for_lint(text: str):
+def parse_for_lint(text: str) -> promql_parser.Expr | None:
     """The promql_parser AST of a panel query, or None (invalid — query-valid reports it — or a variable query)."""
     import promql_parser
 
@@ -48,7 +52,7 @@ def parse_for_lint(text: str):
         return None
 
 
-def children(node) -> list:
+def children(node: promql_parser.Expr) -> list[promql_parser.Expr]:
     import promql_parser as P
 
     if isinstance(node, P.BinaryExpr):
@@ -64,20 +68,22 @@ def children(node) -> list:
     return []
 
 
-def walk(node, ancestors: tuple = ()):
+def walk(
+    node: promql_parser.Expr, ancestors: tuple[promql_parser.Expr, ...] = ()
+) -> Iterator[tuple[promql_parser.Expr, tuple[promql_parser.Expr, ...]]]:
     """Every node with the tuple of its ancestors (outermost first)."""
     yield node, ancestors
     for child in children(node):
         yield from walk(child, ancestors + (node,))
 
 
-def function_name(node) -> str | None:
+def function_name(node: promql_parser.Expr) -> str | None:
     import promql_parser as P
 
     return node.func.name if isinstance(node, P.Call) else None
 
 
-def metric_name(selector) -> str | None:
+def metric_name(selector: promql_parser.VectorSelector) -> str | None:
     """The metric a vector selector reads: its name, or an equality `__name__` matcher."""
     if selector.name:
         return selector.name
@@ -87,14 +93,16 @@ def metric_name(selector) -> str | None:
     return None
 
 
-def variables_in_matchers(selector) -> set[str]:
-    names = set()
+def variables_in_matchers(selector: promql_parser.VectorSelector) -> set[str]:
+    names: set[str] = set()
     for matcher in list(selector.matchers.matchers) + [m for group in selector.matchers.or_matchers for m in group]:
         names.update(VARIABLE_MARKER.findall(matcher.value))
     return names
 
 
-def vector_selectors(tree):
+def vector_selectors(
+    tree: promql_parser.Expr,
+) -> list[tuple[promql_parser.VectorSelector, tuple[promql_parser.Expr, ...]]]:
     import promql_parser as P
 
     return [(node, ancestors) for node, ancestors in walk(tree) if isinstance(node, P.VectorSelector)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from typing import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Literal, Sequence, TypeGuard, TypeVar, overload
 
 from airflow_dash.lint import promql_ast
 from airflow_dash.lint.index import (
@@ -28,7 +28,17 @@ from airflow_dash.lint.index import (
 from airflow_dash.lint.model import PanelInfo, QueryInfo, Rule, Severity
 from airflow_dash.validate.grafana_vars import find_variable_refs
 
-RULES: dict[str, Rule] = {}
+if TYPE_CHECKING:  # imported where used at run time: promql_parser loads a native extension
+    import promql_parser
+
+# A per-dashboard check yields (panel or None, message); a rule's check yields them with their dashboard.
+PanelProblem = tuple[PanelInfo | None, str]
+DashboardProblem = tuple[LintedDashboard, PanelInfo | None, str]
+DashboardRule = Rule[Sequence[LintedDashboard], DashboardProblem]
+DashboardCheck = TypeVar("DashboardCheck", bound=Callable[[LintedDashboard], Iterable[PanelProblem]])
+BatchCheck = TypeVar("BatchCheck", bound=Callable[[Sequence[LintedDashboard]], Iterable[DashboardProblem]])
+
+RULES: dict[str, DashboardRule] = {}
 
 GRID_COLUMNS = 24
 # Grafana's own variables that need no definition: every `__name`, plus the InfluxQL time filter and the
@@ -64,20 +74,28 @@ INFLUXQL_AGGREGATE = re.compile(
 INFLUXQL_GROUP_BY_TIME = re.compile(r"\bGROUP\s+BY\b.*?\btime\s*\(\s*([^),]+)", re.IGNORECASE | re.DOTALL)
 
 
-def rule(rule_id: str, name: str, severity: Severity, summary: str, per_dashboard: bool = True):
+@overload
+def rule(rule_id: str, name: str, severity: Severity, summary: str,
+         per_dashboard: Literal[True] = True) -> Callable[[DashboardCheck], DashboardCheck]: ...
+@overload
+def rule(rule_id: str, name: str, severity: Severity, summary: str,
+         per_dashboard: Literal[False]) -> Callable[[BatchCheck], BatchCheck]: ...
+def rule(rule_id: str, name: str, severity: Severity, summary: str,
+         per_dashboard: bool = True) -> Callable[[Callable[[Any], Iterable[Any]]], Callable[[Any], Iterable[Any]]]:
     """Register a check as a rule. Per-dashboard checks yield (panel, message); batch checks (dashboard, panel, message)."""
 
-    def register(check: Callable) -> Callable:
+    def register(check: Callable[[Any], Iterable[Any]]) -> Callable[[Any], Iterable[Any]]:
         if per_dashboard:
+            per: Callable[[LintedDashboard], Iterable[PanelProblem]] = check
 
-            def batch(dashboards: Sequence[LintedDashboard]) -> Iterable[tuple]:
+            def batch(dashboards: Sequence[LintedDashboard]) -> Iterator[DashboardProblem]:
                 for dashboard in dashboards:
-                    for panel, message in check(dashboard):
+                    for panel, message in per(dashboard):
                         yield dashboard, panel, message
 
+            RULES[rule_id] = Rule(rule_id, name, severity, summary, batch)
         else:
-            batch = check
-        RULES[rule_id] = Rule(rule_id, name, severity, summary, batch)
+            RULES[rule_id] = Rule(rule_id, name, severity, summary, check)
         return check
 
     return register
@@ -91,7 +109,7 @@ def _panel_queries(dashboard: LintedDashboard, language: str) -> Iterable[QueryI
 
 
 @rule("AD101", "query-valid", "error", "Every query parses and type-checks for its language (PromQL, Flux, InfluxQL).", per_dashboard=False)
-def query_valid(dashboards: Sequence[LintedDashboard]):
+def query_valid(dashboards: Sequence[LintedDashboard]) -> Iterator[DashboardProblem]:
     from airflow_dash.validate import check_queries
 
     by_language: dict[str, list[tuple[LintedDashboard, QueryInfo]]] = defaultdict(list)
@@ -107,7 +125,7 @@ def query_valid(dashboards: Sequence[LintedDashboard]):
 
 
 @rule("AD102", "datasource-language", "error", "A query's datasource type matches its language (PromQL on prometheus, Flux/InfluxQL on influxdb).")
-def datasource_language(dashboard: LintedDashboard):
+def datasource_language(dashboard: LintedDashboard) -> Iterator[PanelProblem]:
     for query in dashboard.queries:
         kind = query.datasource_type
         if query.language and kind and kind != MIXED and kind not in LANGUAGE_TYPES[query.language]:
@@ -115,7 +133,7 @@ def datasource_language(dashboard: LintedDashboard):
 
 
 @rule("AD103", "raw-query", "warning", "Queries are built with the typed builders; a raw query (`promql.raw(...)`, `flux.raw(...)`, `influxql.raw(...)`) is flagged for review.")
-def raw_query(dashboard: LintedDashboard):
+def raw_query(dashboard: LintedDashboard) -> Iterator[PanelProblem]:
     raw = dashboard.document.raw_queries
     if not raw:
         return
@@ -152,7 +170,7 @@ def _used_strings(dashboard: LintedDashboard) -> Iterable[tuple[PanelInfo | None
                 yield info, text
 
 
-def _target_strings(target: dict) -> Iterable[str]:
+def _target_strings(target: dict[str, Any]) -> Iterable[str]:
     """The strings of a target Grafana interpolates: the query text when it runs as text, else the builder fields.
 
     A target switched from the InfluxQL builder to raw text or Flux keeps its old builder fields (`tags`,
@@ -174,7 +192,7 @@ def _is_global(name: str) -> bool:
 
 
 @rule("AD201", "undefined-variable", "error", "Every `$var`, `${var...}` and `[[var]]` used is defined (Grafana globals `__*`, `timeFilter`, `interval` excepted).")
-def undefined_variable(dashboard: LintedDashboard):
+def undefined_variable(dashboard: LintedDashboard) -> Iterator[PanelProblem]:
     defined = _defined(dashboard)
     reported: set[tuple[int, str]] = set()
     for info, text in _used_strings(dashboard):
@@ -187,7 +205,7 @@ def undefined_variable(dashboard: LintedDashboard):
 
 
 @rule("AD202", "unused-variable", "warning", "Every defined variable is used by a query, title, datasource, repeat or another variable.")
-def unused_variable(dashboard: LintedDashboard):
+def unused_variable(dashboard: LintedDashboard) -> Iterator[PanelProblem]:
     used = {ref.name for _, text in _used_strings(dashboard) for ref in find_variable_refs(text)}
     used |= {info.panel["repeat"] for info in dashboard.panels if isinstance(info.panel.get("repeat"), str)}
     for name, variable in dashboard.variables.items():
@@ -197,7 +215,7 @@ def unused_variable(dashboard: LintedDashboard):
             yield None, f"variable ${name} is defined but never used"
 
 
-def _hard_coded(dashboard: LintedDashboard, datasource) -> str | None:
+def _hard_coded(dashboard: LintedDashboard, datasource: object) -> str | None:
     """The uid or name of a datasource reference that is neither a variable nor a known uid."""
     from airflow_dash.backends import BACKENDS
 
@@ -209,7 +227,7 @@ def _hard_coded(dashboard: LintedDashboard, datasource) -> str | None:
 
 
 @rule("AD203", "datasource-variable", "warning", "Datasources come from a variable (`${datasource}`) or a known uid, so the dashboard works in every Grafana.")
-def datasource_variable(dashboard: LintedDashboard):
+def datasource_variable(dashboard: LintedDashboard) -> Iterator[PanelProblem]:
     for variable in dashboard.variables.values():
         value = _hard_coded(dashboard, variable.get("datasource"))
         if value:
@@ -223,7 +241,7 @@ def datasource_variable(dashboard: LintedDashboard):
 
 def _languages_using(dashboard: LintedDashboard, variable_name: str) -> set[str]:
     """Languages of the queries whose datasource is this picker."""
-    languages = set()
+    languages: set[str] = set()
     for query in dashboard.queries:
         datasource = query.target.get("datasource") if query.target else None
         if query.panel is not None and datasource is None:
@@ -235,7 +253,7 @@ def _languages_using(dashboard: LintedDashboard, variable_name: str) -> set[str]
 
 
 @rule("AD204", "datasource-picker", "error", "A data source variable offers the data source we provision for its queries' language and none of another language sharing its plugin type (Grafana matches `regex` against data source names).")
-def datasource_picker(dashboard: LintedDashboard):
+def datasource_picker(dashboard: LintedDashboard) -> Iterator[PanelProblem]:
     from airflow_dash.backends import BACKENDS, grafana_regex, picker_offers
 
     for variable in dashboard.variables.values():
@@ -265,19 +283,19 @@ def datasource_picker(dashboard: LintedDashboard):
 # --- AD3xx: PromQL practice ------------------------------------------------------------------------------------
 
 
-def _promql_trees(dashboard: LintedDashboard):
+def _promql_trees(dashboard: LintedDashboard) -> Iterator[tuple[QueryInfo, promql_parser.Expr]]:
     for query in _panel_queries(dashboard, "promql"):
         tree = promql_ast.parse_for_lint(query.text)
         if tree is not None:
             yield query, tree
 
 
-def _is_counter(name: str | None) -> bool:
+def _is_counter(name: str | None) -> TypeGuard[str]:
     # Recording rules (`job:x_total:rate5m`) already hold rates: a colon marks them.
-    return bool(name) and ":" not in name and name.endswith(COUNTER_SUFFIXES)
+    return name is not None and ":" not in name and name.endswith(COUNTER_SUFFIXES)
 
 
-def _reads_counter_safely(node) -> bool:
+def _reads_counter_safely(node: promql_parser.Expr) -> bool:
     import promql_parser as P
 
     if isinstance(node, P.AggregateExpr):
@@ -286,7 +304,7 @@ def _reads_counter_safely(node) -> bool:
 
 
 @rule("AD301", "counter-rate", "error", "Counters (`*_total`, `*_count`, `*_sum`, `*_bucket`) are read only through rate/irate/increase/resets/changes.")
-def counter_rate(dashboard: LintedDashboard):
+def counter_rate(dashboard: LintedDashboard) -> Iterator[PanelProblem]:
     for query, tree in _promql_trees(dashboard):
         bare = []
         for selector, ancestors in promql_ast.vector_selectors(tree):
@@ -298,12 +316,14 @@ def counter_rate(dashboard: LintedDashboard):
 
 
 @rule("AD302", "rate-interval", "warning", "rate/irate use `[$__rate_interval]` as their range (increase() windows: AD305).")
-def rate_interval(dashboard: LintedDashboard):
+def rate_interval(dashboard: LintedDashboard) -> Iterator[PanelProblem]:
     import promql_parser as P
 
     for query, tree in _promql_trees(dashboard):
         for node, _ in promql_ast.walk(tree):
-            name = promql_ast.function_name(node)
+            if not isinstance(node, P.Call):
+                continue
+            name = node.func.name
             if name not in RATE_FUNCTIONS - {"increase"} or not node.args or not isinstance(node.args[0], P.MatrixSelector):
                 continue
             if node.args[0].range != promql_ast.RATE_INTERVAL_SENTINEL:
@@ -311,7 +331,7 @@ def rate_interval(dashboard: LintedDashboard):
                 break
 
 
-def _drops_le(aggregation) -> bool:
+def _drops_le(aggregation: promql_parser.AggregateExpr) -> bool:
     import promql_parser as P
 
     modifier = aggregation.modifier
@@ -322,12 +342,12 @@ def _drops_le(aggregation) -> bool:
 
 
 @rule("AD303", "histogram-quantile", "error", "histogram_quantile reads `rate(..._bucket[...])` and every aggregation in between keeps `le` (`by (le, ...)`).")
-def histogram_quantile(dashboard: LintedDashboard):
+def histogram_quantile(dashboard: LintedDashboard) -> Iterator[PanelProblem]:
     import promql_parser as P
 
     for query, tree in _promql_trees(dashboard):
         for node, _ in promql_ast.walk(tree):
-            if promql_ast.function_name(node) != "histogram_quantile" or len(node.args) < 2:
+            if not isinstance(node, P.Call) or node.func.name != "histogram_quantile" or len(node.args) < 2:
                 continue
             for selector, ancestors in promql_ast.walk(node.args[1]):
                 if not isinstance(selector, P.VectorSelector):
@@ -342,7 +362,7 @@ def histogram_quantile(dashboard: LintedDashboard):
 
 
 def _instance_variables(dashboard: LintedDashboard) -> set[str]:
-    names = set()
+    names: set[str] = set()
     for name, variable in dashboard.variables.items():
         if variable.get("type") != "query":
             continue
@@ -353,7 +373,7 @@ def _instance_variables(dashboard: LintedDashboard) -> set[str]:
 
 
 @rule("AD304", "instance-variable", "warning", "When the dashboard offers an instance/job-like variable, every selector filters by it.")
-def instance_variable(dashboard: LintedDashboard):
+def instance_variable(dashboard: LintedDashboard) -> Iterator[PanelProblem]:
     wanted = _instance_variables(dashboard)
     if not wanted:
         return
@@ -372,9 +392,9 @@ SINGLE_VALUE_PANELS = frozenset({"stat", "gauge", "bargauge", "table", "piechart
 
 
 @rule("AD305", "increase-window", "warning", "increase() counts over exactly the step (`[$__interval]`, with a panel min interval of 4 scrapes), or over `[$__range]` in single-value panels: a wider window counts one event in several points, as fractions.")
-def increase_window(dashboard: LintedDashboard):
+def increase_window(dashboard: LintedDashboard) -> Iterator[PanelProblem]:
     for query in _panel_queries(dashboard, "promql"):
-        single = query.panel.type in SINGLE_VALUE_PANELS
+        single = query.panel is not None and query.panel.type in SINGLE_VALUE_PANELS
         for window in _INCREASE_WINDOW.findall(query.text):
             window = window.strip()
             if window in STEP_WINDOWS or (single and window in ("$__range", "${__range}")):
@@ -388,7 +408,7 @@ def increase_window(dashboard: LintedDashboard):
 
 def _calls(text: str, function: str) -> list[str]:
     """Argument text of every `function(...)` call, with balanced parentheses."""
-    found = []
+    found: list[str] = []
     for match in re.finditer(rf"\b{function}\s*\(", text):
         depth, start = 1, match.end()
         for i in range(start, len(text)):
@@ -407,7 +427,7 @@ def _named_argument(arguments: str, name: str) -> str | None:
 
 
 @rule("AD401", "flux-range", "error", "Flux `range()` uses `start: v.timeRangeStart` (and `stop: v.timeRangeStop`), so the time picker applies.")
-def flux_range(dashboard: LintedDashboard):
+def flux_range(dashboard: LintedDashboard) -> Iterator[PanelProblem]:
     for query in _panel_queries(dashboard, "flux"):
         ranges = _calls(query.text, "range")
         if not ranges:
@@ -422,7 +442,7 @@ def flux_range(dashboard: LintedDashboard):
 
 
 @rule("AD402", "flux-window-period", "warning", "Flux `aggregateWindow()`/`window()` use `every: v.windowPeriod`, so resolution follows the panel width.")
-def flux_window_period(dashboard: LintedDashboard):
+def flux_window_period(dashboard: LintedDashboard) -> Iterator[PanelProblem]:
     for query in _panel_queries(dashboard, "flux"):
         for function in ("aggregateWindow", "window"):
             for arguments in _calls(query.text, function):
@@ -442,7 +462,7 @@ _FLUX_MEASUREMENT = re.compile(r'r\._measurement\s*==\s*"([^"]+)"')
 _INFLUXQL_MEASUREMENT = re.compile(r'\bFROM\s+"([^"]+)"', re.IGNORECASE)
 
 
-def _counter_queries(dashboard: LintedDashboard):
+def _counter_queries(dashboard: LintedDashboard) -> Iterator[tuple[QueryInfo, str, list[str]]]:
     counters = _statsd_counter_measurements()
     for language, pattern in (("flux", _FLUX_MEASUREMENT), ("influxql", _INFLUXQL_MEASUREMENT)):
         for query in _panel_queries(dashboard, language):
@@ -452,7 +472,7 @@ def _counter_queries(dashboard: LintedDashboard):
 
 
 @rule("AD403", "statsd-counter-sum", "error", "A StatsD counter on InfluxDB (per-flush counts) is summed per window (Flux `fn: sum`, InfluxQL `sum(`), never averaged or shown as raw points.")
-def statsd_counter_sum(dashboard: LintedDashboard):
+def statsd_counter_sum(dashboard: LintedDashboard) -> Iterator[PanelProblem]:
     for query, language, names in _counter_queries(dashboard):
         summed = re.search(r"fn:\s*sum\b|\|>\s*sum\(", query.text) if language == "flux" else re.search(r"\bsum\s*\(", query.text, re.IGNORECASE)
         if not summed:
@@ -460,17 +480,18 @@ def statsd_counter_sum(dashboard: LintedDashboard):
 
 
 @rule("AD404", "statsd-counter-idle-zero", "error", "Stat-like panels over StatsD counters on InfluxDB show 0 when idle: empty windows are created and filled with 0 (Flux `createEmpty: true` + `fill(value: 0.0)`, InfluxQL `fill(0)`); else they show the last busy window.")
-def statsd_counter_idle_zero(dashboard: LintedDashboard):
+def statsd_counter_idle_zero(dashboard: LintedDashboard) -> Iterator[PanelProblem]:
     for query, language, names in _counter_queries(dashboard):
-        if query.panel.type not in SINGLE_VALUE_PANELS:
+        panel_type = query.panel.type if query.panel is not None else ""
+        if panel_type not in SINGLE_VALUE_PANELS:
             continue
         if language == "flux":
-            ok = "createEmpty: true" in query.text and re.search(r"\bfill\(\s*value:\s*0", query.text)
+            ok = "createEmpty: true" in query.text and re.search(r"\bfill\(\s*value:\s*0", query.text) is not None
         else:
-            ok = re.search(r"\bfill\(\s*0\s*\)", query.text)
+            ok = re.search(r"\bfill\(\s*0\s*\)", query.text) is not None
         if not ok:
             yield query.panel, (f"{query.where}: {', '.join(names)} writes nothing while idle, so this "
-                                f"{query.panel.type} keeps showing the last busy window: fill empty windows with 0")
+                                f"{panel_type} keeps showing the last busy window: fill empty windows with 0")
 
 
 def _select_statements(text: str) -> list[str]:
@@ -478,14 +499,14 @@ def _select_statements(text: str) -> list[str]:
 
 
 @rule("AD411", "influxql-time-filter", "error", "InfluxQL SELECTs filter on `$timeFilter`, so the time picker applies.")
-def influxql_time_filter(dashboard: LintedDashboard):
+def influxql_time_filter(dashboard: LintedDashboard) -> Iterator[PanelProblem]:
     for query in _panel_queries(dashboard, "influxql"):
         if any("$timeFilter" not in s for s in _select_statements(query.text)):
             yield query.panel, f"{query.where}: SELECT without `WHERE ... $timeFilter`"
 
 
 @rule("AD412", "influxql-group-by-interval", "warning", "InfluxQL aggregations `GROUP BY time($__interval)` (or `$interval`/an interval variable).")
-def influxql_group_by_interval(dashboard: LintedDashboard):
+def influxql_group_by_interval(dashboard: LintedDashboard) -> Iterator[PanelProblem]:
     interval_variables = {name for name, v in dashboard.variables.items() if v.get("type") == "interval"}
     accepted = {"$__interval", "$interval", "${__interval}", "${interval}"} | {f"${n}" for n in interval_variables} | {
         f"${{{n}}}" for n in interval_variables
@@ -518,7 +539,7 @@ def grid_rect(info: PanelInfo) -> tuple[int, int, int, int] | None:
 
 
 @rule("AD501", "grid-bounds", "error", "Every panel has a gridPos inside the 24-column grid (x ≥ 0, y ≥ 0, w > 0, h > 0, x + w ≤ 24).")
-def grid_bounds(dashboard: LintedDashboard):
+def grid_bounds(dashboard: LintedDashboard) -> Iterator[PanelProblem]:
     for info in dashboard.panels:
         if info.legacy or info.is_row:
             # Pre-schema-16 panels have no gridPos (AD506 reports the legacy `rows`); Grafana lays rows out
@@ -542,8 +563,8 @@ def _overlaps(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> boo
 
 
 @rule("AD502", "grid-overlap", "error", "No two panels overlap (open rows and their panels share the top-level grid; each collapsed row's panels are checked together).")
-def grid_overlap(dashboard: LintedDashboard):
-    groups: dict[int | None, list[tuple[PanelInfo, tuple]]] = defaultdict(list)
+def grid_overlap(dashboard: LintedDashboard) -> Iterator[PanelProblem]:
+    groups: dict[int | None, list[tuple[PanelInfo, tuple[int, int, int, int]]]] = defaultdict(list)
     for info in dashboard.panels:
         rect = grid_rect(info)
         if rect is not None and not info.legacy and rect[2] > 0 and rect[3] > 0:
@@ -557,7 +578,7 @@ def grid_overlap(dashboard: LintedDashboard):
 
 
 @rule("AD503", "duplicate-title", "warning", "Panel titles are unique within a row, so readers and links can tell panels apart.")
-def duplicate_title(dashboard: LintedDashboard):
+def duplicate_title(dashboard: LintedDashboard) -> Iterator[PanelProblem]:
     seen: dict[tuple[str | None, str], PanelInfo] = {}
     for info in dashboard.panels:
         if info.is_row or not info.title or info.panel.get("repeat"):
@@ -570,20 +591,29 @@ def duplicate_title(dashboard: LintedDashboard):
             seen[key] = info
 
 
-def _has_unit(panel: dict) -> bool:
-    field_config = panel.get("fieldConfig") if isinstance(panel.get("fieldConfig"), dict) else {}
-    defaults = field_config.get("defaults") if isinstance(field_config.get("defaults"), dict) else {}
-    if isinstance(defaults.get("unit"), str) and defaults["unit"].strip():
+def _object(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _array(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _has_unit(panel: dict[str, Any]) -> bool:
+    field_config = _object(panel.get("fieldConfig"))
+    unit = _object(field_config.get("defaults")).get("unit")
+    if isinstance(unit, str) and unit.strip():
         return True
-    # Tables and stats often set units per field; that counts.
-    for override in field_config.get("overrides") or []:
-        if any(p.get("id") == "unit" and p.get("value") for p in override.get("properties") or [] if isinstance(p, dict)):
+    # Tables and stats often set units per field; that counts. JSON files may hold anything here.
+    for override in _array(field_config.get("overrides")):
+        properties = _array(_object(override).get("properties"))
+        if any(isinstance(p, dict) and p.get("id") == "unit" and p.get("value") for p in properties):
             return True
     return False
 
 
 @rule("AD504", "panel-unit", "warning", "Every panel showing numbers sets a unit (`fieldConfig.defaults.unit`; `none` is a choice).")
-def panel_unit(dashboard: LintedDashboard):
+def panel_unit(dashboard: LintedDashboard) -> Iterator[PanelProblem]:
     for info in dashboard.panels:
         if "libraryPanel" in info.panel:
             continue  # a library panel's field config lives in the library panel, not in this dashboard
@@ -592,21 +622,21 @@ def panel_unit(dashboard: LintedDashboard):
 
 
 @rule("AD505", "legacy-panel-type", "error", "No legacy (Angular) panel types: graph, singlestat, table-old, grafana-singlestat-panel, grafana-piechart-panel...")
-def legacy_panel_type(dashboard: LintedDashboard):
+def legacy_panel_type(dashboard: LintedDashboard) -> Iterator[PanelProblem]:
     for info in dashboard.panels:
         if info.type in LEGACY_PANEL_TYPES:
             yield info, f"legacy panel type {info.type!r}: use timeseries, stat, table, piechart..."
 
 
 @rule("AD506", "legacy-dashboard-field", "warning", "No legacy top-level fields (rows, sharedCrosshair, hideControls, style).")
-def legacy_dashboard_field(dashboard: LintedDashboard):
+def legacy_dashboard_field(dashboard: LintedDashboard) -> Iterator[PanelProblem]:
     present = [name for name in LEGACY_DASHBOARD_FIELDS if name in dashboard.model]
     if present:
         yield None, f"legacy top-level field(s) {', '.join(present)}"
 
 
 @rule("AD507", "stable-uid", "error", "The dashboard has a stable uid (1-40 of [A-Za-z0-9_-]) so links and publishing find it.")
-def stable_uid(dashboard: LintedDashboard):
+def stable_uid(dashboard: LintedDashboard) -> Iterator[PanelProblem]:
     uid = dashboard.model.get("uid")
     if not isinstance(uid, str) or not uid:
         yield None, "dashboard has no uid: Grafana invents one per import, breaking links"
@@ -619,7 +649,7 @@ def stable_uid(dashboard: LintedDashboard):
 SCHEMA_EXTRA_TOP_LEVEL = ("airflowDash", "__inputs", "__requires", "__elements")
 
 
-def _schema_findings(dashboard: LintedDashboard, kinds: frozenset[str]):
+def _schema_findings(dashboard: LintedDashboard, kinds: frozenset[str]) -> Iterator[PanelProblem]:
     from airflow_dash.schemas import check_dashboard_fields, check_panel
 
     for problem in check_dashboard_fields(dashboard.model, allow_top_level=SCHEMA_EXTRA_TOP_LEVEL):
@@ -635,14 +665,14 @@ def _schema_findings(dashboard: LintedDashboard, kinds: frozenset[str]):
 
 
 @rule("AD508", "schema-unknown-field", "warning", "No fields that Grafana's published JSON Schemas do not know (dashboard, panel options and field config, Prometheus targets): usually a typo Grafana silently drops.")
-def schema_unknown_field(dashboard: LintedDashboard):
+def schema_unknown_field(dashboard: LintedDashboard) -> Iterator[PanelProblem]:
     from airflow_dash.schemas import UNKNOWN_FIELD
 
     yield from _schema_findings(dashboard, frozenset({UNKNOWN_FIELD}))
 
 
 @rule("AD509", "schema-invalid-value", "error", "Enumerated and typed fields hold values Grafana's published JSON Schemas allow (e.g. legend displayMode, stat colorMode, target format).")
-def schema_invalid_value(dashboard: LintedDashboard):
+def schema_invalid_value(dashboard: LintedDashboard) -> Iterator[PanelProblem]:
     from airflow_dash.schemas import INVALID_VALUE, WRONG_TYPE
 
     yield from _schema_findings(dashboard, frozenset({INVALID_VALUE, WRONG_TYPE}))

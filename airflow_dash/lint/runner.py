@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 from airflow_dash.lint.index import LintedDashboard
-from airflow_dash.lint.model import DashboardDocument, Finding, PanelInfo, Rule
-from airflow_dash.lint.rules import RULES, grid_rect
+from airflow_dash.lint.model import DashboardDocument, Finding, PanelInfo
+from airflow_dash.lint.rules import RULES, DashboardRule, grid_rect
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class LintReport:
         return 1 if self.errors else 0
 
 
-def _finding(rule: Rule, dashboard: LintedDashboard, panel: PanelInfo | None, message: str) -> Finding:
+def _finding(rule: DashboardRule, dashboard: LintedDashboard, panel: PanelInfo | None, message: str) -> Finding:
     return Finding(
         rule_id=rule.id,
         severity=rule.severity,
@@ -42,7 +42,7 @@ def _finding(rule: Rule, dashboard: LintedDashboard, panel: PanelInfo | None, me
     )
 
 
-def lint_documents(documents: Sequence[DashboardDocument], rules: Iterable[Rule] | None = None) -> LintReport:
+def lint_documents(documents: Sequence[DashboardDocument], rules: Iterable[DashboardRule] | None = None) -> LintReport:
     """Lint every document with `rules` (default all); findings a description disables are dropped."""
     dashboards = [LintedDashboard.of(document) for document in documents]
     position = {id(d): i for i, d in enumerate(dashboards)}

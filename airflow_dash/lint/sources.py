@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Any, Literal, Mapping, Sequence, overload
 
 from airflow_dash.discovery import SourceLike, as_source
 from airflow_dash.errors import UserError
@@ -13,7 +13,7 @@ from airflow_dash.lint.model import DashboardDocument
 EXTRACT_SUFFIXES = (".panels.json", ".extract.json")
 
 
-def _dashboard_model(data) -> dict | None:
+def _dashboard_model(data: object) -> dict[str, Any] | None:
     """The dashboard inside `data`: itself, or the `dashboard` of a Grafana API export; None if neither."""
     if isinstance(data, dict) and isinstance(data.get("dashboard"), dict):
         data = data["dashboard"]
@@ -22,6 +22,10 @@ def _dashboard_model(data) -> dict | None:
     return None
 
 
+@overload
+def load_file(path: Path, strict: Literal[True] = True) -> DashboardDocument: ...
+@overload
+def load_file(path: Path, strict: bool) -> DashboardDocument | None: ...
 def load_file(path: Path, strict: bool = True) -> DashboardDocument | None:
     """A dashboard JSON file; with `strict`, anything else is a UserError (directories skip such files)."""
     try:
