@@ -19,7 +19,7 @@ from airflow_dash.backends import BACKENDS, get_backend
 from airflow_dash.compile import CompiledDashboard, CompiledQuery, compile_all, dashboard_uid
 from airflow_dash.dashboard import Dashboard
 from airflow_dash.discovery import SourceLike, alerts_for, as_source, select_dashboards
-from airflow_dash.errors import UserError
+from airflow_dash.errors import UserError, writing
 
 ALERTS_OUT = "alerts"  # OUT/alerts/<backend>/...: YAML only, so `publish --from-dir OUT` never takes it for a dashboard
 
@@ -118,9 +118,15 @@ def validate_or_fail(compiled: Sequence[CompiledDashboard], cache: bool = True, 
 def write_dashboards(compiled: Sequence[CompiledDashboard], out: Path | str, replace_all: bool) -> list[Path]:
     """Write `OUT/<backend>/<uid>.json`. With `replace_all`, stale files of removed dashboards go too.
 
-    Files are written to a temporary directory first and moved into place only when all are written.
+    Files are written to a temporary directory first and moved into place only when all are written; an
+    output directory that cannot be written is a UserError.
     """
     out = Path(out)
+    with writing("dashboards", out):
+        return _write_dashboards(compiled, out, replace_all)
+
+
+def _write_dashboards(compiled: Sequence[CompiledDashboard], out: Path, replace_all: bool) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".build-", dir=out))
     written = []
@@ -191,6 +197,11 @@ def write_alerts(alerts: CompiledAlerts, out: Path | str) -> list[Path]:
     files = alerts.files()  # renders every rule file as YAML: once, it is most of an unchanged re-build
     if not files and not target.exists():
         return []
+    with writing("alert rules", target):
+        return _swap_in(target, files)
+
+
+def _swap_in(target: Path, files: Mapping[str, str]) -> list[Path]:
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".alerts-", dir=target.parent))
     old = target.parent / (staging.name + ".old")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from typing import Iterator
+
 
 class AirflowDashError(Exception):
     """Base class: the message is one line, fit to show a user as is."""
@@ -25,3 +28,13 @@ class Interrupted(AirflowDashError):
     """The user interrupted a run (Ctrl-C); what was and was not done has been reported."""
 
     exit_code = 130
+
+
+@contextmanager
+def writing(what: str, where: object) -> Iterator[None]:
+    """Writing `what` to `where` (an output directory or file a user chose): an OSError there (not a directory,
+    read-only, no space) becomes one UserError line naming both, exit 2, instead of a traceback."""
+    try:
+        yield
+    except OSError as exc:
+        raise UserError(f"cannot write {what} to {where}: {exc.strerror or exc}") from None

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from airflow_dash.errors import UserError
+from airflow_dash.errors import UserError, writing
 
 BACKENDS = ("prometheus", "flux", "influxql")
 
@@ -383,9 +383,10 @@ def write_scaffold(directory: Path, backends: Sequence[str], version: str, bundl
         raise UserError(f"init: {directory / existing[0]} already exists; nothing was written (init an empty "
                         "directory, or move it away)")
     written = []
-    for item in files:
-        target = directory / item.path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(item.text, encoding="utf-8")
-        written.append(target)
+    with writing("the scaffold", directory):
+        for item in files:
+            target = directory / item.path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(item.text, encoding="utf-8")
+            written.append(target)
     return written

@@ -95,3 +95,69 @@ def test_diff_against_a_revision_works_on_pythons_without_tarfile_filters(tmp_pa
     monkeypatch.setattr(tarfile.TarFile, "extractall", extractall)
     compiled = compile_at_revision("HEAD", repo_root=repo, dashboards_dir=Path("dashboards"), backends=["prometheus"])
     assert [d.uid for d in compiled] == ["airflow-dash-mini-prom"]
+
+
+# ------------------------------------------------------------------------------------------------------------
+# A user's bad output locations: one line naming the place, exit 2, no traceback, nothing written.
+
+def cli(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "airflow_dash.cli", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=300, env=env)
+
+
+def assert_one_line(result: subprocess.CompletedProcess, *fragments: str) -> str:
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    return lines[0]
+
+
+@pytest.fixture()
+def under_a_file(tmp_path: Path) -> Path:
+    """A directory path below a regular file: no user (root included) can create it."""
+    (tmp_path / "a-file").write_text("not a directory\n")
+    return tmp_path / "a-file" / "out"
+
+
+@pytest.mark.parametrize("args, what", [
+    (["build", "--backend", "prometheus", "--out", "{out}", "host-basics"], "cannot write dashboards to"),
+    (["build", "--backend", "prometheus", "--out", "{out}"], "cannot write dashboards to"),
+    (["preview", "--backend", "prometheus", "--out", "{out}", "host-basics"], "cannot write previews to"),
+    (["collectors", "--out", "{out}"], "cannot write collector configs to"),
+    (["init", "{out}"], "cannot write the scaffold to"),
+    (["setup-flux-checker", "--dir", "{out}"], "cannot write the Flux checker to"),
+])
+def test_an_output_place_that_cannot_be_created_is_one_line_exit_2(tmp_path, under_a_file, args, what):
+    result = cli(*[a.replace("{out}", str(under_a_file)) for a in args], cwd=tmp_path)
+    assert_one_line(result, what, str(under_a_file), "Not a directory")
+    assert (tmp_path / "a-file").read_text() == "not a directory\n"
+
+
+def test_import_into_a_dashboards_dir_that_cannot_be_created_is_one_line_exit_2(tmp_path, under_a_file):
+    from airflow_dash.build import compile_dashboards
+    from airflow_dash.discovery import DashboardSource
+
+    (compiled,) = compile_dashboards(["host-basics"], ["prometheus"], DashboardSource())
+    exported = tmp_path / "host.json"
+    exported.write_text(compiled.to_json())
+    result = cli("import", str(exported), "--dashboards-dir", str(under_a_file), cwd=tmp_path)
+    assert_one_line(result, "cannot write the dashboard module to", str(under_a_file))
+
+
+def test_pull_into_a_directory_that_cannot_be_created_is_one_line_exit_2(tmp_path, under_a_file):
+    from airflow_dash.build import compile_dashboards
+    from airflow_dash.discovery import DashboardSource
+    from airflow_dash.testing import GrafanaEmulator
+
+    (compiled,) = compile_dashboards(["host-basics"], ["prometheus"], DashboardSource())
+    emulator = GrafanaEmulator()
+    url = emulator.start()
+    try:
+        emulator.add_dashboard(compiled.model)
+        env = {**os.environ, "GRAFANA_URL": url, "GRAFANA_TOKEN": emulator.admin_token or ""}
+        result = cli("pull", "--out", str(under_a_file), compiled.uid, cwd=tmp_path, env=env)
+    finally:
+        emulator.stop()
+    assert_one_line(result, "cannot write dashboards to", str(under_a_file))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from airflow_dash.errors import UserError
+from airflow_dash.errors import writing
 
 FILES = ("statsd_mapping.yml", "telegraf.conf", "prometheus.yml")
 
@@ -36,13 +36,11 @@ def write_collectors(
     """Write the three files into `out_dir` (created if missing); UserError if it cannot be written."""
     out = Path(out_dir)
     contents = render_collectors(prefix, host_name, mode)
-    try:
+    written = []
+    with writing("collector configs", out):
         out.mkdir(parents=True, exist_ok=True)
-        written = []
         for name, text in contents.items():
             path = out / name
             path.write_text(text, encoding="utf-8")
             written.append(path)
-    except OSError as exc:
-        raise UserError(f"cannot write collector configs to {out}: {exc.strerror or exc}") from None
     return written

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from airflow_dash.commands.publish import _grafana_options, _settings
-from airflow_dash.errors import UserError
+from airflow_dash.errors import UserError, writing
 
 
 @click.command(name="import")
@@ -49,8 +49,9 @@ def import_dashboard(file: str | None, uid: str | None, key: str | None, dashboa
     target = directory / f"{module.key.replace('-', '_')}.py"
     if target.exists() and not force:
         raise UserError(f"{target} exists: choose another --key or pass --force")
-    directory.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(".py.tmp")
-    partial.write_text(module.source, encoding="utf-8")
-    partial.replace(target)
+    with writing("the dashboard module", directory):
+        directory.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(".py.tmp")
+        partial.write_text(module.source, encoding="utf-8")
+        partial.replace(target)
     click.echo(f"wrote {target} ({module.recognised} queries as catalog signals, {module.raw} raw)")

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from airflow_dash.errors import UserError
+from airflow_dash.errors import UserError, writing
 from airflow_dash.grafana.client import GrafanaClient
 from airflow_dash.grafana.model import folder_uid, normalize, pretty_json, split_folder_path
 
@@ -63,11 +63,12 @@ def pull_dashboards(client: GrafanaClient, uids: Iterable[str] = (), folder: str
                             "dashboards); its classic JSON would lose the v2-only layout, so it is not exported")
         exported.append(Exported(uid, live.model.get("title", uid), export_text(live.model)))
     if out_dir is not None:
-        out_dir.mkdir(parents=True, exist_ok=True)
         written = []
-        for item in exported:
-            path = out_dir / f"{item.uid}.json"
-            path.write_text(item.text, encoding="utf-8")
-            written.append(Exported(item.uid, item.title, item.text, path))
+        with writing("dashboards", out_dir):
+            out_dir.mkdir(parents=True, exist_ok=True)
+            for item in exported:
+                path = out_dir / f"{item.uid}.json"
+                path.write_text(item.text, encoding="utf-8")
+                written.append(Exported(item.uid, item.title, item.text, path))
         exported = written
     return exported

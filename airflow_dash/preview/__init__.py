@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+from airflow_dash.errors import writing
 from airflow_dash.preview.layout import PreviewLayout, layout_of
 from airflow_dash.preview.png import render_png
 from airflow_dash.preview.svg import render_svg
@@ -34,15 +35,16 @@ def write_previews(compiled: Sequence, out: Path | str) -> list[RenderedPreview]
     """Write `OUT/<backend>/<uid>.svg|.png` per compiled dashboard and `OUT/index.html` listing them."""
     out = Path(out)
     rendered = []
-    for dashboard in compiled:
-        layout = layout_of(dashboard.model)
-        folder = out / dashboard.backend
-        folder.mkdir(parents=True, exist_ok=True)
-        svg, png = folder / f"{dashboard.uid}.svg", folder / f"{dashboard.uid}.png"
-        svg.write_text(render_svg(layout), encoding="utf-8")
-        png.write_bytes(render_png(layout))
-        rendered.append(RenderedPreview(dashboard.name, dashboard.backend, dashboard.title, svg, png, layout))
-    (out / "index.html").write_text(index_html(rendered, out), encoding="utf-8")
+    with writing("previews", out):
+        for dashboard in compiled:
+            layout = layout_of(dashboard.model)
+            folder = out / dashboard.backend
+            folder.mkdir(parents=True, exist_ok=True)
+            svg, png = folder / f"{dashboard.uid}.svg", folder / f"{dashboard.uid}.png"
+            svg.write_text(render_svg(layout), encoding="utf-8")
+            png.write_bytes(render_png(layout))
+            rendered.append(RenderedPreview(dashboard.name, dashboard.backend, dashboard.title, svg, png, layout))
+        (out / "index.html").write_text(index_html(rendered, out), encoding="utf-8")
     return rendered
 
 

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from airflow_dash.errors import OperationError
+from airflow_dash.errors import OperationError, writing
 from airflow_dash.validate.grafana_vars import (
     Substitution,
     VariableRef,
@@ -129,10 +129,11 @@ def install_checker(target: Path | None = None, timeout: float = 600) -> Path:
     if node is None or npm is None:
         raise CheckerUnavailable("installing the Flux checker needs Node.js >= 18 and npm on PATH "
                                  "(e.g. apt-get install nodejs npm)")
-    target.mkdir(parents=True, exist_ok=True)
     manifest = {"name": "airflow-dash-flux-checker", "private": True,
                 "dependencies": {FLUX_LSP_NAME: FLUX_LSP_VERSION}}
-    (target / "package.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    with writing("the Flux checker", target):
+        target.mkdir(parents=True, exist_ok=True)
+        (target / "package.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     try:
         completed = subprocess.run([npm, "install", "--no-audit", "--no-fund", "--silent"], cwd=target,
                                    capture_output=True, text=True, timeout=timeout)
