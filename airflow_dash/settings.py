@@ -144,6 +144,21 @@ def _to_concurrency(value: Any) -> int:
     return number
 
 
+def _to_folder(value: Any) -> str:
+    """One folder path, "Airflow" or "Airflow/Prod". A list is refused rather than guessed at (one nested path?
+    several folders?); an empty path or an empty component ("///", "a//b", "/a") names no folder."""
+    if isinstance(value, (list, tuple)):
+        hint = "/".join(str(part) for part in value) or "Airflow"
+        raise ValueError(f"expected a string, one folder path, got the list {value!r} "
+                         f"(for a nested folder write {hint!r})")
+    parts = [part.strip() for part in _to_str(value).split("/")]
+    if not any(parts):
+        raise ValueError(f"names no folder, got {value!r} (e.g. Airflow or Airflow/Prod)")
+    if not all(parts):
+        raise ValueError(f"has an empty folder name in the path {value!r} (e.g. Airflow or Airflow/Prod)")
+    return "/".join(parts)
+
+
 def _to_url(value: Any) -> str:
     text = _to_str(value).strip()
     parts = urlsplit(text)
@@ -171,7 +186,8 @@ class Key:
 
 KEYS: tuple[Key, ...] = (
     Key("context", None, _to_str, help="named context to use ([tool.airflow-dash.contexts.NAME])"),
-    Key("grafana_url", "http://localhost:3000", _to_url, ("GRAFANA_URL",), help="Grafana base URL"),
+    Key("grafana_url", None, _to_url, ("GRAFANA_URL",),
+        help="Grafana base URL (no default: commands that talk to Grafana need it)"),
     Key("grafana_token", None, _to_str, ("GRAFANA_TOKEN",), secret=True, help="service-account token (env only)"),
     Key("grafana_user", None, _to_str, ("GRAFANA_USER",), help="basic-auth user (when no token)"),
     Key("grafana_password", None, _to_str, ("GRAFANA_PASSWORD",), secret=True, help="basic-auth password (env only)"),
@@ -185,7 +201,8 @@ KEYS: tuple[Key, ...] = (
     Key("read_timeout", 30.0, _to_positive_float, help="seconds to wait for an answer"),
     Key("retries", 4, _to_count, help="retries on connection errors and 429/502/503/504"),
     Key("concurrency", 4, _to_concurrency, help="parallel requests while publishing"),
-    Key("folder", "Airflow", _to_str, help="Grafana folder (path, e.g. Airflow/Prod) dashboards go to"),
+    Key("folder", "Airflow", _to_folder,
+        help="Grafana folder (path, e.g. Airflow/Prod) dashboards go to"),
     Key("dashboards_dir", "dashboards", _to_path, help="where your dashboard modules live", path=True),
     Key("bundled", True, _to_bundled, help="bundled dashboards to include: true, false or a list of keys"),
     Key("datasources_dir", "datasources", _to_path, help="Grafana provisioning files for the datasources", path=True),
@@ -414,7 +431,7 @@ class Settings:
     """What every command uses, secrets hidden from repr; `sources` says where each value came from."""
 
     context: str | None
-    grafana_url: str
+    grafana_url: str | None
     grafana_token: str | None = field(repr=False)
     grafana_user: str | None
     grafana_password: str | None = field(repr=False)
@@ -480,15 +497,43 @@ class Settings:
         return DashboardSource(directory=directory, bundled=self.bundled)
 
     def client(self):
-        """A GrafanaClient for these settings."""
+        """A GrafanaClient for these settings. No URL is a UserError (never a guessed localhost); with
+        `insecure`, one warning of ours on stderr replaces urllib3's warning on every request."""
         from airflow_dash.grafana.client import GrafanaClient
 
+        if not self.grafana_url:
+            raise UserError("no Grafana URL: set GRAFANA_URL (or --grafana-url, grafana_url in "
+                            f"[tool.{SECTION}], or a context) to the Grafana to talk to")
+        if self.insecure:
+            _insecure_warning(self.grafana_url)
         if self.ca_cert and not self.insecure and not Path(self.ca_cert).is_file():
             raise UserError(f"CA certificate file {self.ca_cert} does not exist")
         return GrafanaClient(self.grafana_url, token=self.grafana_token, user=self.grafana_user,
                              password=self.grafana_password, org_id=self.grafana_org_id, verify=self.verify,
                              timeout=(self.connect_timeout, self.read_timeout), retries=self.retries,
                              api=self.grafana_api)
+
+
+_warned_insecure: set[str] = set()
+
+
+def _insecure_warning(url: str) -> None:
+    """Say once per URL that TLS is not verified, and silence urllib3's InsecureRequestWarning, which it
+    would otherwise print for every request (its SecurityWarning filter is "always")."""
+    import sys
+    import warnings
+
+    from urllib3.exceptions import InsecureRequestWarning
+
+    warnings.filterwarnings("ignore", category=InsecureRequestWarning)
+    if url in _warned_insecure:
+        return
+    _warned_insecure.add(url)
+    if urlsplit(url).scheme == "https":
+        sys.stderr.write(f"warning: --insecure: the TLS certificate of {mask_url(url)} is not verified; anyone on "
+                         "the path can read the token and change what is published (--ca-cert FILE verifies "
+                         "a private CA)\n")
+        sys.stderr.flush()
 
 
 def load_settings(cli: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None,

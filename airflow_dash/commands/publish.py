@@ -403,7 +403,12 @@ def diff(names, against, backends, folder, output, from_dir, **connection):
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Directory for <uid>.json files.")
 @_grafana_options
 def pull(uids, folder_name, out_dir, **connection):
-    """Export live dashboards as formatted JSON (sorted keys, 2-space indent), without id and version."""
+    """Export live dashboards as formatted JSON (sorted keys, 2-space indent), without id and version.
+
+    With --out, files are written only inside DIR, as <uid>.json: a uid that is not a plain file name (../x,
+    /abs, NUL, empty, over 200 characters), typed or listed by the server, refuses the whole pull (exit 2)
+    before anything is written.
+    """
     from airflow_dash.grafana.pull import pull_dashboards
 
     if not uids and not folder_name:

@@ -1,8 +1,17 @@
 """Export live dashboards as formatted JSON (sorted keys, 2-space indent, trailing newline), without the
-server-assigned `id` and `version`, so an export is stable and diffs cleanly in git."""
+server-assigned `id` and `version`, so an export is stable and diffs cleanly in git.
+
+Files are written only inside the output directory, one `<uid>.json` each. A uid is used as a file name only
+when it is a plain name (`safe_file_name`: letters, digits, `-`, `_`, `.`, not starting with a dot, at most 200
+characters, unique ignoring case); anything else (`../x`, `/abs`, NUL, empty, very long), whether typed or
+returned by the server, refuses the whole pull with one line (UserError, exit 2) before any file is written.
+"""
 
 from __future__ import annotations
 
+import os
+import re
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
@@ -18,6 +27,50 @@ class Exported:
     title: str
     text: str = field(repr=False)
     path: Path | None = None
+
+
+# A uid that is a plain file name on every filesystem we know: Grafana's own uids ([a-zA-Z0-9_-], <= 40) and
+# Kubernetes-style names (dots) pass; no separator, no NUL, no leading dot (".", "..", hidden files).
+_SAFE_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,199}")
+
+
+def safe_file_name(uid: object) -> str:
+    """`<uid>.json`, or UserError naming the uid (shown escaped: it may hold control characters)."""
+    if not isinstance(uid, str) or not _SAFE_NAME.fullmatch(uid):
+        shown = repr(uid) if not isinstance(uid, str) or len(uid) <= 60 else repr(uid[:60]) + f"... ({len(uid)} chars)"
+        raise UserError(f"refusing to pull dashboard uid {shown}: not usable as a file name (letters, digits, "
+                        "'-', '_', '.', not starting with '.', at most 200 characters); nothing was written")
+    return f"{uid}.json"
+
+
+def _check_names(uids: Iterable[str]) -> None:
+    seen: dict[str, str] = {}
+    for uid in uids:
+        name = safe_file_name(uid)
+        other = seen.setdefault(name.lower(), uid)
+        if other != uid:
+            raise UserError(f"refusing to pull dashboards {other!r} and {uid!r}: their file names differ only in "
+                            "case (one would overwrite the other on some filesystems); nothing was written")
+
+
+def _write_inside(out_dir: Path, name: str, text: str) -> Path:
+    """Write `out_dir/name` through a temporary file and a rename: never half-written, and an existing
+    symlink there is replaced rather than followed out of `out_dir`."""
+    path = out_dir / name
+    if path.name != name or path.parent.resolve() != out_dir.resolve():  # cannot happen for a safe_file_name; kept as a guard
+        raise UserError(f"refusing to write {path}: outside {out_dir}")
+    handle, temporary = tempfile.mkstemp(prefix=".pull-", suffix=".tmp", dir=out_dir)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise
+    return path
 
 
 def export_text(model: dict) -> str:
@@ -47,10 +100,14 @@ def pull_dashboards(client: GrafanaClient, uids: Iterable[str] = (), folder: str
     """Fetch the given dashboards (and every dashboard in `folder`); write `<uid>.json` files into `out_dir`
     when given. Unknown uids raise UserError before anything is written."""
     wanted = list(dict.fromkeys(uids))
+    if out_dir is not None:
+        _check_names(wanted)  # typed uids: refused before any request
     if folder:
         uid = resolve_folder(client, folder)
         wanted += [hit["uid"] for hit in client.search(folder_uids=[uid], type="dash-db")
-                   if hit.get("uid") and hit.get("folderUid") == uid and hit["uid"] not in wanted]
+                   if "uid" in hit and hit.get("folderUid") == uid and hit["uid"] not in wanted]
+    if out_dir is not None:
+        _check_names(wanted)  # and those the server listed, before anything is fetched or written
     exported = []
     for uid in wanted:
         live = client.get_dashboard(uid)
@@ -67,8 +124,7 @@ def pull_dashboards(client: GrafanaClient, uids: Iterable[str] = (), folder: str
         with writing("dashboards", out_dir):
             out_dir.mkdir(parents=True, exist_ok=True)
             for item in exported:
-                path = out_dir / f"{item.uid}.json"
-                path.write_text(item.text, encoding="utf-8")
+                path = _write_inside(out_dir, safe_file_name(item.uid), item.text)
                 written.append(Exported(item.uid, item.title, item.text, path))
         exported = written
     return exported

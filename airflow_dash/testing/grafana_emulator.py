@@ -259,12 +259,14 @@ class GrafanaEmulator:
     def __init__(self, *, tokens: dict[str, str] | None = None,
                  users: dict[tuple[str, str], str] | None = None,
                  flavor: str = "grafana11", version: str | None = None,
-                 max_dashboard_bytes: int = MAX_DASHBOARD_BYTES) -> None:
+                 max_dashboard_bytes: int = MAX_DASHBOARD_BYTES,
+                 tls: tuple[str, str] | None = None) -> None:
         if flavor not in FLAVORS:
             raise ValueError(f"flavor must be one of {FLAVORS}, got {flavor!r}")
         flavor = "grafana13" if flavor == "newest" else flavor
         version = version or _DEFAULT_VERSIONS[flavor]
         self.max_dashboard_bytes = max_dashboard_bytes
+        self.tls = tls  # (certificate file, key file): serve https
         self.tokens = dict(tokens if tokens is not None else {"glsa_test_admin": "Admin"})
         self.users = dict(users if users is not None else {("admin", "admin"): "Admin"})
         for role in [*self.tokens.values(), *self.users.values()]:
@@ -332,12 +334,20 @@ class GrafanaEmulator:
         self._stopping.clear()
         server = EmulatorServer(("127.0.0.1", 0), EmulatorHandler)
         server.emulator = self  # type: ignore[attr-defined]
+        scheme = "http"
+        if self.tls is not None:
+            import ssl
+
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*self.tls)
+            server.socket = context.wrap_socket(server.socket, server_side=True)
+            scheme = "https"
         self._server = server
         self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="grafana-emulator", daemon=True)
         self._thread.start()
         host, port = server.server_address[:2]
-        self.url = f"http://{host}:{port}"
+        self.url = f"{scheme}://{host}:{port}"
         return self.url
 
     def stop(self) -> None:
