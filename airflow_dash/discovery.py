@@ -88,6 +88,8 @@ def load_dashboards_with_paths(directory: Path | str = "dashboards") -> dict[str
         items = list(getattr(module, "dashboards", []))
         if hasattr(module, "dashboard"):
             items.append(module.dashboard)
+        elif not hasattr(module, "dashboards"):
+            _no_unread_dashboard(path, module)
         for item in items:
             if not isinstance(item, Dashboard):
                 raise UserError(f"{path}: `dashboard(s)` must hold airflow_dash.Dashboard objects, got {type(item).__name__}")
@@ -95,6 +97,14 @@ def load_dashboards_with_paths(directory: Path | str = "dashboards") -> dict[str
                 raise UserError(f"{path}: dashboard key {item.key!r} is already defined in {found[item.key][1]}")
             found[item.key] = (item, path)
     return found
+
+
+def _no_unread_dashboard(path: Path, module: object) -> None:
+    """A module that builds a Dashboard under another name would be skipped without a word: say so."""
+    for name, value in vars(module).items():
+        if isinstance(value, Dashboard):
+            raise UserError(f"{path}: Dashboard {value.key!r} is named `{name}`, but only `dashboard = Dashboard(...)` "
+                            "or `dashboards = [...]` are read: rename it (a helper module's name starts with _)")
 
 
 def load_dashboards(directory: Path | str = "dashboards") -> list[Dashboard]:

@@ -161,3 +161,16 @@ def test_pull_into_a_directory_that_cannot_be_created_is_one_line_exit_2(tmp_pat
     finally:
         emulator.stop()
     assert_one_line(result, "cannot write dashboards to", str(under_a_file))
+
+
+def test_a_dashboard_module_whose_dashboard_has_another_name_is_an_error_not_skipped(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("[tool.airflow-dash]\nbundled = false\n")
+    (tmp_path / "dashboards").mkdir()
+    (tmp_path / "dashboards" / "load.py").write_text(
+        "from airflow_dash import Dashboard, Row, timeseries\nfrom airflow_dash.catalog import host\n"
+        "board = Dashboard('load', 'Load', [Row('Host', [timeseries('CPU', host.cpu_busy)])])\n")
+    (tmp_path / "dashboards" / "_helpers.py").write_text(
+        "from airflow_dash import Dashboard\nbase = Dashboard('base', 'Base', [])\n")
+    for command in (["list"], ["build", "--out", "out"]):
+        assert_one_line(cli(*command, cwd=tmp_path), "load.py", "'load' is named `board`", "`dashboard = Dashboard(...)`")
+    assert not (tmp_path / "out").exists()

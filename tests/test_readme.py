@@ -24,3 +24,16 @@ def test_the_first_lines_give_the_setup_and_test_commands_and_the_makefile_has_t
 def test_readme_example_runs(index, capsys):
     assert len(EXAMPLES) >= 2
     exec(compile(EXAMPLES[index], f"README example {index + 1}", "exec"), {})
+
+
+@pytest.mark.parametrize("index", [i for i, example in enumerate(EXAMPLES) if "Dashboard(" in example])
+def test_a_readme_example_saved_in_dashboards_is_picked_up(index, tmp_path, capsys):
+    """"Save such a module in `dashboards/` ... and `airflow-dash build` picks it up": each example that builds a
+    Dashboard, saved as it is, yields the dashboard it constructs."""
+    from airflow_dash.discovery import load_dashboards
+
+    keys = re.findall(r'Dashboard\(\s*key="([^"]+)"', EXAMPLES[index])
+    assert keys
+    (tmp_path / "dashboards").mkdir()
+    (tmp_path / "dashboards" / f"example_{index + 1}.py").write_text(EXAMPLES[index])
+    assert [d.key for d in load_dashboards(tmp_path / "dashboards")] == keys
