@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Mapping, Union
 
-from airflow_dash.catalog.model import COUNTER, DELTA, Signal, TelegrafSeries
+from airflow_dash.catalog.model import COUNTER, DELTA, Dimension, Signal, TelegrafSeries
 from airflow_dash.query.values import MatchValue
 
 OPERATORS = (">", ">=", "<", "<=")
@@ -193,7 +193,7 @@ class Alert:
         return self.condition.signals
 
     @property
-    def group_by(self):
+    def group_by(self) -> tuple[Dimension, ...]:
         return self.condition.signals[0].group_by
 
 

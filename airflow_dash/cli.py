@@ -63,7 +63,8 @@ class LazyGroup(click.Group):
             if exc.name == module_name:
                 return None  # not built yet in this checkout
             raise
-        return getattr(module, attribute)
+        command: click.Command = getattr(module, attribute)  # COMMANDS names click commands only
+        return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # Short help from the table, so `--help` imports no command module.

@@ -16,7 +16,8 @@ import sys
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence, Union
+from types import ModuleType
+from typing import Iterator, Sequence, Union
 
 from airflow_dash.alerts import Alert
 from airflow_dash.dashboard import Dashboard
@@ -34,6 +35,8 @@ def bundled_directory() -> Path:
         package = importlib.import_module(BUNDLED_PACKAGE)
     except ImportError:
         raise UserError(f"the bundled dashboards ({BUNDLED_PACKAGE}) are not installed: reinstall airflow-dash") from None
+    if package.__file__ is None:  # a namespace package: the mapping to dashboards/ is missing
+        raise UserError(f"the bundled dashboards ({BUNDLED_PACKAGE}) are not installed: reinstall airflow-dash")
     return Path(package.__file__).resolve().parent
 
 
@@ -48,7 +51,7 @@ def _module_stems(directory: Path) -> list[str]:
     return [p.stem for p in sorted(directory.glob("*.py")) if not p.name.startswith("_")]
 
 
-def _load_module(path: Path, package: str = _PACKAGE, kind: str = "dashboard"):
+def _load_module(path: Path, package: str = _PACKAGE, kind: str = "dashboard") -> ModuleType:
     name = f"{package}.{path.stem}"
     shown, path = path, path.resolve()  # tracebacks carry absolute file names
     spec = importlib.util.spec_from_file_location(name, path)
@@ -69,7 +72,7 @@ def _load_module(path: Path, package: str = _PACKAGE, kind: str = "dashboard"):
     return module
 
 
-def _modules(directory: Path):
+def _modules(directory: Path) -> Iterator[tuple[Path, ModuleType]]:
     """(path, module) of each dashboard module; the bundled directory is imported as its package, so
     `from airflow_dash.bundled import system` in a user's module gets the very same objects."""
     bundled = _is_bundled_directory(directory)
@@ -169,7 +172,7 @@ def bundled_alerts_directory() -> Path | None:
         package = importlib.import_module(BUNDLED_ALERTS_PACKAGE)
     except ImportError:
         return None
-    return Path(package.__file__).resolve().parent
+    return Path(package.__file__).resolve().parent if package.__file__ is not None else None
 
 
 def load_alerts(directory: Path | str = "alerts") -> list[Alert]:
@@ -208,7 +211,7 @@ def alerts_for(source: DashboardSource, alerts_dir: Path | str | None = "alerts"
     found: dict[str, Alert] = {}
     bundled_dir = bundled_alerts_directory()
     with_bundled = source.bundled is not False and bundled_dir is not None
-    if with_bundled:
+    if source.bundled is not False and bundled_dir is not None:
         dashboards = bundled_directory()
         kept = {key for key, (_, path) in source.load_with_paths().items() if path.resolve().parent == dashboards}
         found.update({a.name: a for a in load_alerts(bundled_dir) if a.dashboard in kept})

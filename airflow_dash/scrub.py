@@ -24,7 +24,7 @@ import io
 import json
 import re
 import threading
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, TextIO
 from urllib.parse import quote, quote_plus
 
 MASK = "***"
@@ -130,7 +130,7 @@ class ScrubbingStream(io.TextIOBase):
     """A text stream that scrubs what passes through, a line at a time (so a secret written in two pieces is
     still seen whole); `flush()` also scrubs and writes a pending partial line."""
 
-    def __init__(self, stream, scrubber: Scrubber = SCRUBBER) -> None:
+    def __init__(self, stream: TextIO, scrubber: Scrubber = SCRUBBER) -> None:
         super().__init__()
         self._stream = stream
         self._scrubber = scrubber
@@ -138,16 +138,20 @@ class ScrubbingStream(io.TextIOBase):
         self._lock = threading.RLock()
 
     @property
-    def wrapped(self):
+    def wrapped(self) -> TextIO:
         return self._stream
 
+    # click checks these two to decide the stream is fit for text as is. They follow the wrapped stream, so they
+    # are read-only properties where typeshed declares TextIOBase's as plain attributes.
     @property
-    def encoding(self):  # click checks these to decide the stream is fit for text as is
-        return getattr(self._stream, "encoding", "utf-8")
+    def encoding(self) -> str:  # type: ignore[override]
+        encoding: str = getattr(self._stream, "encoding", "utf-8")
+        return encoding
 
     @property
-    def errors(self):
-        return getattr(self._stream, "errors", "strict")
+    def errors(self) -> str | None:  # type: ignore[override]
+        errors: str | None = getattr(self._stream, "errors", "strict")
+        return errors
 
     def isatty(self) -> bool:
         return self._stream.isatty()

@@ -23,12 +23,17 @@ from __future__ import annotations
 
 import difflib
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Sequence, TypedDict
 from urllib.parse import urlsplit, urlunsplit
 
 from airflow_dash.errors import UserError
+
+if TYPE_CHECKING:  # imported where used: settings load before any command's modules
+    from airflow_dash.discovery import DashboardSource
+    from airflow_dash.grafana.client import GrafanaClient
 
 BACKENDS = ("prometheus", "flux", "influxql")
 SECTION = "airflow-dash"
@@ -42,7 +47,7 @@ def _to_str(value: Any) -> str:
 
 def _to_path(value: Any) -> str:
     if isinstance(value, os.PathLike):
-        return os.fspath(value)
+        value = os.fspath(value)  # a str for Path objects (bytes paths are refused just below)
     text = _to_str(value)
     if not text.strip():
         raise ValueError("must not be empty")
@@ -225,7 +230,7 @@ CREDENTIAL_SOURCES = {"grafana_token_env": "grafana_token", "grafana_password_en
 PATH_KEYS = tuple(key.name for key in KEYS if key.path)
 
 
-def _did_you_mean(name: str, known) -> str:
+def _did_you_mean(name: str, known: Iterable[str]) -> str:
     close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.75)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
@@ -284,10 +289,10 @@ def find_pyproject(start: Path | None = None) -> Path | None:
 
 
 def _read_pyproject(path: Path) -> dict[str, Any]:
-    try:
+    if sys.version_info >= (3, 11):
         import tomllib
-    except ModuleNotFoundError:  # Python 3.10: the tomli dependency
-        import tomli as tomllib  # type: ignore[no-redef]
+    else:  # Python 3.10: the tomli dependency
+        import tomli as tomllib
     try:
         with path.open("rb") as handle:
             document = tomllib.load(handle)
@@ -348,11 +353,11 @@ def _chosen_context(cli: Mapping[str, Any], env: Mapping[str, str], table: Mappi
 
 
 def _layers(cli: Mapping[str, Any], env: Mapping[str, str], table: Mapping[str, Any],
-            context: tuple[str, Mapping[str, Any]] | None = None):
+            context: tuple[str, Mapping[str, Any]] | None = None) -> Iterator[tuple[str | None, dict[str, Any]]]:
     """(source label, {name: raw value}) from lowest to highest precedence."""
     # The `context` setting itself is resolved first (_chosen_context): not a layer.
     yield "pyproject.toml", {k: v for k, v in table.items() if k not in (CONTEXTS_TABLE, "context")}
-    from_env = {}
+    from_env: dict[str, tuple[str, str]] = {}
     for key in KEYS:
         if key.name == "context" or (context is not None and key.secret):
             continue  # a context's credentials come from the variables it names, nothing else
@@ -365,9 +370,9 @@ def _layers(cli: Mapping[str, Any], env: Mapping[str, str], table: Mapping[str, 
         name, values = context
         from_context = {k: (v, f"context {name} (pyproject.toml)") for k, v in values.items() if k in KEYS_BY_NAME}
         for source, secret in CREDENTIAL_SOURCES.items():
-            variable = values.get(source)
-            if variable and env.get(variable) not in (None, ""):
-                from_context[secret] = (env[variable], f"env {variable} (context {name})")
+            named = values.get(source)
+            if named and env.get(named) not in (None, ""):
+                from_context[secret] = (env[named], f"env {named} (context {name})")
         yield None, from_context
     yield "cli", {k: v for k, v in cli.items() if k != "context"}
 
@@ -387,7 +392,7 @@ def effective_settings(cli: Mapping[str, Any] | None = None, env: Mapping[str, s
 
     contexts = _contexts(table, pyproject)
     context_name, chosen_by = _chosen_context(cli, env, table)
-    context = None
+    context: tuple[str, Mapping[str, Any]] | None = None
     if context_name is not None:
         if context_name not in contexts:
             defined = ", ".join(sorted(contexts)) or f"none (add [tool.{SECTION}.{CONTEXTS_TABLE}.{context_name}])"
@@ -424,6 +429,13 @@ def effective_settings(cli: Mapping[str, Any] | None = None, env: Mapping[str, s
         result[key.name] = Setting(key.name, value, source, key.secret)
     result["project_root"] = Setting("project_root", str(base_dir), str(pyproject) if pyproject else "working directory")
     return result
+
+
+class CompileOptions(TypedDict):
+    """The keyword arguments `Settings.compile_options` gives `compile_dashboards`."""
+
+    datasource_uids: dict[str, str]
+    datasource_regexes: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -466,37 +478,39 @@ class Settings:
         return self.ca_cert or True
 
     def datasource_uid(self, backend: str) -> str:
-        return getattr(self, f"{backend}_datasource_uid")
+        uid: str = getattr(self, f"{backend}_datasource_uid")
+        return uid
 
     def datasource_regex(self, backend: str) -> str | None:
-        return getattr(self, f"{backend}_datasource_regex")
+        regex: str | None = getattr(self, f"{backend}_datasource_regex")
+        return regex
 
-    def compile_options(self, backends=None) -> dict:
+    def compile_options(self, backends: Sequence[str] | None = None) -> CompileOptions:
         """The datasource uids and picker regexes dashboards are compiled with, for `compile_dashboards`."""
         chosen = backends or self.backends
         return {"datasource_uids": self.datasource_uids(chosen),
                 "datasource_regexes": {b: r for b in chosen if (r := self.datasource_regex(b))}}
 
-    def datasource_uids(self, backends=None) -> dict[str, str]:
+    def datasource_uids(self, backends: Sequence[str] | None = None) -> dict[str, str]:
         return {b: self.datasource_uid(b) for b in (backends or self.backends)}
 
     def chosen_backends(self, option: tuple[str, ...] | list[str] = ()) -> list[str]:
         """`--backend` options when given, else the `backends` setting."""
         return list(option) or list(self.backends)
 
-    def dashboard_source(self):
+    def dashboard_source(self) -> DashboardSource:
         """The dashboards commands compile: the bundled ones (per `bundled`) and those of `dashboards_dir`.
         A dashboards_dir that was never set may be absent (then: bundled only); a chosen one must exist."""
         from airflow_dash.discovery import DashboardSource
 
         directory: Path | None = Path(self.dashboards_dir)
-        if self.sources.get("dashboards_dir", "default") == "default" and not directory.is_dir():
+        if self.sources.get("dashboards_dir", "default") == "default" and not Path(self.dashboards_dir).is_dir():
             directory = None
         if directory is None and self.bundled is False:
             raise UserError(f"no dashboards: dashboards directory {self.dashboards_dir} not found and bundled = false")
         return DashboardSource(directory=directory, bundled=self.bundled)
 
-    def client(self):
+    def client(self) -> GrafanaClient:
         """A GrafanaClient for these settings. No URL is a UserError (never a guessed localhost); with
         `insecure`, one warning of ours on stderr replaces urllib3's warning on every request."""
         from airflow_dash.grafana.client import GrafanaClient

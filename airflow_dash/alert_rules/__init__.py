@@ -13,10 +13,14 @@ dashboards, so a rule links to its panel and a typo in a panel title fails the b
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 from airflow_dash.alerts import Alert
 from airflow_dash.compile import CompiledDashboard
+
+if TYPE_CHECKING:  # imported where used: a build without alerts never loads the rule compilers
+    from airflow_dash.alert_rules.grafana import GrafanaRules
+    from airflow_dash.alert_rules.prometheus import PrometheusRules
 
 MANAGED_BY = "airflow-dash"
 
@@ -40,7 +44,7 @@ class RuleOmission:
     reason: str
 
 
-def _panels(model: dict) -> Iterable[dict]:
+def _panels(model: dict[str, Any]) -> Iterable[dict[str, Any]]:
     for panel in model.get("panels", []):
         yield panel
         yield from panel.get("panels", [])
@@ -76,13 +80,13 @@ def check_unique(alerts: Sequence[Alert]) -> None:
 class CompiledAlerts:
     """Everything `build` writes for alerts: the Prometheus rule file and Grafana rules per backend."""
 
-    prometheus: object | None  # PrometheusRules, when the prometheus backend was built
-    grafana: dict  # backend name -> GrafanaRules (backends without a rule engine of their own)
+    prometheus: PrometheusRules | None  # when the prometheus backend was built
+    grafana: dict[str, GrafanaRules]  # backend name -> its rules (backends without a rule engine of their own)
     omissions: tuple[RuleOmission, ...] = ()
 
     def queries(self) -> list[tuple[str, str, str]]:
         """(language, alert, query text) of every rule, for the offline checkers."""
-        result = []
+        result: list[tuple[str, str, str]] = []
         if self.prometheus is not None:
             result += [("promql", r["alert"], r["expr"]) for r in self.prometheus.rules]
         for backend, rules in self.grafana.items():
@@ -99,7 +103,7 @@ class CompiledAlerts:
         """Relative path -> text: `prometheus/airflow-dash.rules.yml`, `<backend>/grafana-alert-rules.yaml`."""
         from airflow_dash.alert_rules.prometheus import RULE_FILE
 
-        result = {}
+        result: dict[str, str] = {}
         if self.prometheus is not None:
             result[f"prometheus/{RULE_FILE}"] = self.prometheus.to_yaml()
         for backend, rules in sorted(self.grafana.items()):
@@ -109,7 +113,7 @@ class CompiledAlerts:
 
 def compile_alerts(
     alerts: Sequence[Alert], compiled: Sequence[CompiledDashboard], backends: Sequence[str],
-    datasource_uids: dict | None = None,
+    datasource_uids: Mapping[str, str] | None = None,
 ) -> CompiledAlerts:
     """Rules for each backend in `backends`: a rule file where the backend has its own rule engine
     (Prometheus), Grafana-managed rules elsewhere. ValueError for a bad definition (unknown panel...)."""
@@ -118,7 +122,9 @@ def compile_alerts(
     from airflow_dash.backends import BACKENDS
 
     check_unique(alerts)
-    prometheus, grafana, omissions = None, {}, []
+    prometheus: PrometheusRules | None = None
+    grafana: dict[str, GrafanaRules] = {}
+    omissions: list[RuleOmission] = []
     for name in backends:
         backend = BACKENDS[name]
         links = link_alerts(alerts, compiled, name)

@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from airflow_dash.alert_rules import MANAGED_BY, PanelLink, RuleOmission, check_unique
 from airflow_dash.alert_rules.prometheus import dump_rule_file, escape_go_template
 from airflow_dash.alerts import FIRE, Absent, Alert, Forecast, Ratio, Threshold, fill_template, seconds
 from airflow_dash.backends import BACKENDS, Backend
 from airflow_dash.catalog.model import Signal, Unsupported
+from airflow_dash.query.values import MatchValue
 
 EXPRESSION_DATASOURCE = {"type": "__expr__", "uid": "__expr__"}
 INTERVAL_MS = 10_000  # Telegraf's flush interval; also a fine resolution for Prometheus
@@ -48,9 +49,9 @@ class GrafanaRule:
     folder: str | None  # the alert's dashboard folder (under the publish root)
     backend: str
     alert: str
-    rule: dict = field(hash=False, compare=False)
+    rule: dict[str, Any] = field(hash=False, compare=False)  # the provisioning API's rule fields, without uid
 
-    def api_body(self, folder_uid: str, org_id: int = 1) -> dict:
+    def api_body(self, folder_uid: str, org_id: int = 1) -> dict[str, Any]:
         """The object `POST/PUT /api/v1/provisioning/alert-rules` takes."""
         return {"uid": self.uid, **self.rule, "folderUID": folder_uid, "ruleGroup": self.group, "orgID": org_id}
 
@@ -96,12 +97,12 @@ class _Chain:
         self.backend = backend
         self.datasource_uid = datasource_uid
         self.alert = alert
-        self.data: list[dict] = []
+        self.data: list[dict[str, Any]] = []
 
     def _ref(self) -> str:
         return "ABCDEFGHIJ"[len(self.data)]
 
-    def query(self, signal: Signal, where: Mapping, start_s: int, end_s: int = 0) -> str:
+    def query(self, signal: Signal, where: Mapping[str, MatchValue], start_s: int, end_s: int = 0) -> str:
         rendered = self.backend.render(signal, dict(where), legend="")
         if isinstance(rendered, Unsupported):
             raise _Skip(rendered.reason)
@@ -116,7 +117,7 @@ class _Chain:
         })
         return ref
 
-    def _expression(self, model: dict) -> str:
+    def _expression(self, model: dict[str, Any]) -> str:
         ref = self._ref()
         self.data.append({
             "refId": ref, "queryType": "", "relativeTimeRange": {"from": 0, "to": 0},
@@ -143,7 +144,7 @@ class _Skip(Exception):
     pass
 
 
-def _chain(backend: Backend, datasource_uid: str, alert: Alert) -> tuple[list[dict], str, str]:
+def _chain(backend: Backend, datasource_uid: str, alert: Alert) -> tuple[list[dict[str, Any]], str, str]:
     """(data, condition refId, refId of the value the texts show)."""
     chain = _Chain(backend, datasource_uid, alert)
     window = seconds(alert.window)
@@ -196,7 +197,8 @@ def compile_grafana_rules(
     check_unique(alerts)
     backend = BACKENDS[backend_name]
     ds_uid = datasource_uid or backend.default_datasource_uid
-    rules, omissions = [], []
+    rules: list[GrafanaRule] = []
+    omissions: list[RuleOmission] = []
     for alert in alerts:
         try:
             data, condition, value_ref = _chain(backend, ds_uid, alert)
@@ -204,8 +206,9 @@ def compile_grafana_rules(
             omissions.append(RuleOmission(alert.name, backend.name, str(skip)))
             continue
         link = (links or {}).get(alert.name)
-        rule = {
-            "title": f"{alert.name} · {backend.display_name}",
+        title = f"{alert.name} · {backend.display_name}"
+        rule: dict[str, Any] = {
+            "title": title,
             "condition": condition,
             "data": data,
             "noDataState": "Alerting" if alert.missing == FIRE else "OK",
@@ -215,6 +218,6 @@ def compile_grafana_rules(
             "annotations": _annotations(alert, backend, value_ref, link),
             "isPaused": False,
         }
-        rules.append(GrafanaRule(rule_uid(alert, backend), rule["title"], alert.group,
+        rules.append(GrafanaRule(rule_uid(alert, backend), title, alert.group,
                                  link.folder if link else None, backend.name, alert.name, rule))
     return GrafanaRules(backend.name, tuple(rules), tuple(omissions), group_interval)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import yaml
 
@@ -23,36 +23,36 @@ from airflow_dash.alerts import FIRE, Absent, Alert, Forecast, Ratio, Threshold,
 from airflow_dash.backends import BACKENDS, PrometheusBackend
 from airflow_dash.catalog.model import Signal, Unsupported
 from airflow_dash.query import promql as P
-from airflow_dash.query.values import duration
+from airflow_dash.query.values import MatchValue, duration
 
 RULE_FILE = "airflow-dash.rules.yml"
 SUBQUERY_STEP = "1m"
 FORECAST_STEP = "5m"
 _RANGE_MACRO = re.compile(r"\$__(?:rate_interval|interval|range)\b(?!_)")
 _OVER_TIME = {"max": "max_over_time", "min": "min_over_time", "mean": "avg_over_time", "sum": "sum_over_time"}
-_COMPARE = {">": "gt", ">=": "ge", "<": "lt", "<=": "le"}
+_COMPARE = {">": P.Expr.gt, ">=": P.Expr.ge, "<": P.Expr.lt, "<=": P.Expr.le}
 
 
 @dataclass(frozen=True)
 class PrometheusRules:
-    groups: tuple[dict, ...]
+    groups: tuple[dict[str, Any], ...]  # {"name", "interval", "rules": [{"alert", "expr", "for"?, ...}]}
     omissions: tuple[RuleOmission, ...] = ()
 
     @property
-    def rules(self) -> list[dict]:
+    def rules(self) -> list[dict[str, Any]]:
         return [rule for group in self.groups for rule in group["rules"]]
 
     def to_yaml(self) -> str:
         return dump_rule_file({"groups": list(self.groups)})
 
 
-def dump_rule_file(document: Mapping) -> str:
+def dump_rule_file(document: Mapping[str, Any]) -> str:
     """Block-style YAML, keys in the order Prometheus documents them; stable for diffs."""
 
     class _Dumper(yaml.SafeDumper):
         pass
 
-    def _str(dumper, value: str):
+    def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
         style = "|" if "\n" in value else None
         return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
@@ -65,7 +65,7 @@ class _Renderer:
         self.backend = backend
         self.alert = alert
 
-    def signal(self, signal: Signal, where: Mapping) -> P.Expr:
+    def signal(self, signal: Signal, where: Mapping[str, MatchValue]) -> P.Expr:
         expr = self.backend.expression(signal, dict(where))
         if isinstance(expr, Unsupported):
             raise _Skip(expr.reason)
@@ -92,17 +92,17 @@ class _Renderer:
                 if _is_rate(condition.signal):
                     raise ValueError(f"alert {self.alert.name}: reduce {reducer!r} of a rate is not supported")
                 value = P.func(_OVER_TIME[reducer], P.Subquery(value, window, duration(SUBQUERY_STEP)))
-            compared = getattr(value, _COMPARE[condition.op])(condition.value)
+            compared = _COMPARE[condition.op](value, condition.value)
             base = value
         elif isinstance(condition, Ratio):
             numerator = self.signal(condition.numerator, condition.where)
             denominator = self.signal(condition.denominator, condition.where)
             base = numerator / denominator
-            compared = getattr(base, _COMPARE[condition.op])(condition.value)
+            compared = _COMPARE[condition.op](base, condition.value)
         elif isinstance(condition, Forecast):
             level = self.signal(condition.signal, condition.where)
             base = P.predict_linear(P.Subquery(level, window, duration(FORECAST_STEP)), seconds(condition.horizon))
-            compared = getattr(base, _COMPARE[condition.op])(condition.value)
+            compared = _COMPARE[condition.op](base, condition.value)
         else:  # pragma: no cover - the Condition union is closed
             raise TypeError(f"unknown condition {condition!r}")
         if self.alert.missing == FIRE:
@@ -118,7 +118,7 @@ def _is_rate(signal: Signal) -> bool:
     return is_rate(signal)
 
 
-def annotations(alert: Alert, link: PanelLink | None, backend: PrometheusBackend) -> dict[str, str]:
+def rule_annotations(alert: Alert, link: PanelLink | None, backend: PrometheusBackend) -> dict[str, str]:
     labels = {d.name: "{{ $labels." + backend.label_name(d) + " }}" for s in alert.signals for d in s.dimensions}
     value = "{{ $value | humanize }}"
     result = {
@@ -144,8 +144,8 @@ def compile_rules(
     check_unique(alerts)
     backend = BACKENDS["prometheus"]
     assert isinstance(backend, PrometheusBackend)
-    groups: dict[str, list[dict]] = {}
-    omissions = []
+    groups: dict[str, list[dict[str, Any]]] = {}
+    omissions: list[RuleOmission] = []
     for alert in alerts:
         renderer = _Renderer(backend, alert)
         try:
@@ -153,11 +153,11 @@ def compile_rules(
         except _Skip as skip:
             omissions.append(RuleOmission(alert.name, backend.name, str(skip)))
             continue
-        rule: dict = {"alert": alert.name, "expr": expr}
+        rule: dict[str, Any] = {"alert": alert.name, "expr": expr}
         if alert.for_ is not None:
             rule["for"] = alert.for_
         rule["labels"] = {"severity": alert.severity, **dict(alert.labels)}
-        rule["annotations"] = annotations(alert, (links or {}).get(alert.name), backend)
+        rule["annotations"] = rule_annotations(alert, (links or {}).get(alert.name), backend)
         groups.setdefault(alert.group, []).append(rule)
     return PrometheusRules(
         tuple({"name": name, "interval": group_interval, "rules": rules} for name, rules in groups.items()),

@@ -54,6 +54,7 @@ def _glob(prefix: str, pattern: Pattern) -> tuple[str, dict[str, str]]:
         if part.prefix:
             raise ValueError(f"{pattern.template}: embedded placeholders need a regex mapping")
         if part.literal is None:
+            assert part.label is not None  # a placeholder always names its label (parse_pattern)
             n += 1
             components.append("*")
             labels[part.label] = f"${n}"
@@ -65,13 +66,13 @@ def _glob(prefix: str, pattern: Pattern) -> tuple[str, dict[str, str]]:
     return ".".join(components), labels
 
 
-def _specificity(match: str) -> tuple:
+def _specificity(match: str) -> tuple[int, ...]:
     # statsd_exporter: "List more specific matches before wildcards, from left to right".
     return tuple(0 if c != "*" else 1 for c in match.split("."))
 
 
 def _dropped_glob(prefix: str, template: str) -> str | None:
-    parts = []
+    parts: list[str] = []
     for component in template.split("."):
         if component.startswith("<") and component.endswith(">"):
             parts.append("*")
@@ -85,19 +86,19 @@ def _dropped_glob(prefix: str, template: str) -> str | None:
 def statsd_mapping(prefix: str = DEFAULT_PREFIX, mode: str = NAMES, gauge_ttl: str = GAUGE_TTL) -> dict[str, Any]:
     """The mapping config as a dict (see the module docstring). `mode` is how Airflow sends ids (`tags`:
     statsd_exporter turns Airflow's InfluxDB-style tags into labels; `names`: globs cut them out of names)."""
-    globs: list[tuple[tuple, int, dict]] = []
-    regexes: list[dict] = []
+    globs: list[tuple[tuple[int, ...], int, dict[str, Any]]] = []
+    regexes: list[dict[str, Any]] = []
     order = 0
     for metric in prometheus_metrics():
         regex = metric.regex_for(mode)
         if regex:
-            labels = {p.label: f"${i + 1}" for i, p in enumerate(p for p in metric.patterns[0].parts if p.label)}
+            captured = [p.label for p in metric.patterns[0].parts if p.label]
             regexes.append({
                 "match": rf"^{re.escape(prefix)}\.{regex}$" if prefix else rf"^{regex}$",
                 "match_type": "regex",
                 "match_metric_type": _METRIC_TYPE[metric.statsd_type],
                 "name": metric.prometheus_name,
-                "labels": labels,
+                "labels": {label: f"${i + 1}" for i, label in enumerate(captured)},
                 "help": metric.description,
             })
             continue
@@ -117,10 +118,10 @@ def statsd_mapping(prefix: str = DEFAULT_PREFIX, mode: str = NAMES, gauge_ttl: s
     for dropped in dropped_in(mode):
         if "prometheus" not in dropped.stacks:
             continue
-        match = _dropped_glob(prefix, dropped.pattern)
-        if match is None or dropped.statsd_type == "any":
+        dropped_match = _dropped_glob(prefix, dropped.pattern)
+        if dropped_match is None or dropped.statsd_type == "any":
             continue
-        globs.append((_specificity(match), order, {"match": match, "action": "drop", "name": "dropped",
+        globs.append((_specificity(dropped_match), order, {"match": dropped_match, "action": "drop", "name": "dropped",
                                                    "help": dropped.reason}))
         order += 1
     globs.sort(key=lambda item: (item[0], item[1]))
@@ -193,7 +194,7 @@ def escape_metric_name(name: str) -> str:
 
 
 def _expand(template: str, groups: list[str]) -> str:
-    def repl(match: re.Match) -> str:
+    def repl(match: re.Match[str]) -> str:
         index = int(match.group(1) or match.group(2))
         return groups[index] if index < len(groups) else ""
     return re.sub(r"\$\{(\d+)\}|\$(\d+)", repl, template)

@@ -45,6 +45,7 @@ def _template_for(prefix: str, pattern: Pattern) -> tuple[str, str, str]:
         if part.prefix:
             raise ValueError(f"{pattern.template}: Telegraf templates cannot split a component")
         if part.literal is None:
+            assert part.label is not None  # a placeholder always names its label (parse_pattern)
             filters.append("*")
             keywords.append(part.label)
         else:

@@ -28,7 +28,11 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
+
+if TYPE_CHECKING:  # imported on first use at run time
+    from jsonschema import Draft7Validator
+    from jsonschema.exceptions import ValidationError
 
 SCHEMA_DIR = Path(__file__).parent / "grafana"
 SCHEMA_SOURCE = "grafana/grafana-foundation-sdk@f178d5a42a8915fdda9235e97ad93881e3f94fef:jsonschema/ (Apache-2.0)"
@@ -63,12 +67,13 @@ class SchemaProblem:
 
 
 @lru_cache(maxsize=None)
-def _document(name: str) -> dict:
-    return json.loads((SCHEMA_DIR / f"{name}.jsonschema.json").read_text(encoding="utf-8"))
+def _document(name: str) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads((SCHEMA_DIR / f"{name}.jsonschema.json").read_text(encoding="utf-8"))
+    return document
 
 
 @lru_cache(maxsize=None)
-def _validator(name: str, definition: str, *, panels_apart: bool = False):
+def _validator(name: str, definition: str, *, panels_apart: bool = False) -> Draft7Validator:
     from jsonschema import Draft7Validator
 
     definitions = dict(_document(name)["definitions"])
@@ -84,7 +89,7 @@ def _path(parts: Iterable[Any]) -> str:
     return ".".join(str(p) for p in parts)
 
 
-def _allowed(error, path: str) -> bool:
+def _allowed(error: ValidationError, path: str) -> bool:
     if error.validator == "type" and any(p.search(path) for p in _OBJECT_TYPED_STRINGS):
         return True
     if path == "links" or path.startswith("links.") or path.startswith("fieldConfig.defaults.links."):
@@ -92,7 +97,7 @@ def _allowed(error, path: str) -> bool:
     return False
 
 
-def _problems(validator, instance: Any, where: str, prefix: str = "") -> list[SchemaProblem]:
+def _problems(validator: Draft7Validator, instance: Any, where: str, prefix: str = "") -> list[SchemaProblem]:
     found: list[SchemaProblem] = []
     for error in validator.iter_errors(instance):
         path = _path([*([prefix] if prefix else []), *error.absolute_path])
