@@ -79,7 +79,8 @@ test: venv-check
 # not modules, so the public modules are named here.
 DOC_MODULES = airflow_dash.query airflow_dash.catalog airflow_dash.panels airflow_dash.field_config \
 	airflow_dash.panel_schema airflow_dash.dashboard airflow_dash.compile airflow_dash.build airflow_dash.backends \
-	airflow_dash.escaping airflow_dash.validate airflow_dash.lint airflow_dash.grafana
+	airflow_dash.escaping airflow_dash.validate airflow_dash.lint airflow_dash.grafana airflow_dash.importing \
+	airflow_dash.canonical_query
 docs: venv-check
 	$(VENV_PYTHON) -m pdoc --docformat markdown --output-directory $(OUT)/docs airflow_dash $(DOC_MODULES)
 

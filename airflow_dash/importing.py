@@ -1,10 +1,15 @@
 """`airflow-dash import`: turn an existing Grafana dashboard JSON into a Python module for `dashboards/`.
 
-The module compiles back to an equivalent dashboard. Panels become `RawPanel`s holding their JSON; a PromQL
-target that is exactly what a catalog signal renders (with the dashboard's variables) becomes that signal,
-so it follows the catalog and works on every backend. Everything else is kept as written and marked raw
-(lint AD103). Variables, annotations and links that are not ours become `RawVariable`, `RawAnnotation`,
-`RawLink`.
+The module compiles back to an equivalent dashboard. Panels become `RawPanel`s holding their JSON. Where
+every target of a panel means what a catalog signal compiles to, on any backend (PromQL, Flux or InfluxQL,
+with the dashboard's variables), the panel's queries become those signals, so it follows the catalog and
+works on every backend: queries are compared semantically (`airflow_dash.canonical_query`: whitespace,
+variable spelling `$x`/`${x}`/`[[x]]`, and for PromQL redundant parentheses and the order of label matchers
+and `by` labels), and the legend becomes `Query(signal, legend=...)` where it is not the signal's own.
+Anything else is kept as written and marked raw (lint AD103). A variable that is exactly one of our
+dimension variables becomes `DimensionVariable`, a header link to a bundled dashboard `DashboardLink`; other
+variables, annotations and links become `RawVariable`, `RawAnnotation`, `RawLink`. Links inside a panel's
+JSON keep their URLs.
 
 Documented normalisations (what `normalized()` drops before comparing, because compile sets them):
 ids and `gridPos` x/y (panels are re-flowed left to right within their row, keeping w/h), the uid (from the
@@ -12,22 +17,35 @@ key), the title's " · <backend>" suffix, our managed tags, the `datasource` pic
 built-in annotation (compile adds both), a panel or target datasource left unset (it gets the picker's),
 `schemaVersion` and the dashboard settings compile writes itself (`editable`, `graphTooltip`,
 `fiscalYearStartMonth`, `liveNow`, `weekStart`, `timepicker`, `version`, `id`, `iteration`, `gnetId`,
-`__inputs`, `__requires`, `__elements`, `style`), an unset `time` (Grafana's default, now-6h to now), and fields set to null (Grafana reads null as unset; compile
-drops them, except a threshold step's null value).
+`__inputs`, `__requires`, `__elements`, `style`), an unset `time` (Grafana's default, now-6h to now), fields
+set to null (Grafana reads null as unset; compile drops them, except a threshold step's null value), the
+spelling of target queries (compared in canonical form: a recognised query is compiled the catalog's way),
+and what a Prometheus target leaves at Grafana's default (`instant` false, `range` true, `format`
+time_series, no `interval`, no exemplars, no legend) or sets for the query editor only (`editorMode`), and an empty `fieldConfig`.
 """
 
 from __future__ import annotations
 
 import copy
+import itertools
 import pprint
 import re
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Literal, Mapping
 
-from airflow_dash.backends import BACKENDS
-from airflow_dash.catalog.model import Signal, Unsupported
-from airflow_dash.compile import MANAGED_TAG, _clean_model
-from airflow_dash.dashboard import _KEY
+from airflow_dash.backends import BACKENDS, Backend
+from airflow_dash.catalog.model import Dimension, Signal, Unsupported
+from airflow_dash.canonical_query import canonical
+from airflow_dash.compile import (
+    MANAGED_TAG,
+    REF_IDS,
+    _clean_model,
+    _header_link,
+    _target_language,
+    compile_dashboard,
+    dashboard_uid,
+)
+from airflow_dash.dashboard import _KEY, BUNDLED_KEYS, Dashboard, DashboardLink, DimensionVariable
 from airflow_dash.query.values import Variable
 from airflow_dash.compile import raw_variable_reference as reference
 
@@ -69,15 +87,195 @@ def _signals() -> list[tuple[str, str, Signal]]:
     return found
 
 
-def _prometheus_catalog(scope: Mapping[str, Variable]) -> dict[tuple[str, str], tuple[str, str]]:
-    """(expr, legendFormat) -> (catalog module, signal name), rendered with the dashboard's variables."""
-    backend = BACKENDS["prometheus"]
-    known: dict[tuple[str, str], tuple[str, str]] = {}
-    for module_name, name, signal in _signals():
-        target = backend.render(signal, scope)
-        if not isinstance(target, Unsupported):
-            known.setdefault((target.query, target.legend), (module_name, name))
-    return known
+_LANGUAGE_BACKEND = {backend.language: backend for backend in BACKENDS.values()}
+
+
+class _Catalog:
+    """What each catalog signal compiles to with the dashboard's variables, per query language: a target whose
+    query means the same (see airflow_dash.canonical_query) is that signal, with the legend it shows."""
+
+    def __init__(self, scope: Mapping[str, Variable]) -> None:
+        self.scope = scope
+        self._known: dict[str, dict[str, list[tuple[str, str, Signal]]]] = {}
+
+    def find(self, language: str, query: str, legend: str) -> tuple[str, str, str | None] | None:
+        """(catalog module, signal name, legend template or None for the signal's own) or None."""
+        backend = _LANGUAGE_BACKEND[language]
+        if language not in self._known:
+            known: dict[str, list[tuple[str, str, Signal]]] = {}
+            for module_name, name, signal in _signals():
+                target = backend.render(signal, self.scope)
+                if not isinstance(target, Unsupported):
+                    known.setdefault(canonical(target.query, language), []).append((module_name, name, signal))
+            self._known[language] = known
+        for module_name, name, signal in self._known[language].get(canonical(query, language), []):
+            template = self._legend(backend, signal, legend)
+            if template is None or isinstance(template, str):
+                return module_name, name, template
+        return None
+
+    def _legend(self, backend: Backend, signal: Signal, legend: str) -> str | None | Literal[False]:
+        """The legend template (`{dimension}` placeholders) rendering to `legend`: None when it is the signal's
+        own, False when none does."""
+        def rendered(template: str | None) -> str | None:
+            target = backend.render(signal, self.scope, template)
+            return None if isinstance(target, Unsupported) else str(target.legend)
+
+        if rendered(None) == legend:
+            return None
+        template = legend
+        for dimension in sorted(signal.dimensions, key=lambda d: -len(rendered("{" + d.name + "}") or "")):
+            placeholder = rendered("{" + dimension.name + "}")
+            if placeholder and placeholder != "{" + dimension.name + "}":
+                template = template.replace(placeholder, "{" + dimension.name + "}")
+        return template if rendered(template) == legend else False
+
+
+_PROMQL_FIELDS = frozenset({"refId", "datasource", "editorMode", "expr", "legendFormat", "range", "instant", "format",
+                            "interval", "exemplar"})  # fmt: skip
+_INFLUXQL_FIELDS = frozenset({"refId", "datasource", "query", "rawQuery", "resultFormat", "alias"})
+_FLUX_FIELDS = frozenset({"refId", "datasource", "query"})
+
+
+def _display_override(ref_id: str, legend: str) -> dict[str, Any]:
+    """The fieldConfig override our Flux targets name their series with (compile writes it again)."""
+    return {"matcher": {"id": "byFrameRefID", "options": ref_id}, "properties": [{"id": "displayName", "value": legend}]}
+
+
+def _recognise(panel: Mapping[str, Any], targets: list[dict[str, Any]], catalog: _Catalog) -> list[str] | None:
+    """The catalog queries (Python source) that compile to exactly these targets, or None."""
+    if not targets:
+        return None
+    overrides = ((panel.get("fieldConfig") or {}).get("overrides")) or []
+    found = []
+    for index, target in enumerate(targets):
+        language = _target_language(target)
+        if language is None or target.get("refId", REF_IDS[index]) != REF_IDS[index]:
+            return None
+        if not _unset_or_picker(target.get("datasource")):
+            return None  # a datasource of its own: compiling with ours would change it
+        instant, format = False, "time_series"
+        if language == "promql":
+            if not set(target) <= _PROMQL_FIELDS or target.get("interval") or target.get("exemplar"):
+                return None
+            instant, format = bool(target.get("instant")), str(target.get("format") or "time_series")
+            if "range" in target and bool(target["range"]) == instant:
+                return None
+            legend, query = str(target.get("legendFormat") or ""), str(target["expr"])
+        elif language == "influxql":
+            if not set(target) <= _INFLUXQL_FIELDS or target.get("rawQuery") is False:
+                return None
+            format = "table" if target.get("resultFormat") == "table" else "time_series"
+            legend, query = str(target.get("alias") or ""), str(target["query"])
+        else:
+            if not set(target) <= _FLUX_FIELDS:
+                return None
+            named = [o for o in overrides if isinstance(o, dict) and (o.get("matcher") or {}).get("id") == "byFrameRefID"
+                     and (o["matcher"]).get("options") == REF_IDS[index]]  # fmt: skip
+            if len(named) > 1 or (named and named[0] != _display_override(REF_IDS[index], _display_name(named[0]))):
+                return None
+            legend, query = (_display_name(named[0]) if named else ""), str(target["query"])
+        match = catalog.find(language, query, legend)
+        if match is None:
+            return None
+        options = "".join(f", {k}={v!r}" for k, v, default in (("legend", match[2], None), ("instant", instant, False),
+                                                                ("format", format, "time_series")) if v != default)
+        found.append(f"Query({match[0]}.{match[1]}{options})" if options else f"{match[0]}.{match[1]}")
+    return found
+
+
+def _display_name(override: Mapping[str, Any]) -> str:
+    properties = override.get("properties") or [{}]
+    return str(properties[0].get("value") or "") if isinstance(properties[0], dict) else ""
+
+
+def _without_display_overrides(body: dict[str, Any], count: int) -> None:
+    """Drop the overrides naming our Flux targets' series: compiling the signals writes them again."""
+    field_config = body.get("fieldConfig")
+    if not isinstance(field_config, dict) or not isinstance(field_config.get("overrides"), list):
+        return
+    ours = {REF_IDS[index] for index in range(count)}
+    field_config["overrides"] = [
+        o for o in field_config["overrides"]
+        if not (isinstance(o, dict) and (o.get("matcher") or {}).get("id") == "byFrameRefID"
+                and o["matcher"].get("options") in ours and o == _display_override(o["matcher"]["options"], _display_name(o)))
+    ]  # fmt: skip
+
+
+def _dimensions() -> list[tuple[str, str, Dimension]]:
+    """Every catalog dimension with the module and name it is imported by (first definition wins)."""
+    import importlib
+
+    found: list[tuple[str, str, Dimension]] = []
+    for module_name in ("dimensions", *CATALOG_MODULES):
+        module = importlib.import_module(f"airflow_dash.catalog.{module_name}")
+        for name, value in vars(module).items():
+            if isinstance(value, Dimension) and name.isupper() and all(value is not d for _, _, d in found):
+                found.append((module_name, name, value))
+    return found
+
+
+def _dimension_variable(body: Mapping[str, Any], earlier: list[DimensionVariable]) -> DimensionVariable | None:
+    """The catalog variable compiling to exactly `body` (on some backend), given the ones recognised before it."""
+    if body.get("type") != "query":
+        return None
+    for _, _, dimension in _dimensions():
+        if dimension.name != body.get("name"):
+            continue
+        label = None if body.get("label") == dimension.title else body.get("label")
+        for size in range(len(earlier) + 1):
+            for depends in itertools.combinations(earlier, size):
+                candidate = DimensionVariable(
+                    dimension, multi=bool(body.get("multi")), include_all=bool(body.get("includeAll")),
+                    depends_on=tuple(v.dimension for v in depends), label=label, hide=body.get("hide") == 2,
+                )  # fmt: skip
+                board = Dashboard("probe", "probe", [], variables=[*earlier, candidate])
+                for backend in BACKENDS.values():
+                    compiled = compile_dashboard(board, backend).model["templating"]["list"]
+                    if compiled[-1] == _clean_model(dict(body)) and compiled[-1]["name"] == candidate.name:
+                        return candidate
+    return None
+
+
+def _variables_source(variables: list[dict[str, Any]], imports: set[tuple[str, str]]) -> list[str]:
+    """Catalog variables (`DimensionVariable`) where a variable is exactly one of ours, else `RawVariable`."""
+    names = {id(d): (m, n) for m, n, d in _dimensions()}
+    recognised: list[DimensionVariable] = []
+    out = []
+    for body in variables:
+        variable = _dimension_variable(body, recognised)
+        if variable is None:
+            out.append(f"RawVariable({_literal(body)})")
+            continue
+        recognised.append(variable)
+        module_name, name = names[id(variable.dimension)]
+        imports.add((module_name, name))
+        arguments = [name]
+        for field_name, default in (("multi", True), ("include_all", True), ("label", None), ("hide", False)):
+            if getattr(variable, field_name) != default:
+                arguments.append(f"{field_name}={getattr(variable, field_name)!r}")
+        if variable.depends_on:
+            depends = [names[id(d)] for d in variable.depends_on]
+            imports.update(depends)
+            arguments.append(f"depends_on=({', '.join(n for _, n in depends)},)")
+        out.append(f"DimensionVariable({', '.join(arguments)})")
+    return out
+
+
+def _link_source(body: Mapping[str, Any]) -> str:
+    """`DashboardLink(title, key)` for a header link to a bundled dashboard exactly as compile writes it (so it
+    points at that dashboard on whichever backend the module is built for), else `RawLink`."""
+    for key in sorted(BUNDLED_KEYS):
+        for backend in BACKENDS.values():
+            if body.get("url") != f"/d/{dashboard_uid(key, backend)}" or not isinstance(body.get("title"), str):
+                continue
+            link = DashboardLink(body["title"], key, keep_time=bool(body.get("keepTime")),
+                                 keep_variables=bool(body.get("includeVars")), new_tab=bool(body.get("targetBlank")))
+            if _header_link(link, {}, "probe", backend) == dict(body):
+                options = "".join(f", {name}={getattr(link, name)!r}" for name, default in (
+                    ("keep_time", True), ("keep_variables", True), ("new_tab", False)) if getattr(link, name) != default)
+                return f"DashboardLink({link.title!r}, {key!r}{options})"
+    return f"RawLink({_literal(body)})"
 
 
 def _panels_by_row(model: Mapping[str, Any]) -> list[tuple[dict[str, Any] | None, list[dict[str, Any]]]]:
@@ -106,8 +304,10 @@ def import_dashboard(model: Mapping[str, Any], key: str | None = None) -> Import
     variables = [v for v in (model.get("templating") or {}).get("list") or [] if isinstance(v, dict)]
     ours = [v for v in variables if v.get("name") == "datasource" and v.get("type") == "datasource"]
     kept_variables = [v for v in variables if v not in ours]
-    known = _prometheus_catalog({str(v.get("name")): reference(v) for v in kept_variables})
+    catalog = _Catalog({str(v.get("name")): reference(v) for v in kept_variables})
     imports: set[str] = set()
+    dimension_imports: set[tuple[str, str]] = set()
+    uses_query = False
     recognised = raw = 0
     rows_source = []
     for row, panels in _panels_by_row(model):
@@ -118,24 +318,29 @@ def import_dashboard(model: Mapping[str, Any], key: str | None = None) -> Import
             body.pop("id", None)
             size = f", width={int(grid.get('w') or 12)}, height={int(grid.get('h') or 8)}"
             targets = [t for t in body.get("targets") or [] if isinstance(t, dict)]
-            matches = [known.get((str(t.get("expr")), str(t.get("legendFormat", "")))) for t in targets]
-            if targets and all(matches) and _only_our_target_fields(targets):
+            found = _recognise(body, targets, catalog) if len(targets) == len(body.get("targets") or []) else None
+            if found is not None:
                 body.pop("targets")
-                found = [m for m in matches if m is not None]
-                signals = ", ".join(f"{module}.{name}" for module, name in found)
-                imports.update(module for module, _ in found)
+                if _unset_or_picker(body.get("datasource")):
+                    body.pop("datasource", None)  # each backend's compile sets its own
+                _without_display_overrides(body, len(targets))
+                defaults = body.setdefault("fieldConfig", {}).setdefault("defaults", {})
+                defaults.setdefault("unit", None)  # None: no unit, as before (else compile sets the signal's)
+                imports.update(q.removeprefix("Query(").split(".")[0] for q in found)
+                uses_query = uses_query or any(q.startswith("Query(") for q in found)
                 recognised += len(targets)
-                items.append(f"RawPanel({_literal(body)}, queries=({signals},){size})")
+                items.append(f"RawPanel({_literal(body)}, queries=({', '.join(found)},){size}),")
             else:
                 raw += len(targets)
-                items.append(f"RawPanel({_literal(body)}{size})")
+                marker = "  # raw queries, kept as written (lint AD103)" if targets else ""
+                items.append(f"RawPanel({_literal(body)}{size}),{marker}")
         title = (row or {}).get("title") or ""
         options = ""
         if row is not None and row.get("collapsed"):
             options += ", collapsed=True"
         if row is not None and row.get("repeat"):
             options += f", repeat={row['repeat']!r}"
-        rows_source.append(f"Row({title!r}, [\n" + "".join(f"        {item},\n" for item in items) + f"    ]{options})")
+        rows_source.append(f"Row({title!r}, [\n" + "".join(f"        {item}\n" for item in items) + f"    ]{options})")
     title = re.sub(r" · [^·]+$", "", str(model.get("title") or key)) if MANAGED_TAG in (model.get("tags") or []) else str(model.get("title") or key)
     time = model.get("time") or {}
     annotations = [a for a in (model.get("annotations") or {}).get("list") or [] if isinstance(a, dict) and not a.get("builtIn")]
@@ -148,30 +353,26 @@ def import_dashboard(model: Mapping[str, Any], key: str | None = None) -> Import
         f"time_to={str(time.get('to') or 'now')!r}",
         f"timezone={str(model.get('timezone') or '')!r}",
         f"refresh={str(model.get('refresh') or '')!r}",
-        "variables=[" + ", ".join(f"RawVariable({_literal(v)})" for v in kept_variables) + "]",
+        "variables=[" + ", ".join(_variables_source(kept_variables, dimension_imports)) + "]",
         "annotations=[" + ", ".join(f"RawAnnotation({_literal(a)})" for a in annotations) + "]",
-        "links=[" + ", ".join(f"RawLink({_literal(link)})" for link in model.get("links") or [] if isinstance(link, dict)) + "]",
+        "links=[" + ", ".join(_link_source(link) for link in model.get("links") or [] if isinstance(link, dict)) + "]",
         "rows=[\n    " + ",\n    ".join(rows_source) + ",\n]",
     ]
     catalog_import = f"from airflow_dash.catalog import {', '.join(sorted(imports))}\n" if imports else ""
+    for module_name in sorted({m for m, _ in dimension_imports}):
+        names = sorted(n for m, n in dimension_imports if m == module_name)
+        catalog_import += f"from airflow_dash.catalog.{module_name} import {', '.join(names)}\n"
     source = (
         f'"""{title}: imported by `airflow-dash import` ({recognised} queries recognised as catalog signals, '
         f'{raw} kept raw)."""\n\n'
         f"{catalog_import}"
-        "from airflow_dash.dashboard import Dashboard, RawAnnotation, RawLink, RawVariable\n"
-        "from airflow_dash.panels import RawPanel, Row\n\n"
+        "from airflow_dash.dashboard import Dashboard, DashboardLink, DimensionVariable, RawAnnotation, RawLink, RawVariable\n"
+        f"from airflow_dash.panels import {'Query, ' if uses_query else ''}RawPanel, Row\n\n"
         "# fmt: off\n"
         "dashboard = Dashboard(\n" + "".join(f"    {a},\n" for a in arguments) + ")\n"
     )
     compile(source, f"{key}.py", "exec")  # a module that does not parse is our bug, not the user's
     return ImportedModule(key, source, recognised, raw)
-
-
-def _only_our_target_fields(targets: list[dict[str, Any]]) -> bool:
-    """A target we would write the same way (no hidden/interval/step settings of its own)."""
-    ours = {"refId", "datasource", "editorMode", "expr", "legendFormat", "range", "instant", "format", "interval",
-            "exemplar"}  # fmt: skip
-    return all(set(t) <= ours and t.get("interval", "") == "" and not t.get("instant") for t in targets)
 
 
 def _unset_or_picker(datasource: Any) -> bool:
@@ -213,7 +414,22 @@ def _normalized_panel(panel: Mapping[str, Any]) -> dict[str, Any]:
     body["size"] = [(panel.get("gridPos") or {}).get("w"), (panel.get("gridPos") or {}).get("h")]
     if _unset_or_picker(body.get("datasource")):
         body.pop("datasource", None)
+    field_config = body.get("fieldConfig")
+    if isinstance(field_config, dict) and not any(v for v in field_config.values() if v is not None):
+        body.pop("fieldConfig")  # {} or {"defaults": {}, "overrides": []}: Grafana's defaults
     for target in body.get("targets") or []:
-        if isinstance(target, dict) and _unset_or_picker(target.get("datasource")):
+        if not isinstance(target, dict):
+            continue
+        if _unset_or_picker(target.get("datasource")):
             target.pop("datasource", None)
+        language = _target_language(target)
+        if language is not None:  # the same query however it is spelled (airflow_dash.canonical_query)
+            text_field = "expr" if language == "promql" else "query"
+            target[text_field] = canonical(str(target[text_field]), language)
+        if language == "promql":  # Grafana's defaults for what a Prometheus target leaves out; the editor mode
+            target.pop("editorMode", None)
+            target.setdefault("instant", False)
+            target.setdefault("range", not target["instant"])
+            for name, default in (("format", "time_series"), ("interval", ""), ("exemplar", False), ("legendFormat", "")):
+                target.setdefault(name, default)
     return body

@@ -4,6 +4,7 @@ equivalent dashboard (normalized forms equal: see airflow_dash.importing for wha
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -30,24 +31,106 @@ def _module_dashboard(source: str) -> Dashboard:
     return namespace["dashboard"]
 
 
-def _round_trip(model: dict) -> tuple[dict, object]:
+def _round_trip(model: dict, backend: str = "prometheus") -> tuple[dict, object]:
     imported = import_dashboard(model)
-    (compiled,) = compile_all([_module_dashboard(imported.source)], ["prometheus"])
+    (compiled,) = compile_all([_module_dashboard(imported.source)], [backend])
     return compiled.model, imported
 
 
 BUNDLED = {d.key: d for d in load_dashboards(bundled_directory())}
+BACKEND_NAMES = ("prometheus", "flux", "influxql")
+COMPILED = {(c.name, c.backend): c for c in compile_all(list(BUNDLED.values()))}
 
 
+def _targets(model: dict) -> list[dict]:
+    panels = [p for p in model["panels"] for p in [p, *(p.get("panels") or [])]]
+    return [t for p in panels for t in p.get("targets") or []]
+
+
+@pytest.mark.parametrize("backend", BACKEND_NAMES)
 @pytest.mark.parametrize("key", sorted(BUNDLED))
-def test_our_compiled_output_imports_back_to_the_same_dashboard(key):
-    (original,) = compile_all(list(BUNDLED.values()), ["prometheus"])[sorted(BUNDLED).index(key):][:1]
-    assert original.name == key
-    again, imported = _round_trip(original.model)
+def test_our_compiled_output_imports_back_to_the_same_dashboard(key, backend):
+    original = COMPILED[(key, backend)]
+    again, imported = _round_trip(original.model, backend)
     assert canonical_json(normalized(again)) == canonical_json(normalized(original.model))
-    assert imported.recognised > 0  # catalog signals are recognised, not kept as raw text
-    # Recognised queries are the catalog's again: the same text, not marked raw.
-    assert again["panels"] == original.model["panels"]
+    # Every query is recognised as the catalog signal it came from, on every backend, none kept raw...
+    assert (imported.recognised, imported.raw) == (len(_targets(original.model)), 0)
+    assert "RawVariable(" not in imported.source  # ...and our variables as the catalog's
+    # ...so building it gives back exactly what we compiled, not merely something equivalent.
+    assert again == original.model
+
+
+@pytest.mark.parametrize("source", BACKEND_NAMES)
+def test_an_import_from_one_backend_builds_for_the_others(source):
+    """Recognised signals, variables and links follow the catalog: the imported system dashboard compiles for
+    every backend to what the catalog compiles there."""
+    imported = import_dashboard(COMPILED[("system", source)].model)
+    dashboard = _module_dashboard(imported.source)
+    for backend in BACKEND_NAMES:
+        (again,) = compile_all([dashboard], [backend])
+        assert again.model == COMPILED[("system", backend)].model, (source, backend)
+
+
+def _respelled(query: str, language: str) -> str:
+    """`query` written the way a person might: other variable spellings, whitespace, and for PromQL label
+    matchers reversed and redundant parentheses."""
+    text = re.sub(r"\$\{(\w+)(:\w+)?\}", lambda m: f"[[{m.group(1)}{m.group(2) or ''}]]", query)
+    text = re.sub(r"\$(\w+)", lambda m: "${" + m.group(1) + "}", text)
+    if language == "promql":
+        text = re.sub(r"\{([^{}]*)\}", lambda m: "{" + ",".join(reversed(re.split(r",\s*(?=\w+\s*[=!])", m.group(1)))) + "}", text)
+        return f"(  {text.replace(' by (', ' by(')} )"
+    return text.replace("|> ", "\n    |>  ").replace(" FROM ", "\n  FROM ").replace(" WHERE ", "  WHERE\t")
+
+
+@pytest.mark.parametrize("backend", BACKEND_NAMES)
+def test_queries_spelled_differently_are_still_the_catalog_signals(backend):
+    original = COMPILED[("system", backend)].model
+    respelled = json.loads(json.dumps(original))
+    changed = 0
+    for target in _targets(respelled):
+        field = "expr" if backend == "prometheus" else "query"
+        language = {"prometheus": "promql"}.get(backend, backend)
+        new = _respelled(target[field], language)
+        changed += new != target[field]
+        target[field] = new
+    assert changed == len(_targets(respelled)) > 20
+    again, imported = _round_trip(respelled, backend)
+    assert (imported.recognised, imported.raw) == (len(_targets(original)), 0)
+    assert again["panels"] == original["panels"]  # compiled the catalog's way
+    assert canonical_json(normalized(again)) == canonical_json(normalized(respelled))
+
+
+@pytest.mark.parametrize("backend", BACKEND_NAMES)
+def test_a_query_meaning_something_else_stays_raw(backend):
+    original = COMPILED[("host-basics", backend)].model
+    changed = json.loads(json.dumps(original))
+    field = "expr" if backend == "prometheus" else "query"
+    first = _targets(changed)[0]
+    first[field] = first[field].replace("idle", "iowait", 1) if "idle" in first[field] else first[field] + " "
+    assert first[field].strip() != _targets(original)[0][field]
+    again, imported = _round_trip(changed, backend)
+    assert imported.raw >= 1 and imported.recognised == len(_targets(original)) - imported.raw
+    assert "RawPanel({" in imported.source
+    assert canonical_json(normalized(again)) == canonical_json(normalized(changed))
+
+
+def test_a_hand_written_catalog_query_with_its_own_legend_becomes_the_signal():
+    """A panel from someone else's dashboard, written by hand: the catalog's CPU busy with matchers and
+    parentheses of its own, `[[host]]`, and a legend of its own."""
+    model = {"uid": "theirs", "title": "Theirs", "templating": {"list": [
+        {"type": "custom", "name": "host", "query": "a,b", "multi": True, "includeAll": True}]},
+        "panels": [{"type": "timeseries", "title": "CPU", "gridPos": {"x": 0, "y": 0, "w": 12, "h": 8},
+                    "targets": [{"refId": "A", "legendFormat": "busy on {{instance}}", "expr":
+                                 '100 * (1 - avg by (instance) ((rate(node_cpu_seconds_total{instance=~"[[host]]",'
+                                 'mode="idle"}[$__rate_interval]))))'}]}]}  # fmt: skip
+    again, imported = _round_trip(model)
+    assert (imported.recognised, imported.raw) == (1, 0)
+    assert "Query(host.cpu_busy, legend='busy on {host}')" in imported.source
+    (target,) = again["panels"][1]["targets"]
+    assert target["legendFormat"] == "busy on {{instance}}"
+    assert target["expr"] == ('100 * (1 - avg by (instance) (rate(node_cpu_seconds_total{mode="idle", '
+                              'instance=~"${host}"}[$__rate_interval])))')
+    assert canonical_json(normalized(again)) == canonical_json(normalized(model))
 
 
 @pytest.mark.parametrize("path", REFERENCE_DASHBOARDS, ids=lambda p: p.name)
@@ -104,3 +187,12 @@ def test_import_of_something_else_is_one_line_exit_2(tmp_path):
     assert result.stderr.count("\n") == 1 and not (tmp_path / "dashboards").exists()
     neither = run("import", cwd=tmp_path)
     assert neither.returncode == 2 and "FILE or --uid" in neither.stderr
+
+
+def test_raw_queries_are_marked_in_the_module():
+    model = {"uid": "x", "title": "X", "panels": [
+        {"type": "timeseries", "title": "Up", "gridPos": {"x": 0, "y": 0, "w": 24, "h": 4},
+         "targets": [{"refId": "A", "expr": "up"}]}]}  # fmt: skip
+    imported = import_dashboard(model)
+    (line,) = [line for line in imported.source.splitlines() if "RawPanel(" in line]
+    assert line.endswith("# raw queries, kept as written (lint AD103)")

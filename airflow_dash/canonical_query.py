@@ -1,0 +1,180 @@
+"""Whether two query texts mean the same: a canonical form per language, for `airflow-dash import`.
+
+Two queries are equivalent when their canonical forms are equal. What the forms ignore:
+
+* every language: how a Grafana variable is spelled (`$host`, `${host}` and `[[host]]` are one reference;
+  `${host:regex}` and `[[host:regex]]` another), and whitespace outside string and regex literals;
+* PromQL, compared as a parsed tree: redundant parentheses, the order of label matchers, the order of the
+  labels in `by (...)` / `without (...)` / `on (...)` / `ignoring (...)` / `group_left (...)`, where the
+  aggregation modifier is written (`sum by (a) (x)` is `sum(x) by (a)`), `{__name__="x"}` for `x`, and how a
+  number or duration is written (`[300s]` is `[5m]`). A PromQL text that does not parse is compared by its
+  whitespace-normalised text.
+
+Flux and InfluxQL are compared as text with those two normalisations only: our catalog writes them one way,
+so what it compiled is recognised, and a hand-written query that differs otherwise stays raw.
+
+>>> canonical('sum by (job, instance) ((rate(up{instance=~"$host", job="x"}[5m])))', "promql") == \\
+...     canonical('sum(rate(up{job="x",instance=~"${host}"}[300s])) by (instance, job)', "promql")
+True
+>>> canonical('from(bucket: v.defaultBucket)\\n  |> range(start: v.timeRangeStart)', "flux")
+'from(bucket:v.defaultBucket)|>range(start:v.timeRangeStart)'
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from typing import Any
+
+from airflow_dash.validate.grafana_vars import VariableRef, span_containing, string_and_regex_spans, substitute
+from airflow_dash.validate.promql import DURATION
+from airflow_dash.validate.promql import stand_in_value as promql_stand_in
+
+LANGUAGES = ("promql", "flux", "influxql")
+_FLUX_REGEX_AFTER = ("=~", "!~", "(", ",", ":", "=", "[", "{", "and", "or", "not", "return")
+_INFLUXQL_REGEX_AFTER = re.compile(r"(=~|!~|\bfrom|,|\()\s*$", re.IGNORECASE)
+# Whitespace next to one of these is never needed to keep two tokens apart (`-` and `/` are left out: `- -1`,
+# `/ /re/`, InfluxQL's `--` comments).
+_TIGHT = set("(),[]{}|>:=<!+*.;")
+
+
+def canonical(text: str, language: str) -> str:
+    """The canonical form of `text` in `language` ("promql", "flux" or "influxql"): equal forms, same query."""
+    if language not in LANGUAGES:
+        raise ValueError(f"unknown query language {language!r} (expected one of {', '.join(LANGUAGES)})")
+    if language == "promql":
+        tree = _promql_tree(text)
+        if tree is not None:
+            return "promql:" + repr(tree)
+        return _text_form(text, "\"'`", None, "#")
+    if language == "flux":
+        return _text_form(text, '"', _flux_regex_allowed, "//")
+    return _text_form(text, "'\"", lambda before: bool(_INFLUXQL_REGEX_AFTER.search(before)), "--")
+
+
+def equivalent(a: str, b: str, language: str) -> bool:
+    """Whether `a` and `b` are the same query once spelled canonically (see the module docstring)."""
+    return a == b or canonical(a, language) == canonical(b, language)
+
+
+def _reference(ref: VariableRef) -> str:
+    """One spelling of a variable reference: `${name}` or `${name:format}`."""
+    return "${" + ref.name + (f":{ref.format}" if ref.format else "") + "}"
+
+
+def _flux_regex_allowed(before: str) -> bool:
+    stripped = before.rstrip()
+    return not stripped or stripped.endswith(_FLUX_REGEX_AFTER)
+
+
+def _text_form(text: str, quotes: str, regex_allowed: Any, comment: str) -> str:
+    """Variables spelled one way; whitespace outside literals collapsed, and dropped where not needed."""
+    spelled = substitute(text, _reference).text
+    spans = string_and_regex_spans(spelled, quotes, regex_allowed=regex_allowed, line_comment=comment)
+    out: list[str] = []
+    cursor = 0
+    for start, end, _ in [*spans, (len(spelled), len(spelled), "")]:
+        out.append(_squeeze(spelled[cursor:start]))
+        out.append(spelled[start:end])
+        cursor = end
+    return "".join(out)
+
+
+def _squeeze(code: str) -> str:
+    pieces = re.split(r"(\s+)", code)
+    out = []
+    for index, piece in enumerate(pieces):
+        if not piece or not piece.isspace():
+            out.append(piece)
+            continue
+        before = pieces[index - 1][-1:] if index > 0 else ""
+        after = pieces[index + 1][:1] if index + 1 < len(pieces) else ""
+        # At either end of the piece a literal (or the text's end) follows: no space needed there either.
+        out.append("" if (before in _TIGHT or after in _TIGHT or not before or not after) else " ")
+    return "".join(out)
+
+
+# --- PromQL: a parsed tree ------------------------------------------------------------------------------------
+
+
+def _key(ref: VariableRef) -> str:
+    return ref.name + (f":{ref.format}" if ref.format else "")
+
+
+def _stand_in_number(ref: VariableRef) -> int:
+    """A number unlikely to be written by hand, one per variable (and format)."""
+    return 1_000_003 + zlib.crc32(_key(ref).encode()) % 900_000  # as seconds, within what a range can hold
+
+
+def _promql_tree(text: str) -> Any:
+    import promql_parser
+
+    spans = string_and_regex_spans(text, "\"'`", line_comment="#")
+
+    def value_for(ref: VariableRef) -> str:
+        if span_containing(spans, ref.start):
+            return "__grafana_var_" + re.sub(r"\W", lambda m: f"_{ord(m.group()):x}_", _key(ref)) + "__"
+        stand_in = promql_stand_in(text, spans, ref)
+        if stand_in == DURATION:
+            return f"{_stand_in_number(ref)}s"
+        if stand_in == "x":
+            return "__grafana_var_" + re.sub(r"\W", "_", _key(ref)) + "__"
+        return str(_stand_in_number(ref))
+
+    try:
+        parsed = promql_parser.parse(substitute(text, value_for).text)
+    except (ValueError, TypeError):
+        return None
+    return _tree(parsed)
+
+
+def _tree(node: Any) -> Any:
+    import promql_parser as P
+
+    if isinstance(node, P.ParenExpr):
+        return _tree(node.expr)
+    if isinstance(node, P.NumberLiteral):
+        return ("number", float(node.val))
+    if isinstance(node, P.StringLiteral):
+        return ("string", node.val)
+    if isinstance(node, P.VectorSelector):
+        matchers = [(m.name, str(m.op), m.value) for m in node.matchers.matchers]
+        name = node.name
+        named = [m for m in matchers if m[0] == "__name__" and m[1] == "MatchOp.Equal"]
+        if name is None and len(named) == 1:
+            name = named[0][2]
+            matchers.remove(named[0])
+        alternatives = sorted(tuple(sorted((m.name, str(m.op), m.value) for m in group))
+                              for group in node.matchers.or_matchers)  # fmt: skip
+        return ("selector", name, tuple(sorted(matchers)), tuple(alternatives), _time(node.offset), str(node.at))
+    if isinstance(node, P.MatrixSelector):
+        return ("range", _tree(node.vector_selector), _time(node.range))
+    if isinstance(node, P.SubqueryExpr):
+        return ("subquery", _tree(node.expr), _time(node.range), _time(node.step), _time(node.offset), str(node.at))
+    if isinstance(node, P.Call):
+        return ("call", node.func.name, tuple(_tree(argument) for argument in node.args))
+    if isinstance(node, P.UnaryExpr):
+        return ("negative", _tree(node.expr))
+    if isinstance(node, P.AggregateExpr):
+        modifier = node.modifier
+        labels = ("", ()) if modifier is None else (str(modifier.type), tuple(sorted(modifier.labels)))
+        parameter = None if node.param is None else _tree(node.param)
+        return ("aggregate", str(node.op), labels, parameter, _tree(node.expr))
+    if isinstance(node, P.BinaryExpr):
+        return ("binary", str(node.op), _binary_modifier(node.modifier), _tree(node.lhs), _tree(node.rhs))
+    return ("unknown", repr(node))
+
+
+def _time(value: Any) -> Any:
+    if value is None:
+        return None
+    total = getattr(value, "total_seconds", None)
+    return total() if total is not None else str(value)
+
+
+def _binary_modifier(modifier: Any) -> Any:
+    if modifier is None:
+        return None
+    matching = modifier.matching
+    on = None if matching is None else (str(matching.type), tuple(sorted(matching.labels)))
+    return (str(modifier.card), on, tuple(sorted(modifier.group_labels or ())), bool(modifier.return_bool))
