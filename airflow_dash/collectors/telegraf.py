@@ -16,7 +16,7 @@ to its end but has extra components keeps the filter's template (Telegraf ignore
 Choices: `delete_counters = true` (counters arrive as per-flush counts: the catalog's DELTA kind),
 `delete_gauges = false` (a gauge keeps its last value between Airflow's updates, which come every scheduler
 loop or less often), `delete_timings = true` (timer statistics describe one flush), `percentiles = [50, 90, 95,
-99]`.
+99]`, `number_workers_threads = 1` (datagrams parsed in the order they arrive, so the last gauge set wins).
 
 `TelegrafTemplateEvaluator` ports Telegraf's matcher (internal/templating: filter tree with exact children before
 `*`, no backtracking, default template; Template.Apply: `measurement`, `measurement*`, `field`, `field*`, tag
@@ -164,6 +164,10 @@ def telegraf_conf(prefix: str = DEFAULT_PREFIX, mode: str = NAMES) -> str:
   delete_sets = true
   percentiles = [{percentiles}]
   percentile_limit = 1000
+  ## One parser: with Telegraf's default of 5, datagrams are parsed concurrently and two updates of one gauge
+  ## sent back to back can land in the wrong order, so the gauge keeps the older value (StatsD: the last set
+  ## wins). Parsing is cheap; one parser keeps up with an Airflow deployment's StatsD traffic.
+  number_workers_threads = 1
   metric_separator = "{SEPARATOR}"
   ## DogStatsD tags (Airflow statsd_datadog_enabled); InfluxDB-style `,k=v` tags are always parsed.
   datadog_extensions = false
