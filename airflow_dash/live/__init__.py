@@ -6,11 +6,11 @@
 """
 
 from airflow_dash.live.interpolate import Dialect, QueryContext, TimeRange, VariableValue, interpolate
-from airflow_dash.live.runner import FluxLive, InfluxQLLive, LiveDatasource, PrometheusLive, QueryResult
+from airflow_dash.live.runner import FluxLive, InfluxQLLive, LiveDatasource, PrometheusLive, QueryResult, Series
 from airflow_dash.live.verify import PanelResult, format_results, has_problems, verify_dashboard
 
 __all__ = [
     "Dialect", "QueryContext", "TimeRange", "VariableValue", "interpolate",
-    "FluxLive", "InfluxQLLive", "LiveDatasource", "PrometheusLive", "QueryResult",
+    "FluxLive", "InfluxQLLive", "LiveDatasource", "PrometheusLive", "QueryResult", "Series",
     "PanelResult", "format_results", "has_problems", "verify_dashboard",
 ]

@@ -31,6 +31,28 @@ DEFAULT_TIMEOUT_S = 30.0
 
 
 @dataclass(frozen=True)
+class Series:
+    """One series a query returned: its labels (Prometheus labels, InfluxQL tags, Flux group key without the
+    range bounds) and its points as (unix seconds, value); a null or non-numeric value is None."""
+
+    labels: tuple[tuple[str, str], ...]
+    points: tuple[tuple[float, float | None], ...]
+
+    @property
+    def label_map(self) -> dict[str, str]:
+        return dict(self.labels)
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+@dataclass(frozen=True)
 class QueryResult:
     """What one query returned: series and points, or the server's error (one line)."""
 
@@ -38,6 +60,7 @@ class QueryResult:
     point_count: int
     error: str | None = None
     interpolated: str = ""
+    series: tuple[Series, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def has_data(self) -> bool:
@@ -199,7 +222,7 @@ class PrometheusLive:
         series = result or []
         points = sum(len(s.get("values", [])) + len(s.get("histograms", []))
                      + (1 if "value" in s or "histogram" in s else 0) for s in series)
-        return QueryResult(len(series), points, None, expr)
+        return QueryResult(len(series), points, None, expr, tuple(_prometheus_series(s) for s in series))
 
     def _values_or_raise(self, body: dict, variable_query: str) -> list:
         error = self._error(body)
@@ -237,6 +260,12 @@ class PrometheusLive:
         # Anything else is a series selector, as in Grafana's metricNameAndLabelsQuery.
         body = self._api("/api/v1/series", list(span.items()) + [("match[]", query)])
         return _unique([_series_text(labels) for labels in self._values_or_raise(body, query)])
+
+
+def _prometheus_series(item: Mapping[str, Any]) -> Series:
+    values = item.get("values") or ([item["value"]] if "value" in item else [])
+    return Series(tuple(sorted((str(k), str(v)) for k, v in (item.get("metric") or {}).items())),
+                  tuple((float(t), _number(v)) for t, v in values))
 
 
 def _as_list(result: Any) -> list:
@@ -329,7 +358,8 @@ class InfluxQLLive:
             return QueryResult(0, 0, error, query)
         series = [s for result in body.get("results") or [] for s in result.get("series") or []]
         points = sum(len(s.get("values") or []) for s in series)
-        return QueryResult(len(series), points, None, query)
+        return QueryResult(len(series), points, None, query,
+                           tuple(item for s in series for item in _influxql_series(s)))
 
     def variable_values(self, variable_query: str, time_range: TimeRange | QueryContext | None = None,
                         variables: Variables | None = None) -> list[str]:
@@ -351,6 +381,18 @@ class InfluxQLLive:
                     cell = row[0] if value_first or len(row) < 2 else row[1]
                     values.append(_value_text(cell))
         return _unique(values)
+
+
+def _influxql_series(series: Mapping[str, Any]) -> list[Series]:
+    """One `Series` per value column (times are epoch ms: the queries ask for epoch=ms)."""
+    columns = list(series.get("columns") or [])
+    tags = sorted((str(k), str(v)) for k, v in (series.get("tags") or {}).items())
+    out = []
+    for index in range(1, len(columns)):
+        labels = tags + ([("_column", str(columns[index]))] if len(columns) > 2 else [])
+        out.append(Series(tuple(labels), tuple((float(row[0]) / 1000, _number(row[index]))
+                                               for row in series.get("values") or [])))
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -414,7 +456,8 @@ class FluxLive:
         tables, error = self._tables(flux)
         if error:
             return QueryResult(0, 0, error, flux)
-        return QueryResult(len(tables), sum(len(t.records) for t in tables), None, flux)
+        return QueryResult(len(tables), sum(len(t.records) for t in tables), None, flux,
+                           tuple(_flux_series(t) for t in tables))
 
     def variable_values(self, variable_query: str, time_range: TimeRange | QueryContext | None = None,
                         variables: Variables | None = None) -> list[str]:
@@ -426,6 +469,19 @@ class FluxLive:
         if error:
             raise UserError(f"variable query {one_line(variable_query, 120)!r} failed: {error}")
         return _unique([_value_text(record.get_value()) for table in tables for record in table.records])
+
+
+def _flux_series(table: Any) -> Series:
+    """A Flux table: its group key (less the range bounds) as labels, `_time`/`_value` as points."""
+    keys = [column.label for column in table.get_group_key() if column.label not in ("_start", "_stop")]
+    records = table.records
+    first = records[0].values if records else {}
+    labels = tuple(sorted((key, str(first.get(key))) for key in keys))
+    points = []
+    for record in records:
+        moment = record.values.get("_time")
+        points.append((moment.timestamp() if moment is not None else float("nan"), _number(record.values.get("_value"))))
+    return Series(labels, tuple(points))
 
 
 def _api_exception_message(exc: Any) -> str:

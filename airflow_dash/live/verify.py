@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from airflow_dash.errors import AirflowDashError, UserError
@@ -27,7 +27,7 @@ from airflow_dash.live.interpolate import (
     parse_duration_ms,
     round_interval_ms,
 )
-from airflow_dash.live.runner import LiveDatasource, one_line
+from airflow_dash.live.runner import LiveDatasource, Series, one_line
 
 VARIABLES_ROW = "(variables)"
 VARIABLE_REF_ID = "var"
@@ -46,6 +46,7 @@ class PanelResult:
     error: str | None
     point_count: int = 0
     skipped: str | None = None
+    series: tuple[Series, ...] = field(default=(), compare=False, repr=False)  # what came back, for value checks
 
     @property
     def status(self) -> str:
@@ -331,7 +332,7 @@ def _run_target(
     except AirflowDashError as exc:
         return PanelResult(title, row_title, ref_id, query, "", 0, str(exc))
     return PanelResult(title, row_title, ref_id, query, outcome.interpolated,
-                       outcome.series_count, outcome.error, outcome.point_count)
+                       outcome.series_count, outcome.error, outcome.point_count, series=outcome.series)
 
 
 # ---------------------------------------------------------------------------------------------
