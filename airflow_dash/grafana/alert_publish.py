@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field, replace
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from airflow_dash.alert_rules import MANAGED_BY
 from airflow_dash.alert_rules.grafana import MANAGED_ANNOTATION, GrafanaRule
@@ -42,11 +42,11 @@ FIELDS = ("uid", "title", "condition", "data", "noDataState", "execErrState", "f
 WRITES = ("create", "update", "drifted", "conflict", "delete")
 
 
-def _canonical(value) -> str:
+def _canonical(value: object) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def comparable(rule: dict) -> dict:
+def comparable(rule: dict[str, Any]) -> dict[str, Any]:
     """The fields we own, without our hash annotation."""
     result = {key: rule.get(key) for key in FIELDS}
     annotations = dict(result.get("annotations") or {})
@@ -56,11 +56,11 @@ def comparable(rule: dict) -> dict:
     return result
 
 
-def rule_hash(rule: dict) -> str:
+def rule_hash(rule: dict[str, Any]) -> str:
     return "sha256:" + hashlib.sha256(_canonical(comparable(rule)).encode("utf-8")).hexdigest()
 
 
-def stamp(body: dict) -> dict:
+def stamp(body: dict[str, Any]) -> dict[str, Any]:
     """Our rule as it will be sent: ownership annotation and content hash added."""
     result = dict(body)
     annotations = dict(result.get("annotations") or {})
@@ -71,11 +71,11 @@ def stamp(body: dict) -> dict:
     return result
 
 
-def is_managed(rule: dict) -> bool:
+def is_managed(rule: dict[str, Any]) -> bool:
     return (rule.get("annotations") or {}).get(MANAGED_ANNOTATION) == MANAGED_BY
 
 
-def has_drifted(rule: dict) -> bool:
+def has_drifted(rule: dict[str, Any]) -> bool:
     return (rule.get("annotations") or {}).get(HASH_ANNOTATION) != rule_hash(rule)
 
 
@@ -87,8 +87,8 @@ class AlertRuleStep:
     reason: str = ""
     folder_path: tuple[str, ...] = ()
     prune: bool = False
-    desired: dict | None = field(default=None, repr=False, compare=False)
-    live: dict | None = field(default=None, repr=False, compare=False)
+    desired: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+    live: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -108,12 +108,12 @@ class AlertRulePlan:
         return sum(s.action in WRITES for s in self.steps)
 
 
-def _get_rule(client: GrafanaClient, uid: str) -> dict | None:
+def _get_rule(client: GrafanaClient, uid: str) -> dict[str, Any] | None:
     status, body = client.request("GET", f"{RULES_PATH}/{uid}", what=f"reading alert rule {uid!r}", allow=(404,))
     return body if status == 200 and isinstance(body, dict) else None
 
 
-def _classify(rule: GrafanaRule, desired: dict, path: tuple[str, ...], live: dict | None) -> AlertRuleStep:
+def _classify(rule: GrafanaRule, desired: dict[str, Any], path: tuple[str, ...], live: dict[str, Any] | None) -> AlertRuleStep:
     base = AlertRuleStep(rule.uid, rule.title, "create", "new", path, desired=desired, live=live)
     if live is None:
         return base

@@ -23,7 +23,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Protocol
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Protocol
+
+if TYPE_CHECKING:  # the client imports this module
+    from airflow_dash.grafana.client import GrafanaClient
 
 # The newest classic ("v1") dashboard schemaVersion, and the first Grafana that knows it: the v42 migration
 # (hideFrom.tooltip follows hideFrom.viz) was merged on 2025-09-03 (grafana/grafana PR #110517), so 12.2.
@@ -84,7 +87,7 @@ class LiveDashboard:
     """
 
     uid: str
-    model: dict = field(repr=False)
+    model: dict[str, Any] = field(repr=False)
     version: int
     folder_uid: str | None
     provisioned: bool = False
@@ -111,7 +114,7 @@ class DashboardApi(Protocol):
         """The live dashboard, or None when there is none with this uid."""
 
     def save_dashboard(self, model: Mapping[str, Any], folder_uid: str | None = None, message: str = "",
-                       overwrite: bool = False, *, revision: str | None = None) -> dict:
+                       overwrite: bool = False, *, revision: str | None = None) -> dict[str, Any]:
         """Create (revision None) or conditionally update (revision from `get_dashboard`) a dashboard.
         Returns at least {"uid", "version"}. A stale revision raises GrafanaHTTPError 409/412."""
 
@@ -119,25 +122,25 @@ class DashboardApi(Protocol):
         """Delete by uid; False when it was already gone."""
 
     def search(self, query: str | None = None, tags: Iterable[str] = (), folder_uids: Iterable[str] = (),
-               type: str | None = None, page_size: int | None = None) -> list[dict]:
+               type: str | None = None, page_size: int | None = None) -> list[dict[str, Any]]:
         """Dashboards ("dash-db") and folders ("dash-folder") as legacy search hits:
         {"uid", "title", "type", "tags", "folderUid"}; every page, filtered as asked."""
 
-    def get_folder(self, uid: str) -> dict | None:
+    def get_folder(self, uid: str) -> dict[str, Any] | None:
         """{"uid", "title", "parentUid", "version"} or None."""
 
     def ensure_folder(self, uid: str, title: str, parent_uid: str | None = None,
-                      known_missing: bool = False) -> tuple[dict, bool]:
+                      known_missing: bool = False) -> tuple[dict[str, Any], bool]:
         """Get or create a folder; (folder, created). A concurrent create is resolved by reading it."""
 
-    def rename_folder(self, uid: str, title: str) -> dict:
+    def rename_folder(self, uid: str, title: str) -> dict[str, Any]:
         """Retitle a folder (used where nested folders are unavailable)."""
 
     def delete_folder(self, uid: str) -> bool:
         """Delete a folder and everything in it; False when it was already gone."""
 
 
-def select_api(client, prefer: str = "auto") -> DashboardApi:
+def select_api(client: GrafanaClient, prefer: str = "auto") -> DashboardApi:
     """The implementation for the server behind `client`: `prefer` is "auto", "legacy" or "resources"."""
     from airflow_dash.grafana.legacy import LegacyApi
     from airflow_dash.grafana.resources import ResourceApi, discover

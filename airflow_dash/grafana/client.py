@@ -29,11 +29,16 @@ from __future__ import annotations
 
 import re
 import threading
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from airflow_dash.errors import OperationError, UserError
-from airflow_dash.grafana.api import DashboardApi, LiveDashboard  # noqa: F401 - LiveDashboard re-exported
+from airflow_dash.grafana.api import DashboardApi, LiveDashboard, ServerInfo  # noqa: F401 - LiveDashboard re-exported
+
+if TYPE_CHECKING:  # imported where used: requests and urllib3 load only for commands that talk to Grafana
+    import requests
+    from urllib3.response import BaseHTTPResponse
+    from urllib3.util.retry import Retry
 
 # Statuses worth another attempt: rate limited, or a proxy/gateway in front of Grafana had a hiccup.
 RETRY_STATUSES = (429, 502, 503, 504)
@@ -93,13 +98,13 @@ def _strip_userinfo(url: str) -> tuple[str, str | None, str | None]:
     return clean, parts.username, parts.password
 
 
-def _make_retry(retries: int, backoff: float):
+def _make_retry(retries: int, backoff: float) -> Retry:
     from urllib3.util.retry import Retry
 
     class BoundedRetry(Retry):
         """Honours Retry-After, but never waits longer than MAX_RETRY_AFTER_SECONDS for one attempt."""
 
-        def get_retry_after(self, response):  # type: ignore[override]
+        def get_retry_after(self, response: BaseHTTPResponse) -> float | None:
             seconds = super().get_retry_after(response)
             return None if seconds is None else min(seconds, MAX_RETRY_AFTER_SECONDS)
 
@@ -207,8 +212,8 @@ class GrafanaClient:
             text = text.replace(secret, "***")
         return scrub(text)
 
-    def _session(self):
-        session = getattr(self._local, "session", None)
+    def _session(self) -> requests.Session:
+        session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
             import requests
             from requests.adapters import HTTPAdapter
@@ -242,7 +247,7 @@ class GrafanaClient:
     def __enter__(self) -> "GrafanaClient":
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     def request(
@@ -298,7 +303,7 @@ class GrafanaClient:
         raise self._error(what, status, body, response)
 
     @staticmethod
-    def _parse(response) -> Any:
+    def _parse(response: requests.Response) -> Any:
         if not response.content:
             return None
         try:
@@ -306,7 +311,7 @@ class GrafanaClient:
         except ValueError:
             return response.text
 
-    def _error(self, what: str, status: int, body: Any, response) -> Exception:
+    def _error(self, what: str, status: int, body: Any, response: requests.Response) -> Exception:
         grafana_status = ""
         message = ""
         if isinstance(body, dict) and body.get("kind") == "Status":  # resource APIs: a Kubernetes Status
@@ -338,7 +343,7 @@ class GrafanaClient:
 
     # -- health ---------------------------------------------------------------------------------------------
 
-    def health(self) -> dict:
+    def health(self) -> dict[str, Any]:
         """GET /api/health (no auth needed): {"database": "ok", "version": ...}."""
         return self.request("GET", "/api/health", what=f"checking Grafana health at {self.url}")[1] or {}
 
@@ -355,32 +360,32 @@ class GrafanaClient:
             return self._api
 
     @property
-    def server(self):
+    def server(self) -> ServerInfo:
         return self.api.server
 
     def get_dashboard(self, uid: str) -> LiveDashboard | None:
         return self.api.get_dashboard(uid)
 
     def save_dashboard(self, model: Mapping[str, Any], folder_uid: str | None = None, message: str = "",
-                       overwrite: bool = False, *, revision: str | None = None) -> dict:
+                       overwrite: bool = False, *, revision: str | None = None) -> dict[str, Any]:
         return self.api.save_dashboard(model, folder_uid, message, overwrite, revision=revision)
 
     def delete_dashboard(self, uid: str) -> bool:
         return self.api.delete_dashboard(uid)
 
     def search(self, query: str | None = None, tags: Iterable[str] = (), folder_uids: Iterable[str] = (),
-               type: str | None = None, limit: int | None = None) -> list[dict]:
+               type: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
         """Every matching hit; `limit` is the page size asked for (the client follows all pages)."""
         return self.api.search(query=query, tags=tags, folder_uids=folder_uids, type=type, page_size=limit)
 
-    def get_folder(self, uid: str) -> dict | None:
+    def get_folder(self, uid: str) -> dict[str, Any] | None:
         return self.api.get_folder(uid)
 
     def ensure_folder(self, uid: str, title: str, parent_uid: str | None = None,
-                      known_missing: bool = False) -> tuple[dict, bool]:
+                      known_missing: bool = False) -> tuple[dict[str, Any], bool]:
         return self.api.ensure_folder(uid, title, parent_uid, known_missing)
 
-    def rename_folder(self, uid: str, title: str) -> dict:
+    def rename_folder(self, uid: str, title: str) -> dict[str, Any]:
         return self.api.rename_folder(uid, title)
 
     def delete_folder(self, uid: str) -> bool:
@@ -388,7 +393,7 @@ class GrafanaClient:
 
     # -- legacy-only reads (version history; Grafana 13 still serves these routes) -----------------------------
 
-    def dashboard_versions(self, uid: str, limit: int = 20) -> list[dict]:
+    def dashboard_versions(self, uid: str, limit: int = 20) -> list[dict[str, Any]]:
         """Version history, newest first. Accepts both the list and the {"versions": [...]} shapes."""
         _, body = self.request("GET", f"/api/dashboards/uid/{quote(uid, safe='')}/versions",
                                params={"limit": limit}, what=f"listing versions of dashboard {uid!r}")
@@ -396,27 +401,27 @@ class GrafanaClient:
             body = body.get("versions") or []
         return list(body or [])
 
-    def dashboard_version(self, uid: str, version: int) -> dict | None:
+    def dashboard_version(self, uid: str, version: int) -> dict[str, Any] | None:
         status, body = self.request("GET", f"/api/dashboards/uid/{quote(uid, safe='')}/versions/{int(version)}",
                                     what=f"reading version {version} of dashboard {uid!r}", allow=(404,))
         return None if status == 404 else body
 
     # -- datasources ----------------------------------------------------------------------------------------
 
-    def get_datasource(self, uid: str) -> dict | None:
+    def get_datasource(self, uid: str) -> dict[str, Any] | None:
         status, body = self.request("GET", f"/api/datasources/uid/{quote(uid, safe='')}",
                                     what=f"reading datasource {uid!r}", allow=(404,))
         return None if status == 404 else body
 
-    def get_datasource_by_name(self, name: str) -> dict | None:
+    def get_datasource_by_name(self, name: str) -> dict[str, Any] | None:
         status, body = self.request("GET", f"/api/datasources/name/{quote(name, safe='')}",
                                     what=f"reading datasource {name!r}", allow=(404,))
         return None if status == 404 else body
 
-    def create_datasource(self, body: Mapping[str, Any]) -> dict:
+    def create_datasource(self, body: Mapping[str, Any]) -> dict[str, Any]:
         return self.request("POST", "/api/datasources", json=dict(body),
                             what=f"creating datasource {body.get('name')!r}")[1] or {}
 
-    def update_datasource(self, uid: str, body: Mapping[str, Any]) -> dict:
+    def update_datasource(self, uid: str, body: Mapping[str, Any]) -> dict[str, Any]:
         return self.request("PUT", f"/api/datasources/uid/{quote(uid, safe='')}", json=dict(body),
                             what=f"updating datasource {body.get('name') or uid!r}")[1] or {}

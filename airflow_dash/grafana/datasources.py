@@ -43,7 +43,7 @@ class DatasourceSpec:
     fields: Mapping[str, Any] = field(repr=False)
     secure: Mapping[str, str] = field(repr=False, default_factory=dict)
 
-    def api_body(self, include_secrets: bool = True) -> dict:
+    def api_body(self, include_secrets: bool = True) -> dict[str, Any]:
         body = {"access": "proxy", **dict(self.fields)}
         if include_secrets and self.secure:
             body["secureJsonData"] = dict(self.secure)
@@ -65,7 +65,7 @@ class _RawDatasource:
 def substitute(value: Any, env: Mapping[str, str], source: Path, missing: list[str]) -> Any:
     """Replace ${VAR}/$VAR in string values (not keys); collect unset variable names in `missing`."""
     if isinstance(value, str):
-        def replace(match: re.Match) -> str:
+        def replace(match: re.Match[str]) -> str:
             if match.group(3) is not None:
                 bad = "$" + match.group(3)
                 problem = "unterminated" if not bad.endswith("}") else "malformed"

@@ -17,10 +17,13 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from airflow_dash.errors import UserError
 from airflow_dash.grafana.model import DashboardLike, desired_model, normalize, pretty_json
+
+if TYPE_CHECKING:  # `diff --against REF` never talks to Grafana
+    from airflow_dash.grafana.client import GrafanaClient
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,7 @@ class DashboardDiff:
     status: str
     sections: tuple[SectionDiff, ...] = ()
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"uid": self.uid, "title": self.title, "status": self.status,
                 "sections": [{"scope": s.scope, "diff": "".join(s.lines)} for s in self.sections]}
 
@@ -77,7 +80,7 @@ def _sections(model: Mapping[str, Any] | None) -> dict[str, tuple[Any, Any]]:
     return parts
 
 
-def _pair(old_parts: dict, new_parts: dict) -> list[tuple[str, Any, Any]]:
+def _pair(old_parts: dict[str, Any], new_parts: dict[str, Any]) -> list[tuple[str, Any, Any]]:
     """(scope, old part, new part): matched by title, then a renamed panel by its id."""
     pairs = []
     unmatched_old = [k for k in old_parts if k not in new_parts]
@@ -184,7 +187,7 @@ def render_json(diffs: Iterable[DashboardDiff]) -> str:
 
 # -- sources ------------------------------------------------------------------------------------------------
 
-def diff_against_live(client, dashboards: list[DashboardLike], root_folder: str,
+def diff_against_live(client: GrafanaClient, dashboards: list[DashboardLike], root_folder: str,
                       concurrency: int = 4, defined_locally: Iterable[str] = ()) -> list[DashboardDiff]:
     """Compiled (as they would be published) vs live. Managed dashboards in the target folders that no local
     definition produces show as "removed" (what `publish --prune` would delete); `defined_locally` holds the
@@ -252,7 +255,7 @@ class RevisionDashboard:
     title: str
     folder: str | None
     backend: str
-    model: dict
+    model: dict[str, Any]
 
 
 def compile_at_revision(ref: str, *, repo_root: Path, dashboards_dir: Path, backends: list[str] | None = None,
@@ -322,6 +325,7 @@ def diff_against_revision(ref: str, dashboards: list[DashboardLike], *, repo_roo
     old = compile_at_revision(ref, repo_root=repo_root, dashboards_dir=dashboards_dir, backends=backends,
                               names=names, bundled=bundled, datasource_uids=datasource_uids,
                               datasource_regexes=datasource_regexes)
+    both: list[DashboardLike] = [*old, *dashboards]
     return compare({d.uid: d.model for d in old}, {d.uid: d.model for d in dashboards}, ref, "working-tree",
-                   {d.uid: d.title for d in [*old, *dashboards]},
+                   {d.uid: d.title for d in both},
                    ({d.uid: d.folder for d in old}, {d.uid: d.folder for d in dashboards}))

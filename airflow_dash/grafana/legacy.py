@@ -12,20 +12,22 @@ from typing import Any, Iterable, Mapping
 from urllib.parse import quote
 
 from airflow_dash.grafana.api import LiveDashboard, ServerInfo
-from airflow_dash.grafana.client import folder_conflict_error
+from airflow_dash.grafana.client import GrafanaClient, folder_conflict_error
 
 SEARCH_PAGE = 1000  # Grafana's default; the maximum is 5000 (above it: 422)
 _STORED_VERSION = re.compile(r"/apis/dashboard\.grafana\.app/([a-z0-9]+)/")
 
 
 class LegacyApi:
-    def __init__(self, client, server: ServerInfo):
+    def __init__(self, client: GrafanaClient, server: ServerInfo):
         self.client = client
         self.server = server
         self.url = client.url
 
-    def _request(self, *args, **kwargs):
-        return self.client.request(*args, **kwargs)
+    def _request(self, method: str, path: str, *, what: str,
+                 params: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None, json: Any = None,
+                 allow: Iterable[int] = ()) -> tuple[int, Any]:
+        return self.client.request(method, path, what=what, params=params, json=json, allow=allow)
 
     # -- dashboards -----------------------------------------------------------------------------------------
 
@@ -45,7 +47,7 @@ class LegacyApi:
                              folder_uid=meta.get("folderUid") or None, provisioned=bool(meta.get("provisioned")))
 
     def save_dashboard(self, model: Mapping[str, Any], folder_uid: str | None = None, message: str = "",
-                       overwrite: bool = False, *, revision: str | None = None) -> dict:
+                       overwrite: bool = False, *, revision: str | None = None) -> dict[str, Any]:
         dashboard = dict(model)
         if revision is not None:
             dashboard["version"] = int(revision)  # Grafana refuses it if anyone saved since
@@ -61,7 +63,7 @@ class LegacyApi:
         return status != 404
 
     def search(self, query: str | None = None, tags: Iterable[str] = (), folder_uids: Iterable[str] = (),
-               type: str | None = None, page_size: int | None = None) -> list[dict]:
+               type: str | None = None, page_size: int | None = None) -> list[dict[str, Any]]:
         """GET /api/search, following pages until a short one."""
         limit = page_size or SEARCH_PAGE
         base: list[tuple[str, Any]] = []
@@ -71,7 +73,7 @@ class LegacyApi:
         base += [("folderUIDs", f) for f in folder_uids]
         if type:
             base.append(("type", type))
-        hits: list[dict] = []
+        hits: list[dict[str, Any]] = []
         page = 1
         while True:
             params = base + [("limit", limit), ("page", page)]
@@ -84,13 +86,13 @@ class LegacyApi:
 
     # -- folders --------------------------------------------------------------------------------------------
 
-    def get_folder(self, uid: str) -> dict | None:
+    def get_folder(self, uid: str) -> dict[str, Any] | None:
         status, body = self._request("GET", f"/api/folders/{quote(uid, safe='')}", what=f"reading folder {uid!r}",
                                      allow=(404,))
         return None if status == 404 else body
 
     def ensure_folder(self, uid: str, title: str, parent_uid: str | None = None,
-                      known_missing: bool = False) -> tuple[dict, bool]:
+                      known_missing: bool = False) -> tuple[dict[str, Any], bool]:
         if not known_missing:
             existing = self.get_folder(uid)
             if existing is not None:
@@ -105,7 +107,7 @@ class LegacyApi:
             return existing, False
         return body or {}, True
 
-    def rename_folder(self, uid: str, title: str) -> dict:
+    def rename_folder(self, uid: str, title: str) -> dict[str, Any]:
         folder = self.get_folder(uid) or {}
         return self._request("PUT", f"/api/folders/{quote(uid, safe='')}",
                              json={"title": title, "version": folder.get("version", 1)},

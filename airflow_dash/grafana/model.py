@@ -26,13 +26,19 @@ SERVER_FIELDS = ("id", "version")
 
 
 class DashboardLike(Protocol):
-    """What publish/diff need from a compiled dashboard (airflow_dash.compile.CompiledDashboard fits)."""
+    """What publish/diff need from a compiled dashboard (airflow_dash.compile.CompiledDashboard fits).
+    Read-only: frozen dataclasses satisfy it."""
 
-    uid: str
-    title: str
-    folder: str | None
-    backend: str
-    model: dict
+    @property
+    def uid(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def folder(self) -> str | None: ...
+    @property
+    def backend(self) -> str: ...
+    @property
+    def model(self) -> dict[str, Any]: ...
 
 
 def canonical_json(value: Any) -> str:
@@ -45,7 +51,7 @@ def pretty_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
 
 
-def normalize(model: Mapping[str, Any], *, drop_marker: bool = False) -> dict:
+def normalize(model: Mapping[str, Any], *, drop_marker: bool = False) -> dict[str, Any]:
     """A copy without server-assigned fields (and optionally without our marker), for comparisons.
 
     Shallow on purpose: only top-level keys are dropped, nested values are shared and never mutated (a deep
@@ -64,7 +70,7 @@ def content_hash(model: Mapping[str, Any]) -> str:
     return f"sha256:{digest}"
 
 
-def stamp(model: Mapping[str, Any]) -> dict:
+def stamp(model: Mapping[str, Any]) -> dict[str, Any]:
     """Our model as it will be posted: managed tag added, `id`/`version` dropped, marker (re)computed."""
     result = normalize(model, drop_marker=True)
     tags = list(result.get("tags") or [])
@@ -75,7 +81,7 @@ def stamp(model: Mapping[str, Any]) -> dict:
     return result
 
 
-def desired_model(dashboard: "DashboardLike", schema_version: int | None = None) -> dict:
+def desired_model(dashboard: "DashboardLike", schema_version: int | None = None) -> dict[str, Any]:
     """A compiled dashboard as publish stores it (and diff compares it): uid and title set, retargeted to the
     schemaVersion the server supports (None: as compiled), stamped."""
     model = {**dashboard.model, "uid": dashboard.uid, "title": dashboard.title}

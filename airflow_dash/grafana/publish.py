@@ -35,9 +35,10 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
-from typing import Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping, TypeGuard
 
 from airflow_dash.errors import UserError
+from airflow_dash.grafana.api import LiveDashboard
 from airflow_dash.grafana.client import GrafanaAuthError, GrafanaClient, GrafanaHTTPError, GrafanaUnreachable
 from airflow_dash.grafana.datasources import DatasourcePlan, apply_datasource
 from airflow_dash.grafana.model import (
@@ -82,8 +83,8 @@ class DashboardStep:
     live_version: int | None = None
     live_revision: str | None = None  # the token a conditional write carries (see airflow_dash.grafana.api)
     prune: bool = False  # True: this step deletes a dashboard that no longer exists locally
-    desired: dict | None = field(default=None, repr=False, compare=False)
-    live_model: dict | None = field(default=None, repr=False, compare=False)
+    desired: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+    live_model: dict[str, Any] | None = field(default=None, repr=False, compare=False)
     diff: str = field(default="", repr=False, compare=False)
 
     @property
@@ -136,7 +137,7 @@ class Plan:
         return (sum(p.writes for p in self.datasources) + sum(not f.exists for f in self.folders)
                 + sum(s.action in WRITE_ACTIONS for s in self.dashboards))
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "datasources": [{"uid": p.spec.uid, "name": p.spec.name, "action": p.action, "changes": list(p.changes)}
                             for p in self.datasources],
@@ -185,7 +186,7 @@ class PublishReport:
     def by_outcome(self, *outcomes: str, kind: str | None = None) -> list[ItemResult]:
         return [i for i in self.items if i.outcome in outcomes and (kind is None or i.kind == kind)]
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "dry_run": self.dry_run, "interrupted": self.interrupted,
                 "credentials_rejected": self.credentials_rejected,
                 "items": [{"kind": i.kind, "key": i.key, "title": i.title, "action": i.action, "outcome": i.outcome,
@@ -194,7 +195,7 @@ class PublishReport:
 
 # -- planning -----------------------------------------------------------------------------------------------
 
-def _desired_model(dashboard: DashboardLike, schema_version: int | None = None) -> dict:
+def _desired_model(dashboard: DashboardLike, schema_version: int | None = None) -> dict[str, Any]:
     return desired_model(dashboard, schema_version)
 
 
@@ -211,8 +212,8 @@ def _folder_steps(paths: Iterable[tuple[str, ...]], client: GrafanaClient) -> tu
     return tuple(steps)
 
 
-def _classify(dashboard: DashboardLike, desired: dict, path: tuple[str, ...], target_folder: str | None,
-              live) -> DashboardStep:
+def _classify(dashboard: DashboardLike, desired: dict[str, Any], path: tuple[str, ...], target_folder: str | None,
+              live: LiveDashboard | None) -> DashboardStep:
     from airflow_dash.grafana.diff import diff_models, render_text
 
     base = DashboardStep(uid=dashboard.uid, title=dashboard.title, action="create", folder_path=path,
@@ -314,7 +315,8 @@ def _fatal(exc: Exception) -> bool:
     return isinstance(exc, (GrafanaAuthError, GrafanaUnreachable))
 
 
-def _matches(live, step: DashboardStep) -> bool:
+def _matches(live: LiveDashboard | None, step: DashboardStep) -> TypeGuard[LiveDashboard]:
+    """The live dashboard is what the step writes, in its folder (so there is one)."""
     return (live is not None and step.desired is not None and normalize(live.model) == normalize(step.desired)
             and live.folder_uid == step.folder_uid)
 

@@ -14,7 +14,7 @@ import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
 from airflow_dash.errors import UserError, writing
 from airflow_dash.grafana.client import GrafanaClient
@@ -73,7 +73,7 @@ def _write_inside(out_dir: Path, name: str, text: str) -> Path:
     return path
 
 
-def export_text(model: dict) -> str:
+def export_text(model: dict[str, Any]) -> str:
     """The file content for one live model."""
     return pretty_json(normalize(model))
 
@@ -92,7 +92,7 @@ def resolve_folder(client: GrafanaClient, name: str) -> str:
     if len(matches) > 1:
         uids = ", ".join(hit.get("uid", "?") for hit in matches)
         raise UserError(f"several folders are titled {name!r} (uids {uids}): pass the uid instead")
-    return matches[0]["uid"]
+    return str(matches[0]["uid"])
 
 
 def pull_dashboards(client: GrafanaClient, uids: Iterable[str] = (), folder: str | None = None,

@@ -23,7 +23,7 @@ from airflow_dash.errors import UserError
 from airflow_dash.grafana.api import (
     DASHBOARD_API_VERSIONS, FOLDER_API_VERSIONS, LiveDashboard, ServerInfo, parse_release,
 )
-from airflow_dash.grafana.client import GrafanaHTTPError, folder_conflict_error
+from airflow_dash.grafana.client import GrafanaClient, GrafanaHTTPError, folder_conflict_error
 
 DASHBOARD_GROUP = "dashboard.grafana.app"
 FOLDER_GROUP = "folder.grafana.app"
@@ -41,7 +41,7 @@ def namespace_for(org_id: int | None) -> str:
     return "default" if org_id in (None, 1) else f"org-{org_id}"
 
 
-def _group_version(client, group: str, wanted: tuple[str, ...]) -> str:
+def _group_version(client: GrafanaClient, group: str, wanted: tuple[str, ...]) -> str:
     """The first of `wanted` that `/apis/<group>` serves, or "" when the group is not there."""
     status, body = client.request("GET", f"/apis/{group}", what=f"reading Grafana's API discovery ({group})", allow=(403, 404, 406))
     if status != 200 or not isinstance(body, dict):
@@ -50,7 +50,7 @@ def _group_version(client, group: str, wanted: tuple[str, ...]) -> str:
     return next((f"{group}/{v}" for v in wanted if v in served), "")
 
 
-def discover(client, prefer: str = "auto") -> ServerInfo:
+def discover(client: GrafanaClient, prefer: str = "auto") -> ServerInfo:
     """Read /api/health, then (Grafana 12+, or version hidden) the /apis groups; choose the API."""
     status, health = client.request("GET", "/api/health", what=f"checking Grafana at {client.url}",
                                     allow=(404, 405, 503))
@@ -74,16 +74,16 @@ def discover(client, prefer: str = "auto") -> ServerInfo:
                       namespace=namespace)
 
 
-def _metadata(obj: Any) -> dict:
+def _metadata(obj: Any) -> dict[str, Any]:
     return (obj.get("metadata") or {}) if isinstance(obj, dict) else {}
 
 
-def _annotations(obj: Any) -> dict:
+def _annotations(obj: Any) -> dict[str, Any]:
     return _metadata(obj).get("annotations") or {}
 
 
 class ResourceApi:
-    def __init__(self, client, server: ServerInfo):
+    def __init__(self, client: GrafanaClient, server: ServerInfo):
         self.client = client
         self.server = server
         self.url = client.url
@@ -98,8 +98,8 @@ class ResourceApi:
     def _folders(self, name: str | None = None) -> str:
         return self._path(self.server.folder_api, "folders", name)
 
-    def _list(self, path: str, what: str, page_size: int | None = None) -> list[dict]:
-        items: list[dict] = []
+    def _list(self, path: str, what: str, page_size: int | None = None) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
         token = ""
         while True:
             params: dict[str, Any] = {"limit": page_size or LIST_PAGE}
@@ -114,7 +114,7 @@ class ResourceApi:
 
     # -- dashboards -----------------------------------------------------------------------------------------
 
-    def _live(self, uid: str, obj: dict) -> LiveDashboard:
+    def _live(self, uid: str, obj: dict[str, Any]) -> LiveDashboard:
         metadata = _metadata(obj)
         annotations = metadata.get("annotations") or {}
         conversion = (obj.get("status") or {}).get("conversion") or {}
@@ -130,7 +130,7 @@ class ResourceApi:
         model["version"] = generation
         internal_id = (metadata.get("labels") or {}).get(INTERNAL_ID_LABEL)
         if str(internal_id or "").isdigit():
-            model["id"] = int(internal_id)
+            model["id"] = int(str(internal_id))
         managed_by = str(annotations.get(MANAGED_BY_ANNOTATION) or "")
         locked = bool(managed_by) and str(annotations.get(MANAGER_ALLOWS_EDITS_ANNOTATION)).lower() != "true"
         return LiveDashboard(uid=uid, model=model, version=generation,
@@ -138,7 +138,7 @@ class ResourceApi:
                              resource_version=str(metadata.get("resourceVersion") or ""),
                              stored_as=stored if stored.startswith("v2") else "", managed_by=managed_by)
 
-    def _legacy_model(self, uid: str) -> dict | None:
+    def _legacy_model(self, uid: str) -> dict[str, Any] | None:
         status, body = self.client.request("GET", f"/api/dashboards/uid/{quote(uid, safe='')}",
                                            what=f"reading dashboard {uid!r} as stored", allow=(404, 406))
         if status != 200 or not isinstance(body, dict):
@@ -153,7 +153,7 @@ class ResourceApi:
         return self._live(uid, body if isinstance(body, dict) else {})
 
     def save_dashboard(self, model: Mapping[str, Any], folder_uid: str | None = None, message: str = "",
-                       overwrite: bool = False, *, revision: str | None = None) -> dict:
+                       overwrite: bool = False, *, revision: str | None = None) -> dict[str, Any]:
         uid = str(model.get("uid") or "")
         if not uid:
             raise UserError("a dashboard needs a uid to be published")
@@ -182,10 +182,10 @@ class ResourceApi:
         return status != 404
 
     def search(self, query: str | None = None, tags: Iterable[str] = (), folder_uids: Iterable[str] = (),
-               type: str | None = None, page_size: int | None = None) -> list[dict]:
+               type: str | None = None, page_size: int | None = None) -> list[dict[str, Any]]:
         tags, folders = list(tags), set(folder_uids)
         text = (query or "").lower()
-        hits: list[dict] = []
+        hits: list[dict[str, Any]] = []
         if type in (None, "dash-folder") and not tags:
             for item in self._list(self._folders(), "listing folders", page_size):
                 parent = _annotations(item).get(FOLDER_ANNOTATION) or None
@@ -211,23 +211,23 @@ class ResourceApi:
     # -- folders --------------------------------------------------------------------------------------------
 
     @staticmethod
-    def _folder(obj: dict) -> dict:
+    def _folder(obj: dict[str, Any]) -> dict[str, Any]:
         metadata = _metadata(obj)
         return {"uid": metadata.get("name"), "title": (obj.get("spec") or {}).get("title", ""),
                 "parentUid": _annotations(obj).get(FOLDER_ANNOTATION) or None,
                 "version": int(metadata.get("generation") or 0),
                 "resourceVersion": str(metadata.get("resourceVersion") or "")}
 
-    def _get_folder_object(self, uid: str) -> dict | None:
+    def _get_folder_object(self, uid: str) -> dict[str, Any] | None:
         status, body = self.client.request("GET", self._folders(uid), what=f"reading folder {uid!r}", allow=(404,))
         return None if status == 404 or not isinstance(body, dict) else body
 
-    def get_folder(self, uid: str) -> dict | None:
+    def get_folder(self, uid: str) -> dict[str, Any] | None:
         obj = self._get_folder_object(uid)
         return None if obj is None else self._folder(obj)
 
     def ensure_folder(self, uid: str, title: str, parent_uid: str | None = None,
-                      known_missing: bool = False) -> tuple[dict, bool]:
+                      known_missing: bool = False) -> tuple[dict[str, Any], bool]:
         if not known_missing:
             existing = self.get_folder(uid)
             if existing is not None:
@@ -246,7 +246,7 @@ class ResourceApi:
             return existing, False
         return self._folder(answer if isinstance(answer, dict) else body), True
 
-    def rename_folder(self, uid: str, title: str) -> dict:
+    def rename_folder(self, uid: str, title: str) -> dict[str, Any]:
         obj = self._get_folder_object(uid)
         if obj is None:
             raise GrafanaHTTPError(f"renaming folder {uid!r} failed: HTTP 404: folder not found", status=404)
