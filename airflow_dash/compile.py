@@ -24,6 +24,7 @@ import orjson
 from airflow_dash.backends import BACKENDS, Backend
 from airflow_dash.catalog.model import Unsupported
 from airflow_dash.dashboard import BUNDLED_KEYS, Annotation, Dashboard, DashboardLink, RawAnnotation, RawLink, RawVariable, DimensionVariable
+from airflow_dash.frozen import thaw
 from airflow_dash.layout import layout_rows
 from airflow_dash.query.values import Variable
 from airflow_dash.panels import AnyPanel, LibraryPanel, Panel, PanelLink, Query, RawPanel, Row, UrlLink
@@ -238,7 +239,7 @@ def _panel_json(panel: Panel) -> dict[str, Any]:
         result["options"] = options
     if panel.type == "text":
         result["fieldConfig"] = {"defaults": {}, "overrides": []}
-        _deep_merge(result["options"], dict(panel.options))
+        _deep_merge(result["options"], thaw(panel.options))
         return result
     return _field_config(panel, result)
 
@@ -273,9 +274,9 @@ def _field_config(panel: Panel, result: dict[str, Any]) -> dict[str, Any]:
         result["transformations"] = [t.to_json() for t in panel.transformations]
     if panel.interval is not None:
         result["interval"] = panel.interval
-    _deep_merge(result.setdefault("options", {}), dict(panel.options))
+    _deep_merge(result.setdefault("options", {}), thaw(panel.options))
     if panel.custom:
-        _deep_merge(defaults.setdefault("custom", {}), dict(panel.custom))
+        _deep_merge(defaults.setdefault("custom", {}), thaw(panel.custom))
     return result
 
 

@@ -13,10 +13,11 @@ Nothing here depends on a backend: `airflow_dash.compile` renders it for each on
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Mapping, Sequence, Union
 
 from airflow_dash.catalog.model import Dimension, Signal
+from airflow_dash.frozen import freeze
 from airflow_dash.panels import Row
 from airflow_dash.query.values import Variable
 
@@ -61,12 +62,12 @@ class RawVariable:
     'env'
     """
 
-    body: Mapping[str, Any] = field(hash=False)
+    body: Mapping[str, Any]  # read-only (a FrozenDict) once constructed
 
     def __post_init__(self) -> None:
         if not isinstance(self.body, Mapping) or not isinstance(self.body.get("name"), str) or not self.body["name"]:
             raise ValueError(f"raw variable: needs a dict with a 'name', got {self.body!r:.60}")
-        object.__setattr__(self, "body", dict(self.body))
+        object.__setattr__(self, "body", freeze(self.body))
 
     @property
     def name(self) -> str:
@@ -83,7 +84,10 @@ class RawAnnotation:
     'Deploys'
     """
 
-    body: Mapping[str, Any] = field(hash=False)
+    body: Mapping[str, Any]  # read-only (a FrozenDict) once constructed
+
+    def __post_init__(self) -> None:
+        _freeze_body(self, "raw annotation")
 
 
 @dataclass(frozen=True)
@@ -94,7 +98,17 @@ class RawLink:
     'link'
     """
 
-    body: Mapping[str, Any] = field(hash=False)
+    body: Mapping[str, Any]  # read-only (a FrozenDict) once constructed
+
+    def __post_init__(self) -> None:
+        _freeze_body(self, "raw link")
+
+
+def _freeze_body(item: object, what: str) -> None:
+    body = getattr(item, "body")
+    if not isinstance(body, Mapping):
+        raise TypeError(f"{what}: needs a dict of Grafana JSON, got {type(body).__name__} {body!r:.60}")
+    object.__setattr__(item, "body", freeze(body))
 
 
 @dataclass(frozen=True)

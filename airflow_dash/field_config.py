@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Union
 
+from airflow_dash.frozen import FrozenDict, freeze, thaw
 from airflow_dash.panel_schema import check_unit
 
 SPECIAL_MATCHES = frozenset({"null", "nan", "null+nan", "true", "false", "empty"})
@@ -156,11 +157,14 @@ class Override:
     """
 
     matcher: FieldMatcher
-    properties: Mapping[str, Any] = field(hash=False)
+    properties: Mapping[str, Any]  # read-only (a FrozenDict) once constructed
 
     def __post_init__(self) -> None:
         if not isinstance(self.matcher, FieldMatcher):
             raise TypeError(f"Override matcher must come from by_name/by_regex/by_type/by_query, got {self.matcher!r}")
+        if not isinstance(self.properties, Mapping):
+            raise TypeError(f"Override {self.matcher.options!r}: properties must be a dict, got {self.properties!r:.60}")
+        object.__setattr__(self, "properties", freeze(self.properties))
         for key, value in self.properties.items():
             if not _OVERRIDE_PROPERTY.fullmatch(key):
                 raise ValueError(f"Override {self.matcher.options!r}: unknown property {key!r}")
@@ -170,7 +174,7 @@ class Override:
     def to_json(self) -> dict[str, Any]:
         return {
             "matcher": self.matcher.to_json(),
-            "properties": [{"id": key, "value": value} for key, value in self.properties.items()],
+            "properties": [{"id": key, "value": thaw(value)} for key, value in self.properties.items()],
         }
 
 
@@ -206,14 +210,17 @@ class Transformation:
     """One step of the panel's data pipeline: `Transformation("organize", {"excludeByName": {"Time": True}})`."""
 
     id: str
-    options: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    options: Mapping[str, Any] = field(default_factory=FrozenDict)  # read-only (a FrozenDict) once constructed
 
     def __post_init__(self) -> None:
         if self.id not in TRANSFORMATIONS:
             raise ValueError(f"unknown transformation {self.id!r} (Grafana's ids: merge, organize, reduce, sortBy, ...)")
+        if not isinstance(self.options, Mapping):
+            raise TypeError(f"transformation {self.id}: options must be a dict, got {self.options!r:.60}")
+        object.__setattr__(self, "options", freeze(self.options))
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "options": dict(self.options)}
+        return {"id": self.id, "options": thaw(self.options)}
 
 
 def organize(

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence, Union
 
 from airflow_dash.catalog.model import Signal
+from airflow_dash.frozen import FrozenDict, freeze, thaw
 from airflow_dash.field_config import MAPPING_TYPES, DataLink, Override, Transformation, ValueMapping
 from airflow_dash.panel_schema import REDUCERS, check_options, check_unit
 
@@ -125,7 +126,7 @@ PanelLinkLike = Union[PanelLink, UrlLink]
 
 
 def _freeze(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
-    return dict(value or {})
+    return freeze(value or {})  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True)
@@ -156,8 +157,8 @@ class Panel:
     reduce: str = "lastNotNull"  # stat/gauge/bargauge/piechart reduction
     links: tuple[PanelLinkLike, ...] = ()
     content: str = ""  # text panels (markdown)
-    options: Mapping[str, Any] = field(default_factory=dict, hash=False)  # Grafana panel `options`, merged last
-    custom: Mapping[str, Any] = field(default_factory=dict, hash=False)  # fieldConfig.defaults.custom, merged last
+    options: Mapping[str, Any] = field(default_factory=FrozenDict)  # Grafana panel `options`, merged last (frozen)
+    custom: Mapping[str, Any] = field(default_factory=FrozenDict)  # fieldConfig.defaults.custom, merged last (frozen)
     mappings: tuple[ValueMapping, ...] = ()
     overrides: tuple[Override, ...] = ()
     transformations: tuple[Transformation, ...] = ()
@@ -204,6 +205,9 @@ class Panel:
         problem = _threshold_problem(self.thresholds)
         if problem:
             raise ValueError(f"{name}: thresholds {problem}")
+        for part in ("options", "custom"):  # read-only from here on: a dict changed later changes nothing
+            if isinstance(getattr(self, part), Mapping):
+                object.__setattr__(self, part, freeze(getattr(self, part)))
         _check_items(name, "mappings", self.mappings, MAPPING_TYPES)
         _check_items(name, "overrides", self.overrides, (Override,))
         _check_items(name, "transformations", self.transformations, (Transformation,))
@@ -212,7 +216,7 @@ class Panel:
         for part, value in (("options", self.options), ("custom", self.custom)):
             if not isinstance(value, Mapping):
                 raise TypeError(f"{name}: {part} must be a dict, got {value!r}")
-            problems = check_options(self.type, part, value, where=name)
+            problems = check_options(self.type, part, thaw(value), where=name)
             if problems:
                 more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
                 raise ValueError(f"{problems[0]}{more}")
@@ -628,7 +632,7 @@ class RawPanel:
     'News'
     """
 
-    body: Any = field(hash=False)  # a plain dict once constructed
+    body: Any  # a read-only FrozenDict of the panel's JSON once constructed
     queries: tuple[Query, ...] = ()
     width: int | None = None
     height: int | None = None
@@ -649,9 +653,9 @@ class RawPanel:
             to_json_data = getattr(body, "to_json_data", None)
             if to_json_data is None:
                 raise TypeError(f"RawPanel takes a panel dict or a grafanalib panel, got {type(body).__name__}")
-            object.__setattr__(self, "body", _plain(to_json_data()))
+            object.__setattr__(self, "body", freeze(_plain(to_json_data())))
         else:
-            object.__setattr__(self, "body", _plain(body))
+            object.__setattr__(self, "body", freeze(_plain(body)))
         if not isinstance(self.body.get("type"), str) or not self.body["type"]:
             raise ValueError(f"raw panel {self.title!r}: needs a 'type' (the Grafana panel plugin id)")
         if self.body["type"] == "row":
@@ -672,7 +676,7 @@ class RawPanel:
     @property
     def size(self) -> tuple[int, int]:
         """(width, height): explicit, else the body's gridPos, else 12x8."""
-        pos: dict[str, Any] = self.body["gridPos"] if isinstance(self.body.get("gridPos"), dict) else {}
+        pos: Mapping[str, Any] = self.body["gridPos"] if isinstance(self.body.get("gridPos"), Mapping) else {}
         width = self.width if self.width is not None else pos.get("w") or 12
         height = self.height if self.height is not None else pos.get("h") or 8
         return int(width), int(height)

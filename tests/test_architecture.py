@@ -10,7 +10,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "airflow_dash"
 
 RANKS = {
-    "airflow_dash": 0, "airflow_dash.errors": 0, "airflow_dash.escaping": 0, "airflow_dash.scrub": 0,
+    "airflow_dash": 0, "airflow_dash.errors": 0, "airflow_dash.escaping": 0, "airflow_dash.scrub": 0, "airflow_dash.frozen": 0,
     "airflow_dash.schemas": 0,
     "airflow_dash.query": 1,
     "airflow_dash.catalog": 2,

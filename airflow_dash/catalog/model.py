@@ -20,6 +20,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Callable, Iterable, Mapping, Union
 
+from airflow_dash.frozen import FrozenDict, freeze
 from airflow_dash.query import flux, influxql, promql
 from airflow_dash.query.raw import RawQuery
 from airflow_dash.query.values import Affine, MatchValue, Regex
@@ -151,13 +152,18 @@ class TelegrafSeries:
     field: str
     kind: str = GAUGE
     aggregate: str = "mean"
-    # hash=False: a series is hashable (signals and panels are set members) though these are dicts
-    where: Mapping[str, MatchValue | tuple[str, ...]] = dataclasses.field(default_factory=dict, hash=False)
-    exclude: Mapping[str, MatchValue | tuple[str, ...]] = dataclasses.field(default_factory=dict, hash=False)  # NOT
+    # Read-only (FrozenDict) once constructed, so a series (and the signals and panels holding it) hashes by value
+    where: Mapping[str, MatchValue | tuple[str, ...]] = dataclasses.field(default_factory=FrozenDict)
+    exclude: Mapping[str, MatchValue | tuple[str, ...]] = dataclasses.field(default_factory=FrozenDict)  # NOT
     transform: Affine = Affine()
     divide_by: str | None = None  # another field of the same measurement: show field / divide_by (gauges)
 
     def __post_init__(self) -> None:
+        for name in ("where", "exclude"):
+            value = getattr(self, name)
+            if not isinstance(value, Mapping):
+                raise TypeError(f"Telegraf series {self.measurement}.{self.field}: {name} must be a dict, got {value!r:.60}")
+            object.__setattr__(self, name, freeze(value))
         if self.kind not in KINDS:
             raise ValueError(f"unknown Telegraf series kind {self.kind!r}")
         if self.divide_by is not None and self.kind != GAUGE:
