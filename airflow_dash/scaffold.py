@@ -8,13 +8,17 @@
                               lint + build on every change; on pull requests a diff against the live Grafana,
                               posted as one markdown comment; publish on main
     .gitignore, README.md
+    local.mk                  only when this airflow-dash was installed from a checkout or a wheel file, not an
+                              index: AIRFLOW_DASH_SOURCE, where `make setup` installs it from (git-ignored)
 
 Nothing is overwritten: an existing file is an error naming it, before anything is written.
 """
 
 from __future__ import annotations
 
+import json
 import re
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -127,6 +131,10 @@ MAKEFILE = """\
 
 PYTHON ?= python3
 VENV ?= .venv
+# Where pip gets airflow-dash: the package index (pyproject.toml's dependency), unless AIRFLOW_DASH_SOURCE names
+# a checkout or a wheel. `airflow-dash init` run from such an install writes it to local.mk (not committed).
+-include local.mk
+AIRFLOW_DASH_SOURCE ?=
 AIRFLOW_DASH = $(VENV)/bin/airflow-dash
 OUT ?= build
 BACKENDS ?=
@@ -139,7 +147,7 @@ setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 \ttest -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-\t$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check .
+\t$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check $(AIRFLOW_DASH_SOURCE) .
 @@FLUX_SETUP@@\ttouch $@
 
 build: setup
@@ -278,8 +286,15 @@ NODE_STEP = """
 GITIGNORE = """\
 /.venv/
 /build/
+/local.mk
 __pycache__/
 *.egg-info/
+"""
+
+LOCAL_MK = """\
+# This machine only (git-ignored): `make setup` installs airflow-dash from here, the place `airflow-dash init`
+# was installed from, rather than from the package index.
+AIRFLOW_DASH_SOURCE = {source}
 """
 
 README = """\
@@ -317,8 +332,10 @@ def project_name(directory: Path) -> str:
     return name or "airflow-dashboards"
 
 
-def scaffold_files(name: str, backends: Sequence[str], version: str, bundled_keys: Sequence[str]) -> list[ScaffoldFile]:
-    """Every file of a new dashboards repository, for `backends` (validated by the caller)."""
+def scaffold_files(name: str, backends: Sequence[str], version: str, bundled_keys: Sequence[str],
+                   source: str | None = None) -> list[ScaffoldFile]:
+    """Every file of a new dashboards repository, for `backends` (validated by the caller); `source`: where
+    `make setup` installs airflow-dash from instead of the index (`installed_from()`), in local.mk."""
     unknown = [b for b in backends if b not in BACKENDS]
     if unknown or not backends:
         raise UserError(f"init: unknown backend(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(BACKENDS)}")
@@ -369,15 +386,37 @@ bundled = true
         ScaffoldFile(".gitignore", GITIGNORE),
         ScaffoldFile("README.md", readme),
     ]
+    if source is not None:
+        files.append(ScaffoldFile("local.mk", LOCAL_MK.format(source=shlex.quote(source))))
     return files
 
 
-def write_scaffold(directory: Path, backends: Sequence[str], version: str, bundled_keys: Sequence[str]) -> list[Path]:
+def installed_from() -> str | None:
+    """The checkout or wheel file this airflow-dash was installed from (PEP 610 direct_url.json), or None when it
+    came from a package index (or is not installed): a scaffold made from it must install the same one, since
+    an index may not have it."""
+    from importlib import metadata
+    from urllib.parse import unquote, urlsplit
+
+    # Run inside a checkout, its airflow_dash.egg-info (no direct_url.json) may be found before the install.
+    texts = [d.read_text("direct_url.json") for d in metadata.distributions(name="airflow-dash")]
+    try:
+        url = urlsplit(json.loads(next(t for t in texts if t))["url"])
+    except (StopIteration, ValueError, KeyError, TypeError):
+        return None
+    if url.scheme != "file" or url.netloc not in ("", "localhost"):
+        return None
+    path = Path(unquote(url.path))
+    return str(path) if path.exists() else None
+
+
+def write_scaffold(directory: Path, backends: Sequence[str], version: str, bundled_keys: Sequence[str],
+                   source: str | None = None) -> list[Path]:
     """Write the scaffold into `directory` (created if needed); refuses before writing if any file exists."""
     directory = Path(directory)
     if directory.exists() and not directory.is_dir():
         raise UserError(f"init: {directory} exists and is not a directory")
-    files = scaffold_files(project_name(directory), backends, version, bundled_keys)
+    files = scaffold_files(project_name(directory), backends, version, bundled_keys, source)
     existing = [f.path for f in files if (directory / f.path).exists()]
     if existing:
         raise UserError(f"init: {directory / existing[0]} already exists; nothing was written (init an empty "

@@ -174,3 +174,24 @@ def test_a_dashboard_module_whose_dashboard_has_another_name_is_an_error_not_ski
     for command in (["list"], ["build", "--out", "out"]):
         assert_one_line(cli(*command, cwd=tmp_path), "load.py", "'load' is named `board`", "`dashboard = Dashboard(...)`")
     assert not (tmp_path / "out").exists()
+
+
+def test_init_from_a_checkout_install_makes_setup_install_that_checkout(tmp_path):
+    """airflow-dash is installed here from this checkout, not from an index (which may not have it): the
+    scaffold's `make setup` must install the same checkout, from a git-ignored local.mk, or it fails."""
+    from airflow_dash.scaffold import installed_from
+
+    assert installed_from() == str(ROOT)  # the suite's venv: `pip install -e .` of this checkout
+    team = tmp_path / "team"
+    result = cli("init", str(team), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "/local.mk\n" in (team / ".gitignore").read_text()
+    planned = subprocess.run(["make", "-n", "setup"], cwd=team, capture_output=True, text=True, timeout=60)
+    assert planned.returncode == 0, planned.stderr
+    (pip,) = [line for line in planned.stdout.splitlines() if " -m pip install " in line]
+    assert pip.split()[-2:] == [str(ROOT), "."]
+    # Without local.mk (a clone of the team repository elsewhere, its CI) pip resolves pyproject's dependency.
+    (team / "local.mk").unlink()
+    planned = subprocess.run(["make", "-n", "setup"], cwd=team, capture_output=True, text=True, timeout=60)
+    (pip,) = [line for line in planned.stdout.splitlines() if " -m pip install " in line]
+    assert pip.split()[-1] == "." and str(ROOT) not in pip

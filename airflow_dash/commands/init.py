@@ -21,11 +21,14 @@ def init(directory, backends):
     """
     import airflow_dash
     from airflow_dash.discovery import DashboardSource
-    from airflow_dash.scaffold import write_scaffold
+    from airflow_dash.scaffold import installed_from, write_scaffold
 
     bundled = list(DashboardSource(bundled=True).load_with_paths())
-    written = write_scaffold(directory, list(backends) or ["prometheus"], airflow_dash.__version__, bundled)
+    source = installed_from()
+    written = write_scaffold(directory, list(backends) or ["prometheus"], airflow_dash.__version__, bundled, source)
     for path in written:
         click.echo(f"wrote {path}")
+    if source is not None:
+        click.echo(f"make setup installs airflow-dash from {source} (local.mk), as this one was")
     where = "" if directory == Path(".") else f"cd {directory} && "
     click.echo(f"next: {where}make setup build lint")
