@@ -62,3 +62,17 @@ def test_config_command_masks_secrets(project, monkeypatch):
     assert result.exit_code == 0
     assert "glsa_never_shown" not in result.output and "pw_never_shown" not in result.output
     assert '"source": "env GRAFANA_TOKEN"' in result.output
+
+
+@pytest.mark.parametrize("bundled, shown", [("false", "bundled (none)"), ('["system"]', "bundled (system)"),
+                                            ("true", "bundled (all)")])
+def test_config_names_the_bundled_selection(tmp_path, monkeypatch, bundled, shown):
+    """`bundled = false` with a dashboards directory was a TypeError traceback in `config`."""
+    from airflow_dash.commands.publish import config
+
+    (tmp_path / "pyproject.toml").write_text(f"[tool.airflow-dash]\nbundled = {bundled}\n")
+    (tmp_path / "dashboards").mkdir()
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(config, [])
+    assert result.exit_code == 0, result.output
+    assert f"{shown} + {tmp_path / 'dashboards'}" in result.output

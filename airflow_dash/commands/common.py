@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 import click
 
 from airflow_dash.backends import BACKENDS
 
+if TYPE_CHECKING:
+    from airflow_dash.settings import Settings
 
-def load_settings(**cli: Any):
+Command = TypeVar("Command", bound=Callable[..., Any])
+
+
+def load_settings(**cli: Any) -> Settings:
     """The settings for this command (pyproject < env < options); also points the Flux checker at the
     configured node_modules, so every command that validates uses the same one."""
     from airflow_dash.settings import load_settings as load
@@ -21,12 +26,12 @@ def load_settings(**cli: Any):
     return settings
 
 
-def backend_option(function: Callable) -> Callable:
+def backend_option(function: Command) -> Command:
     return click.option("--backend", "backends", multiple=True, type=click.Choice(sorted(BACKENDS)),
                         help="Backend (repeatable; default the `backends` setting, all three unless set).")(function)
 
 
-def dashboards_dir_option(function: Callable) -> Callable:
+def dashboards_dir_option(function: Command) -> Command:
     return click.option("--dashboards-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
                         help="Your dashboard modules [setting dashboards_dir, default dashboards/]; the bundled "
                         "dashboards are included unless the `bundled` setting says otherwise.")(function)

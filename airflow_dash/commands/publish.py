@@ -14,15 +14,27 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from types import FrameType
+from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
 
 import click
 
 from airflow_dash.backends import BACKENDS
 from airflow_dash.errors import Interrupted, OperationError, UserError
 
+if TYPE_CHECKING:  # imported where used: `--help` and `config` load no Grafana code
+    from airflow_dash.alert_rules.grafana import GrafanaRule
+    from airflow_dash.compile import CompiledDashboard
+    from airflow_dash.grafana.alert_publish import AlertRulePlan
+    from airflow_dash.grafana.client import GrafanaClient
+    from airflow_dash.grafana.model import DashboardLike
+    from airflow_dash.grafana.publish import ItemResult, LocalInventory, Plan, PublishOptions, PublishReport
+    from airflow_dash.settings import Settings
 
-def _grafana_options(function: Callable) -> Callable:
+Command = TypeVar("Command", bound=Callable[..., Any])
+
+
+def _grafana_options(function: Command) -> Command:
     """Connection options shared by publish, diff and pull (the token comes from GRAFANA_TOKEN only, so it
     never shows in `ps` or shell history)."""
     options = [
@@ -38,7 +50,7 @@ def _grafana_options(function: Callable) -> Callable:
     return function
 
 
-def _settings(**cli: Any):
+def _settings(**cli: Any) -> Settings:
     from airflow_dash.commands.common import load_settings
 
     return load_settings(**cli)
@@ -52,14 +64,14 @@ class JsonDashboard:
     title: str
     folder: str | None
     backend: str
-    model: dict
+    model: dict[str, Any]
 
 
 def _load_json_dir(directory: Path) -> list[JsonDashboard]:
     files = sorted(Path(directory).glob("**/*.json"))
     if not files:
         raise UserError(f"no *.json dashboards in {directory}")
-    result = []
+    result: list[JsonDashboard] = []
     for path in files:
         try:
             model = json.loads(path.read_text(encoding="utf-8"))
@@ -72,7 +84,8 @@ def _load_json_dir(directory: Path) -> list[JsonDashboard]:
     return result
 
 
-def _compile(settings, names: tuple[str, ...], backends: tuple[str, ...]) -> tuple[list, list]:
+def _compile(settings: Settings, names: tuple[str, ...],
+             backends: tuple[str, ...]) -> tuple[list[CompiledDashboard], list[tuple[str, str | None]]]:
     """Compile and validate every query before anything is sent to Grafana (UserError on bad input).
     Returns the selected dashboards and (uid, folder) of everything defined locally (see LocalInventory)."""
     from airflow_dash.build import compile_dashboards, local_definitions, validate_or_fail
@@ -85,19 +98,21 @@ def _compile(settings, names: tuple[str, ...], backends: tuple[str, ...]) -> tup
     return compiled, local_definitions(loaded)
 
 
-def _dashboards(settings, names, backends, from_dir) -> tuple[list, Any]:
+def _dashboards(settings: Settings, names: tuple[str, ...], backends: tuple[str, ...],
+                from_dir: str | None) -> tuple[list[DashboardLike], LocalInventory]:
     """What to publish or compare, and the LocalInventory of everything defined locally."""
     from airflow_dash.grafana.publish import LocalInventory
 
     if from_dir:
-        dashboards = _load_json_dir(Path(from_dir))
-        return dashboards, LocalInventory.of(dashboards)
-    dashboards, definitions = _compile(settings, names, backends)
-    return dashboards, LocalInventory(tuple(definitions))
+        from_files: list[DashboardLike] = list(_load_json_dir(Path(from_dir)))
+        return from_files, LocalInventory.of(from_files)
+    compiled, definitions = _compile(settings, names, backends)
+    return list(compiled), LocalInventory(tuple(definitions))
 
 
 def _is_tty() -> bool:
-    return click.get_text_stream("stdout").isatty()
+    # sys.stdout, not click.get_text_stream (deprecated since click 8.2, untyped since): the same stream here.
+    return sys.stdout is not None and sys.stdout.isatty()
 
 
 # -- publish ------------------------------------------------------------------------------------------------
@@ -106,7 +121,7 @@ _SYMBOL = {"created": "+", "updated": "~", "deleted": "-", "unchanged": "=", "re
            "conflict": "!", "refused": "!", "not attempted": "?", "kept": "!", "uncertain": "?"}
 
 
-def _print_plan(plan) -> None:
+def _print_plan(plan: Plan) -> None:
     for ds in plan.datasources:
         extra = f" ({', '.join(ds.changes)})" if ds.changes else ""
         click.echo(f"  datasource {ds.spec.name} [{ds.spec.uid}]: {ds.action}{extra}")
@@ -117,7 +132,7 @@ def _print_plan(plan) -> None:
         click.echo(f"  dashboard  {step.title} [{step.uid}] in {step.folder_label or '-'}: {step.action}{reason}")
 
 
-def _print_report(report, plan) -> None:
+def _print_report(report: PublishReport, plan: Plan) -> None:
     rows = [(i.kind, i.title, i.key, i.outcome, "" if i.version is None else str(i.version), i.detail)
             for i in report.items if not (i.kind == "datasource" and i.outcome == "unchanged" and not i.detail)]
     headers = ("kind", "name", "uid", "outcome", "version", "detail")
@@ -153,8 +168,10 @@ def _print_report(report, plan) -> None:
 @click.option("--alerts-dir", type=click.Path(path_type=Path), default="alerts", show_default=True,
               help="Where your alert modules live (none if missing).")
 @_grafana_options
-def publish(names, backends, folder, dry_run, force, prune, concurrency, output, publish_datasources,
-            datasources_only, update_secrets, from_dir, message, publish_alerts, alerts_dir, **connection):
+def publish(names: tuple[str, ...], backends: tuple[str, ...], folder: str | None, dry_run: bool, force: bool,
+            prune: bool, concurrency: int | None, output: str, publish_datasources: bool | None,
+            datasources_only: bool, update_secrets: bool, from_dir: str | None, message: str | None,
+            publish_alerts: bool, alerts_dir: Path, **connection: Any) -> None:
     """Publish datasources, folders, dashboards and alert rules to Grafana, safely.
 
     Plans first (reads only), refuses dashboards and alert rules edited in Grafana since the last publish
@@ -167,6 +184,8 @@ def publish(names, backends, folder, dry_run, force, prune, concurrency, output,
 
     settings = _settings(folder=folder, concurrency=concurrency, publish_datasources=publish_datasources,
                          **connection)
+    dashboards: list[DashboardLike]
+    local: LocalInventory | None
     if datasources_only:
         dashboards, local = [], None
         specs = load_datasources(Path(settings.datasources_dir))
@@ -193,7 +212,7 @@ def publish(names, backends, folder, dry_run, force, prune, concurrency, output,
         else:
             plan = plan_publish(client, dashboards, root_folder=options.root_folder, datasources=ds_plans,
                                 prune=prune, force=force, concurrency=options.concurrency, local=local)
-        alert_plan = None
+        alert_plan: AlertRulePlan | None = None
         if with_alerts:
             from airflow_dash.grafana.alert_publish import plan_alert_rules
 
@@ -227,14 +246,14 @@ def publish(names, backends, folder, dry_run, force, prune, concurrency, output,
         if alert_plan is not None:
             report = _with_alert_rules(client, report, alert_plan, dry_run, refused=bool(plan.blocked))
     if as_json:
-        document = {"plan": plan.to_dict(), "report": report.to_dict()}
+        document: dict[str, Any] = {"plan": plan.to_dict(), "report": report.to_dict()}
         if alert_plan is not None:
             document["plan"]["alert_rules"] = [{"uid": s.uid, "title": s.title, "action": s.action,
                                                 "reason": s.reason, "prune": s.prune} for s in alert_plan.steps]
         click.echo(json.dumps(document, indent=2, sort_keys=True))
     else:
         _print_report(report, plan)
-    if alerts_blocked and not dry_run:
+    if alert_plan is not None and alerts_blocked and not dry_run:
         raise OperationError(f"publish refused: {len(alert_plan.blocked)} alert rule(s) changed in Grafana or not "
                              "managed by airflow-dash (see above); nothing was written; --force overwrites them")
     if plan.blocked and not dry_run:
@@ -259,7 +278,7 @@ def publish(names, backends, folder, dry_run, force, prune, concurrency, output,
         raise Interrupted("publish interrupted after every write had finished")
 
 
-def _alert_rules(settings, backends, alerts_dir) -> tuple[list, list[str]]:
+def _alert_rules(settings: Settings, backends: tuple[str, ...], alerts_dir: Path) -> tuple[list[GrafanaRule], list[str]]:
     """The Grafana-managed rules to publish (validated offline), and every rule uid defined locally on any
     backend (what prune must never delete)."""
     from airflow_dash.alert_rules.grafana import rule_uid
@@ -275,7 +294,7 @@ def _alert_rules(settings, backends, alerts_dir) -> tuple[list, list[str]]:
     return rules, local
 
 
-def _not_attempted(report):
+def _not_attempted(report: PublishReport) -> PublishReport:
     from dataclasses import replace
 
     items = tuple(replace(i, outcome="not attempted", detail="publish refused: nothing was written")
@@ -283,7 +302,8 @@ def _not_attempted(report):
     return replace(report, items=items, dry_run=False)
 
 
-def _with_alert_rules(client, report, alert_plan, dry_run: bool, refused: bool):
+def _with_alert_rules(client: GrafanaClient, report: PublishReport, alert_plan: AlertRulePlan, dry_run: bool,
+                      refused: bool) -> PublishReport:
     """The dashboards' report plus one item per alert rule (one table for everything)."""
     from dataclasses import replace
 
@@ -305,7 +325,7 @@ def _with_alert_rules(client, report, alert_plan, dry_run: bool, refused: bool):
 
 
 @contextmanager
-def _stop_on_interrupt():
+def _stop_on_interrupt() -> Iterator[threading.Event]:
     """An Event set by the first Ctrl-C (SIGINT) instead of KeyboardInterrupt, so a run can stop issuing
     writes, let those in flight finish and report. A second Ctrl-C raises KeyboardInterrupt as usual."""
     cancel = threading.Event()
@@ -313,7 +333,7 @@ def _stop_on_interrupt():
         yield cancel
         return
 
-    def on_sigint(signum, frame) -> None:
+    def on_sigint(signum: int, frame: FrameType | None) -> None:
         if cancel.is_set():
             signal.signal(signal.SIGINT, previous)
             raise KeyboardInterrupt
@@ -332,7 +352,7 @@ def _stop_on_interrupt():
         signal.signal(signal.SIGINT, previous)
 
 
-def _apply_with_progress(client, plan, options, as_json: bool):
+def _apply_with_progress(client: GrafanaClient, plan: Plan, options: PublishOptions, as_json: bool) -> PublishReport:
     from airflow_dash.grafana.publish import apply_plan
 
     total = len(plan.datasources) + len(plan.folders) + len(plan.dashboards)
@@ -342,7 +362,7 @@ def _apply_with_progress(client, plan, options, as_json: bool):
                 return apply_plan(client, plan, concurrency=options.concurrency, message=options.message,
                                   on_result=lambda item: bar.update(1), cancel=cancel)
 
-        def line(item) -> None:
+        def line(item: ItemResult) -> None:
             if not as_json and item.outcome not in ("unchanged", "not attempted"):
                 click.echo(f"{_SYMBOL.get(item.outcome, ' ')} {item.kind} {item.title} [{item.key}]: {item.outcome}"
                            + (f" ({item.detail})" if item.detail else ""), err=True)
@@ -362,7 +382,8 @@ def _apply_with_progress(client, plan, options, as_json: bool):
 @click.option("--from-dir", type=click.Path(file_okay=False, exists=True),
               help="Compare already compiled dashboard JSON files instead of compiling (--against live only).")
 @_grafana_options
-def diff(names, against, backends, folder, output, from_dir, **connection):
+def diff(names: tuple[str, ...], against: str, backends: tuple[str, ...], folder: str | None, output: str,
+         from_dir: str | None, **connection: Any) -> None:
     """Show what differs between the compiled dashboards and Grafana or a git revision (exit 1 if anything)."""
     from airflow_dash.grafana.diff import (
         diff_against_live, diff_against_revision, render_json, render_markdown, render_text,
@@ -402,7 +423,7 @@ def diff(names, against, backends, folder, output, from_dir, **connection):
 @click.option("--folder", "folder_name", help="Export every dashboard in this folder (title, path or uid).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Directory for <uid>.json files.")
 @_grafana_options
-def pull(uids, folder_name, out_dir, **connection):
+def pull(uids: tuple[str, ...], folder_name: str | None, out_dir: str | None, **connection: Any) -> None:
     """Export live dashboards as formatted JSON (sorted keys, 2-space indent), without id and version.
 
     With --out, files are written only inside DIR, as <uid>.json: a uid that is not a plain file name (../x,
@@ -430,7 +451,7 @@ def pull(uids, folder_name, out_dir, **connection):
 
 @click.command()
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def config(output):
+def config(output: str) -> None:
     """Show the settings every command uses, where each comes from, and what they select (secrets masked)."""
     from airflow_dash.settings import effective_settings, load_settings
     from airflow_dash.validate.flux import find_node_modules, use_node_modules
@@ -443,8 +464,7 @@ def config(output):
     checker = find_node_modules()
     derived = {
         "dashboards": ", ".join(dashboards) or "(none)",
-        "dashboards_from": (f"bundled ({'all' if source.bundled is True else ','.join(source.bundled) or 'none'})"
-                            f" + {source.directory or '(no dashboards directory)'}"),
+        "dashboards_from": f"bundled ({_bundled_choice(source.bundled)}) + {source.directory or '(no dashboards directory)'}",
         "flux_checker": str(checker) if checker else "not installed (airflow-dash setup-flux-checker)",
     }
     if output == "json":
@@ -459,3 +479,7 @@ def config(output):
     click.echo("")
     for name, text in derived.items():
         click.echo(f"{name.ljust(width)}  {text}")
+
+
+def _bundled_choice(bundled: bool | tuple[str, ...]) -> str:
+    return "all" if bundled is True else "none" if bundled is False else ",".join(bundled) or "none"
