@@ -182,3 +182,27 @@ def test_bundled_keys_are_the_bundled_dashboards():
     from airflow_dash.discovery import bundled_directory, load_dashboards
 
     assert BUNDLED_KEYS == {d.key for d in load_dashboards(bundled_directory())}
+
+
+HELPERS = [timeseries, stat, gauge, bargauge, table, state_timeline, heatmap, barchart, piechart, logs]
+OUT_OF_ORDER = (Threshold(None, "green"), Threshold(90, "red"), Threshold(80, "orange"))
+
+
+@pytest.mark.parametrize("helper", HELPERS, ids=lambda h: h.__name__)
+def test_every_kind_rejects_the_bad_options_of_the_issue_in_one_line_naming_panel_and_field(helper):
+    import inspect
+
+    accepted = inspect.signature(helper).parameters
+    bad = {"unit": (5, "unit 5 is not a Grafana unit"), "draw_style": ("bar", "draw_style 'bar'"),
+           "reduce": ("total", "reduce 'total' is not a Grafana reducer"),
+           "thresholds": (OUT_OF_ORDER, "thresholds out of order: 80 after 90")}  # fmt: skip
+    cases = [({name: value}, message) for name, (value, message) in bad.items() if name in accepted]
+    assert ("unit" in accepted) is (helper is not logs)
+    for kwargs, message in cases:
+        with pytest.raises((TypeError, ValueError)) as error:
+            helper("P", host.cpu_busy, **kwargs)
+        assert str(error.value).startswith(f"panel 'P': {message}") and "\n" not in str(error.value), kwargs
+    with pytest.raises(TypeError) as error:  # a query given as a string instead of a signal
+        helper("P", "up")
+    assert str(error.value).startswith("panel 'P': 'up' is a str, not a catalog Signal or Query")
+    assert "\n" not in str(error.value)
