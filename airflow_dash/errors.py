@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -38,3 +39,19 @@ def writing(what: str, where: object) -> Iterator[None]:
         yield
     except OSError as exc:
         raise UserError(f"cannot write {what} to {where}: {exc.strerror or exc}") from None
+
+
+_ERRNO_TEXT = re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)")
+
+
+def connection_cause(exc: BaseException) -> str:
+    """The short human cause of a connection failure, e.g. "connection refused" (Grafana, Prometheus, InfluxDB)."""
+    text = str(exc)
+    match = _ERRNO_TEXT.search(text)
+    if match:
+        return match.group(1).strip().rstrip(".").lower()
+    for hint in ("Connection refused", "Name or service not known", "No route to host", "Remote end closed",
+                 "Connection reset", "Connection aborted", "certificate verify failed"):
+        if hint.lower() in text.lower():
+            return hint.lower()
+    return type(exc).__name__

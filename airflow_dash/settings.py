@@ -164,7 +164,8 @@ def _to_folder(value: Any) -> str:
     return "/".join(parts)
 
 
-def _to_url(value: Any) -> str:
+def http_url(value: Any) -> str:
+    """`value` as an http(s):// base URL without a trailing slash; ValueError if it is none."""
     text = _to_str(value).strip()
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -191,7 +192,7 @@ class Key:
 
 KEYS: tuple[Key, ...] = (
     Key("context", None, _to_str, help="named context to use ([tool.airflow-dash.contexts.NAME])"),
-    Key("grafana_url", None, _to_url, ("GRAFANA_URL",),
+    Key("grafana_url", None, http_url, ("GRAFANA_URL",),
         help="Grafana base URL (no default: commands that talk to Grafana need it)"),
     Key("grafana_token", None, _to_str, ("GRAFANA_TOKEN",), secret=True, help="service-account token (env only)"),
     Key("grafana_user", None, _to_str, ("GRAFANA_USER",), help="basic-auth user (when no token)"),

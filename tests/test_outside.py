@@ -195,3 +195,29 @@ def test_init_from_a_checkout_install_makes_setup_install_that_checkout(tmp_path
     planned = subprocess.run(["make", "-n", "setup"], cwd=team, capture_output=True, text=True, timeout=60)
     (pip,) = [line for line in planned.stdout.splitlines() if " -m pip install " in line]
     assert pip.split()[-1] == "." and str(ROOT) not in pip
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]  # closed again when the block ends: nothing listens there
+
+
+@pytest.mark.parametrize("backend, extra, what", [
+    ("prometheus", [], "Prometheus"),
+    ("influxql", ["--database", "telegraf"], "InfluxDB"),
+    ("flux", ["--org", "o", "--token", "t0ken-for-test"], "InfluxDB"),
+])
+def test_verify_without_a_server_says_the_connection_was_refused(tmp_path, backend, extra, what):
+    url = f"http://127.0.0.1:{_closed_port()}"
+    result = cli("verify", "--backend", backend, "--url", url, *extra, "host-basics", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"cannot reach {what} at {url}" in lines[0] and "(connection refused)" in lines[0], lines
+
+
+def test_verify_with_a_url_that_is_not_one_is_bad_input(tmp_path):
+    assert_one_line(cli("verify", "--backend", "prometheus", "--url", "prometheus:9090", cwd=tmp_path),
+                    "--url (or PROMETHEUS_URL)", "expected an http(s):// URL, got 'prometheus:9090'")

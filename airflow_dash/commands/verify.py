@@ -63,6 +63,7 @@ def verify(backend, url, database, user, password, org, bucket, token, scrape_in
     from airflow_dash.live import FluxLive, InfluxQLLive, PrometheusLive
     from airflow_dash.live.verify import format_results, has_problems, verify_compiled
     from airflow_dash.scrub import register_secret
+    from airflow_dash.settings import http_url
 
     register_secret(token)
     register_secret(password, user=user)
@@ -73,6 +74,10 @@ def verify(backend, url, database, user, password, org, bucket, token, scrape_in
             ("bucket", bucket), ("token", token)))
     if not url:
         raise UserError(f"--backend {backend} needs --url (or {ENVIRONMENT['url'][backend]})")
+    try:
+        url = http_url(url)
+    except ValueError as exc:
+        raise UserError(f"--url (or {ENVIRONMENT['url'][backend]}): {exc}") from None
     if backend == "prometheus":
         datasource = PrometheusLive(url, scrape_interval=scrape_interval)
     elif backend == "influxql":

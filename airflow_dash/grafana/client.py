@@ -27,12 +27,11 @@ only because each write this client issues is either idempotent or guarded so th
 
 from __future__ import annotations
 
-import re
 import threading
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from airflow_dash.errors import OperationError, UserError
+from airflow_dash.errors import OperationError, UserError, connection_cause
 from airflow_dash.grafana.api import DashboardApi, LiveDashboard, ServerInfo  # noqa: F401 - LiveDashboard re-exported
 
 if TYPE_CHECKING:  # imported where used: requests and urllib3 load only for commands that talk to Grafana
@@ -122,22 +121,6 @@ def _make_retry(retries: int, backoff: float) -> Retry:
         respect_retry_after_header=True,
         raise_on_status=False,  # hand back the last answer so the error carries Grafana's message
     )
-
-
-_ERRNO_TEXT = re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)")
-
-
-def _connection_cause(exc: BaseException) -> str:
-    """The short human cause of a connection failure, e.g. "connection refused"."""
-    text = str(exc)
-    match = _ERRNO_TEXT.search(text)
-    if match:
-        return match.group(1).strip().rstrip(".").lower()
-    for hint in ("Connection refused", "Name or service not known", "No route to host", "Remote end closed",
-                 "Connection reset", "Connection aborted", "certificate verify failed"):
-        if hint.lower() in text.lower():
-            return hint.lower()
-    return type(exc).__name__
 
 
 class GrafanaClient:
@@ -269,7 +252,7 @@ class GrafanaClient:
                                                timeout=self.timeout)
         except requests.exceptions.SSLError as exc:
             raise GrafanaUnreachable(self._scrub(
-                f"{what} failed: TLS verification failed for {self.host} ({_connection_cause(exc)}); "
+                f"{what} failed: TLS verification failed for {self.host} ({connection_cause(exc)}); "
                 "pass --ca-cert FILE, or --insecure to skip verification")) from None
         except requests.exceptions.ConnectTimeout:
             raise GrafanaUnreachable(
@@ -285,7 +268,7 @@ class GrafanaClient:
                 raise GrafanaUnreachable(
                     f"{what} failed: Grafana at {self.host} did not answer within {self.timeout[1]:g}s",
                     maybe_applied=True) from None
-            cause = _connection_cause(exc)
+            cause = connection_cause(exc)
             # Refused, unresolvable or unroutable: the request never left. Anything else (reset, closed
             # without an answer) may have been applied.
             never_sent = cause in ("connection refused", "name or service not known", "no route to host") or \

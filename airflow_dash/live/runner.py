@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit, urlunsplit
 
-from airflow_dash.errors import OperationError, UserError
+from airflow_dash.errors import OperationError, UserError, connection_cause
 from airflow_dash.live.interpolate import (
     Dialect,
     QueryContext,
@@ -129,7 +129,7 @@ def _http(method: str, url: str, what: str, **kwargs: Any):
     try:
         return requests.request(method, url, timeout=kwargs.pop("timeout", DEFAULT_TIMEOUT_S), **kwargs)
     except requests.RequestException as exc:
-        raise OperationError(f"cannot reach {what} at {redact_url(url)}: {type(exc).__name__}") from None
+        raise OperationError(f"cannot reach {what} at {redact_url(url)} ({connection_cause(exc)})") from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -446,7 +446,7 @@ class FluxLive:
             return None, one_line(_api_exception_message(exc))
         except (OSError, Urllib3Error) as exc:  # urllib3 2 connection errors no longer derive from OSError
             raise OperationError(
-                f"cannot reach InfluxDB at {redact_url(self.url)}: {type(exc).__name__}"
+                f"cannot reach InfluxDB at {redact_url(self.url)} ({connection_cause(exc)})"
             ) from None
 
     def run(self, query_text: str, time_range: TimeRange | QueryContext,
