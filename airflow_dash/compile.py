@@ -529,26 +529,24 @@ def compile_dashboard(
 
     placed = layout_rows([(row.title, row.collapsed, [panel_size(p) for p, _ in panels]) for row, panels in rows])
     panels_json: list[dict[str, Any]] = []
-    next_id = 1
+    ids = panel_ids(dashboard)
     for (row, panels), (row_pos, panel_positions) in zip(rows, placed):
         row_json = {
             "type": "row",
             "title": row.title,
             "collapsed": row.collapsed,
             "gridPos": row_pos.to_json(),
-            "id": next_id,
+            "id": ids[id(row)].pop(0),
             "panels": [],
         }
         if row.repeat:
             row_json["repeat"] = row.repeat
-        next_id += 1
         children = []
-        for (_, body), pos in zip(panels, panel_positions):
+        for (panel, body), pos in zip(panels, panel_positions):
             if body.get("type") == "library-panel-ref":
                 del body["type"]  # Grafana takes type, options and targets from the library panel itself
-            body["id"] = next_id
+            body["id"] = ids[id(panel)].pop(0)
             body["gridPos"] = pos.to_json()
-            next_id += 1
             children.append(body)
         panels_json.append(row_json)
         # Grafana's contract: a collapsed row holds its panels, an open row is followed by them.
@@ -594,6 +592,53 @@ def compile_dashboard(
         caveats=tuple(dict.fromkeys(work.caveats)),
         queries=tuple(work.queries),
     )
+
+
+# Panel ids: a deterministic integer per panel, derived from its key (panel_key), so that a panel keeps its id
+# when it is renamed, moved, or its queries change, and diffs pair panels by it (airflow_dash.grafana.diff).
+# Grafana keeps a panel's integer id through UI saves (its save model is rebuilt from the scene with
+# `id: getPanelIdForVizPanel(...)`) and drops panel keys it does not know; docs/grafana-facts.md has the sources.
+PANEL_ID_SPACE = 2**31 - 1  # 1 .. 2^31-1: safe as a JavaScript number, a Go int32 and in URLs (viewPanel=...)
+
+
+def panel_key(kind: str, title: str, occurrence: int = 1) -> str:
+    """What a panel's id is derived from: its kind and title (or the key given with `Panel.keyed`), and its
+    rank among same-kind same-title panels of the dashboard (so adding another panel elsewhere never changes
+    it)."""
+    return f"{kind}:{title}" + (f"#{occurrence}" if occurrence > 1 else "")
+
+
+def panel_id_for(key: str) -> int:
+    """The id a panel key hashes to (before collisions within one dashboard are resolved)."""
+    digest = hashlib.sha256(key.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") % PANEL_ID_SPACE + 1
+
+
+def panel_ids(dashboard: Dashboard) -> dict[int, list[int]]:
+    """{id(row or panel object): [panel id, ...]} for every row and panel the dashboard defines, on every
+    backend alike (omitted panels count too, so one backend's omissions never shift another panel's id).
+    A list, in definition order, because one panel object may be placed twice. Ids are unique in the
+    dashboard: a (rare) hash collision moves the later panel to the next free id."""
+    seen: dict[tuple[str, str], int] = {}
+    used: set[int] = set()
+    result: dict[int, list[int]] = {}
+
+    def take(obj: object, kind: str, title: str) -> None:
+        explicit = getattr(obj, "key", None)
+        if isinstance(explicit, str) and explicit:
+            kind, title = "key", explicit  # Panel.keyed(): independent of title and kind
+        occurrence = seen[(kind, title)] = seen.get((kind, title), 0) + 1
+        number = panel_id_for(panel_key(kind, title, occurrence))
+        while number in used:
+            number = number % PANEL_ID_SPACE + 1
+        used.add(number)
+        result.setdefault(id(obj), []).append(number)
+
+    for row in dashboard.rows:
+        take(row, "row", row.title)
+        for panel in row.panels:
+            take(panel, "library" if isinstance(panel, LibraryPanel) else str(panel.type), panel.title or "")
+    return result
 
 
 def _linked_uid(source: str, key: str, backend: Backend, uids: Mapping[str, str]) -> str:

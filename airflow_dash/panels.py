@@ -19,6 +19,8 @@ and `LibraryPanel` places a library panel.
 
 from __future__ import annotations
 
+import dataclasses
+
 import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence, Union
@@ -164,9 +166,18 @@ class Panel:
     transformations: tuple[Transformation, ...] = ()
     data_links: tuple[DataLink, ...] = ()
     interval: str | None = None  # the panel's min interval (Grafana "Min interval"): `1m`, `$scrape`
+    # What the panel's id is derived from instead of its kind and title (airflow_dash.compile.panel_ids): set
+    # it (`.keyed("cpu-busy")`) to rename or retype a panel in code and keep its id, and links to it.
+    key: str | None = None
+
+    def keyed(self, key: str) -> "Panel":
+        """This panel with a fixed identity: its id no longer follows its title or kind."""
+        return dataclasses.replace(self, key=key)
 
     def __post_init__(self) -> None:
         name = f"panel {self.title!r}"
+        if self.key is not None and (not isinstance(self.key, str) or not self.key.strip()):
+            raise ValueError(f"{name}: key must be a non-empty string, got {self.key!r}")
         if self.interval is not None and not _INTERVAL.fullmatch(str(self.interval)):
             raise ValueError(f"{name}: interval {self.interval!r}: expected e.g. 30s, 1m, 1h or a $variable")
         if not isinstance(self.title, str):

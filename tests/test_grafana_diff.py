@@ -96,3 +96,138 @@ def test_diff_against_a_git_revision_compiles_there(tmp_path):
         compile_at_revision("no-such-ref", repo_root=repo, dashboards_dir=Path("dashboards"))
     with pytest.raises(UserError, match="cannot compile dashboards at HEAD~1"):
         compile_at_revision("HEAD~1", repo_root=repo, dashboards_dir=Path("dashboards"))
+
+
+# -- panels are paired by the stable id compile writes into each ---------------------------------------------
+
+from airflow_dash.backends import get_backend  # noqa: E402
+from airflow_dash.catalog import host  # noqa: E402
+from airflow_dash.compile import compile_dashboard, panel_id_for, panel_key  # noqa: E402
+from airflow_dash.dashboard import Dashboard  # noqa: E402
+from airflow_dash.panels import Row, gauge, stat, timeseries  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _compiled(rows, backend="prometheus"):
+    return compile_dashboard(Dashboard("ids", "Ids", rows), get_backend(backend)).model
+
+
+def _all_panels(model):
+    for panel in model["panels"]:
+        yield panel
+        yield from panel.get("panels") or []
+
+
+def _changed_lines(section):
+    """The changed lines of a section as "-text" / "+text" (indentation dropped)."""
+    return [line[0] + line[1:].strip() for line in section.lines if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+
+
+def _base_rows(cpu_title="CPU busy", cpu_signal=host.cpu_busy, cpu_row="CPU"):
+    overview = [gauge("CPU busy", host.cpu_busy, min=0, max=100), stat("Load 1m", host.load1, width=3)]
+    cpu = [timeseries("Load average", host.load1, host.load5, width=8)]
+    moved = timeseries(cpu_title, cpu_signal, width=8)
+    rows = {"Overview": overview, "CPU": cpu, "Memory": [timeseries("Memory used", host.memory_used)]}
+    rows[cpu_row] = [moved, *rows[cpu_row]]
+    return [Row(title, panels) for title, panels in rows.items()]
+
+
+def test_panel_ids_are_deterministic_unique_and_do_not_follow_position():
+    model = _compiled(_base_rows())
+    ids = [p["id"] for p in _all_panels(model)]
+    assert len(set(ids)) == len(ids) and all(isinstance(i, int) and 0 < i < 2**31 for i in ids)
+    assert _compiled(_base_rows()) == model  # the same definitions, the same ids
+    by_title = {(p["type"], p["title"]): p["id"] for p in _all_panels(model)}
+    assert by_title[("timeseries", "CPU busy")] == panel_id_for(panel_key("timeseries", "CPU busy"))
+    assert by_title[("gauge", "CPU busy")] != by_title[("timeseries", "CPU busy")]
+    # A panel added in front, and a move to another row, change no other panel's id (sequential ids did).
+    extra = [Row("First", [stat("Uptime", host.uptime)]), *_base_rows(cpu_row="Memory")]
+    again = {(p["type"], p["title"]): p["id"] for p in _all_panels(_compiled(extra))}
+    assert {k: again[k] for k in by_title} == by_title
+    # The same definitions on another backend: the same ids.
+    flux = {(p["type"], p["title"]): p["id"] for p in _all_panels(_compiled(_base_rows(), "flux"))}
+    assert flux == by_title
+
+
+def test_a_rename_a_move_and_a_changed_query_in_code_are_each_exactly_that_change():
+    old = _compiled(_base_rows())
+    renamed = diff_models("ids", "Ids", old, _compiled(_base_rows(cpu_title="CPU busy, all cores")))
+    [section] = renamed.sections
+    assert section.scope == 'panel "CPU busy" -> "CPU busy, all cores" in row "CPU"'
+    assert {line.split(":")[0].strip(' +-"') for line in _changed_lines(section)} == {"id", "title"}
+
+    moved = diff_models("ids", "Ids", old, _compiled(_base_rows(cpu_row="Memory")))
+    scopes = [s.scope for s in moved.sections]
+    assert 'panel "CPU busy" in row "CPU" -> row "Memory"' in scopes
+    # The move, and the panels that reflow around it: positions only.
+    assert {line.split(":")[0].strip('+-"') for s in moved.sections for line in _changed_lines(s)} == {"x", "y"}
+
+    changed = diff_models("ids", "Ids", old, _compiled(_base_rows(cpu_signal=host.memory_used)))
+    assert [s.scope for s in changed.sections] == ['panel "CPU busy" in row "CPU"']
+    assert any('"expr"' in line for line in _changed_lines(changed.sections[0]))
+
+
+def test_a_keyed_panel_keeps_its_id_through_a_rename_in_code():
+    before = [Row("CPU", [timeseries("CPU busy", host.cpu_busy).keyed("cpu-busy-series")])]
+    after = [Row("CPU", [timeseries("Processor busy", host.cpu_busy).keyed("cpu-busy-series")])]
+    [section] = diff_models("ids", "Ids", _compiled(before), _compiled(after)).sections
+    assert _changed_lines(section) == ['-"title": "CPU busy",', '+"title": "Processor busy",']
+
+
+def test_renaming_one_of_the_two_cpu_busy_panels_in_the_ui_diffs_as_only_that_rename(grafana):
+    from airflow_dash.build import compile_dashboards
+    from airflow_dash.grafana.diff import diff_against_live
+    from airflow_dash.grafana.publish import PublishOptions, publish_dashboards
+
+    [system] = compile_dashboards(names=["system"], backends=["prometheus"], dashboards_dir=REPO / "dashboards")
+    busy = [p for p in _all_panels(system.model) if p["title"] == "CPU busy"]
+    assert sorted(p["type"] for p in busy) == ["gauge", "timeseries"]
+    with grafana.client() as client:
+        assert publish_dashboards(client, [system], PublishOptions(root_folder=grafana.root_folder))[1].ok
+        assert [d.status for d in diff_against_live(client, [system], grafana.root_folder)] == ["equal"]
+
+        def rename(model):
+            for panel in _all_panels(model):
+                if panel["title"] == "CPU busy" and panel["type"] == "timeseries":
+                    panel["title"] = "CPU busy (all cores)"
+
+        if grafana.emulator is not None:
+            grafana.emulator.edit_dashboard_as_user(system.uid, rename)
+        else:
+            live = client.get_dashboard(system.uid)
+            rename(live.model)
+            client.save_dashboard(live.model, live.folder_uid, revision=live.revision)
+        [d] = diff_against_live(client, [system], grafana.root_folder)
+    assert d.status == "changed"
+    [section] = d.sections
+    assert section.scope == 'panel "CPU busy (all cores)" -> "CPU busy" in row "CPU"'
+    assert _changed_lines(section) == ['-"title": "CPU busy (all cores)",',
+                                                                   '+"title": "CPU busy",']
+    text = render_text([d])
+    assert len(text.splitlines()) < 15, text
+    markdown = render_markdown([d])
+    assert '**panel "CPU busy (all cores)" -> "CPU busy" in row "CPU"**' in markdown
+    assert len(markdown) < 1500, markdown
+
+
+def test_markdown_fits_a_pr_comment_however_much_changed():
+    from airflow_dash.build import compile_dashboards
+    from airflow_dash.grafana.diff import MARKDOWN_LIMIT, compare
+
+    compiled = compile_dashboards(dashboards_dir=REPO / "dashboards")
+    everything = {c.uid: c.model for c in compiled}
+    retitled = {uid: {**m, "panels": [{**p, "title": p["title"] + " (old)", "description": "x" * 500}
+                                      for p in m["panels"]]} for uid, m in everything.items()}
+    for old, new in (({}, everything), (everything, {}), (retitled, everything)):
+        diffs = compare(old, new, "live", "local")
+        assert all(d.status != "equal" for d in diffs) and len(diffs) == len(compiled)
+        markdown = render_markdown(diffs)
+        assert len(markdown) <= MARKDOWN_LIMIT
+        assert markdown.count("| `") == len(compiled)  # every dashboard is in the table
+        full = sum(len("".join(s.lines)) for d in diffs for s in d.sections)
+        if old and new:
+            assert full > MARKDOWN_LIMIT  # so the cut is exercised
+            assert "run `airflow-dash diff`" in markdown or "more line(s)" in markdown
+    added = render_markdown(compare({}, {compiled[0].uid: compiled[0].model}, "live", "local"))
+    assert '"targets"' not in added and 'row "' in added  # an added dashboard lists its panels, not JSON

@@ -1,4 +1,4 @@
-"""Semantic diffs between dashboard models: canonical JSON, per dashboard, per panel title.
+"""Semantic diffs between dashboard models: canonical JSON, per dashboard, per panel (paired by its stable id).
 
 Sources compared: compiled dashboards vs live Grafana (`diff_against_live`), or vs the dashboards compiled
 from another git revision (`compile_at_revision`). Renderers: coloured unified text, Markdown for PR
@@ -48,60 +48,134 @@ class DashboardDiff:
                 "sections": [{"scope": s.scope, "diff": "".join(s.lines)} for s in self.sections]}
 
 
-def _sections(model: Mapping[str, Any] | None) -> dict[str, tuple[Any, Any]]:
-    """Split a model into comparable parts: "settings" (all but panels) and one entry per panel, keyed by
-    title (rows' collapsed children included) so a diff reads 'panel "DAG runs"' rather than a JSON path.
-    Values are (panel id, part)."""
+@dataclass(frozen=True)
+class _Part:
+    """One comparable part of a dashboard: its settings, its folder, a row or a panel."""
+
+    category: str  # "settings", "folder", "row" or "panel"
+    part: Any
+    panel_id: Any = None
+    title: str = ""
+    row: str | None = None  # the row a panel sits in, as a reviewer sees it (None: above every row)
+
+    @property
+    def name(self) -> str:
+        if self.category in ("settings", "folder"):
+            return self.category
+        if self.category == "row":
+            return f'row "{self.title}"'
+        return f'panel "{self.title}"' + (f' in row "{self.row}"' if self.row else "")
+
+    def comparable(self) -> str:
+        """The part without what names it (title, id): equal for a pure rename."""
+        if not isinstance(self.part, Mapping):
+            return pretty_json(self.part)
+        return pretty_json({k: v for k, v in self.part.items() if k not in ("title", "id")})
+
+
+def _sections(model: Mapping[str, Any] | None) -> list[_Part]:
+    """Split a model into comparable parts: "settings" (all but panels), then every row and panel (rows'
+    collapsed children included), each with its id, title and row, in dashboard order."""
     if model is None:
-        return {}
+        return []
     clean = normalize(model, drop_marker=True)
     panels = clean.pop("panels", None) or []
-    parts: dict[str, tuple[Any, Any]] = {"settings": (None, clean)}
+    parts = [_Part("settings", clean)]
 
-    def add(panel: Mapping[str, Any]) -> None:
+    def add(panel: Mapping[str, Any], row: str | None) -> None:
         panel = dict(panel)
         children = panel.pop("panels", None) if panel.get("type") == "row" else None
+        title = str(panel.get("title") or f"#{panel.get('id', '?')}")
         if children is not None:
-            panel["panels"] = [c.get("title") or c.get("id") for c in children]
-        kind = "row" if panel.get("type") == "row" else "panel"
-        name = panel.get("title") or f"#{panel.get('id', '?')}"
-        key = f'{kind} "{name}"'
-        suffix = 2
-        while key in parts:
-            key = f'{kind} "{name}" ({suffix})'
-            suffix += 1
-        parts[key] = (panel.get("id"), panel)
+            panel["panels"] = [c.get("title") or c.get("id") for c in children if isinstance(c, Mapping)]
+        category = "row" if panel.get("type") == "row" else "panel"
+        parts.append(_Part(category, panel, panel.get("id"), title, None if category == "row" else row))
         for child in children or []:
-            add(child)
+            if isinstance(child, Mapping):
+                add(child, title)
 
+    current_row: str | None = None
     for panel in panels:
         if isinstance(panel, dict):
-            add(panel)
+            if panel.get("type") == "row":
+                current_row = str(panel.get("title") or f"#{panel.get('id', '?')}")
+            add(panel, current_row)
     return parts
 
 
-def _pair(old_parts: dict[str, Any], new_parts: dict[str, Any]) -> list[tuple[str, Any, Any]]:
-    """(scope, old part, new part): matched by title, then a renamed panel by its id."""
-    pairs = []
-    unmatched_old = [k for k in old_parts if k not in new_parts]
-    by_id = {old_parts[k][0]: k for k in unmatched_old if old_parts[k][0] is not None}
-    used: set[str] = set()
-    for key, (panel_id, part) in new_parts.items():
-        if key in old_parts:
-            pairs.append((key, old_parts[key][1], part))
-        elif panel_id is not None and panel_id in by_id and key.split(" ")[0] == by_id[panel_id].split(" ")[0]:
-            old_key = by_id.pop(panel_id)
-            used.add(old_key)
-            pairs.append((f"{old_key} -> {key.split(' ', 1)[1]}", old_parts[old_key][1], part))
+def _pair(old_parts: list[_Part], new_parts: list[_Part]) -> list[tuple[str, Any, Any]]:
+    """(scope, old part, new part), pairing rows and panels by the stable id compile writes into each
+    (airflow_dash.compile.panel_ids), so a rename, a move or a changed query is that change and nothing else.
+    Parts without a common id (a dashboard published before ids were stable, panels added in the UI) are
+    paired next by content apart from title and id (a rename), then by title in order (a change in place)."""
+    pairs: list[tuple[_Part | None, _Part | None]] = []
+    old_left = list(old_parts)
+    new_left: list[_Part] = []
+
+    def take(match: _Part) -> None:
+        old_left[:] = [o for o in old_left if o is not match]
+
+    def unique_ids(parts: list[_Part]) -> dict[tuple[str, Any], _Part]:
+        counts: dict[tuple[str, Any], int] = {}
+        for part in parts:
+            if isinstance(part.panel_id, int) and not isinstance(part.panel_id, bool):
+                counts[(part.category, part.panel_id)] = counts.get((part.category, part.panel_id), 0) + 1
+        return {(p.category, p.panel_id): p for p in parts if counts.get((p.category, p.panel_id)) == 1}
+
+    old_by_id = unique_ids(old_parts)
+    new_by_id = unique_ids(new_parts)
+    for part in new_parts:
+        if part.category in ("settings", "folder"):
+            match = next((o for o in old_left if o.category == part.category), None)
         else:
-            pairs.append((key, _MISSING, part))
-    for key in unmatched_old:
-        if key not in used:
-            pairs.append((key, old_parts[key][1], _MISSING))
-    return pairs
+            key = (part.category, part.panel_id)
+            match = old_by_id.get(key) if key in new_by_id else None
+        if match is not None and any(o is match for o in old_left):
+            take(match)
+            pairs.append((match, part))
+        else:
+            new_left.append(part)
+    for same in (lambda o, n: o.comparable() == n.comparable(), lambda o, n: o.title == n.title):
+        still: list[_Part] = []
+        for part in new_left:
+            match = next((o for o in old_left if o.category == part.category and same(o, part)), None)
+            if match is None:
+                still.append(part)
+            else:
+                take(match)
+                pairs.append((match, part))
+        new_left = still
+    pairs += [(None, part) for part in new_left] + [(part, None) for part in old_left]
+
+    order = {id(part): n for n, part in enumerate(new_parts)}
+    old_order = {id(part): n for n, part in enumerate(old_parts)}
+    pairs.sort(key=lambda pair: (order.get(id(pair[1]), len(order)), old_order.get(id(pair[0]), 0)))
+    result = []
+    for old, new in pairs:
+        if old is not None and new is not None:
+            scope = _paired_name(old, new)
+            result.append((scope, old.part, new.part))
+        elif new is not None:
+            result.append((new.name, _MISSING, new.part))
+        elif old is not None:
+            result.append((old.name, old.part, _MISSING))
+    return result
 
 
 _MISSING = object()
+
+
+def _paired_name(old: _Part, new: _Part) -> str:
+    """'panel "A" in row "R"', or what changed in how a reviewer finds it: '"A" -> "B" in row "R"' (renamed),
+    'in row "R" -> row "S"' (moved), or both."""
+    if old.name == new.name:
+        return old.name
+    if old.category != "panel" or old.row == new.row:
+        where = f' in row "{new.row}"' if old.category == "panel" and new.row else ""
+        return f'{old.category} "{old.title}" -> "{new.title}"{where}'
+    if old.title == new.title:
+        return f'{old.name} -> ' + (f'row "{new.row}"' if new.row else "above every row")
+    return f'{old.name} -> "{new.title}"' + (f' in row "{new.row}"' if new.row else "")
 
 
 def diff_models(uid: str, title: str, old: Mapping[str, Any] | None, new: Mapping[str, Any] | None,
@@ -112,7 +186,8 @@ def diff_models(uid: str, title: str, old: Mapping[str, Any] | None, new: Mappin
         return DashboardDiff(uid, title, "equal")
     old_parts, new_parts = _sections(old), _sections(new)
     if old_folder != new_folder and old is not None and new is not None:
-        old_parts["folder"], new_parts["folder"] = (None, old_folder), (None, new_folder)
+        old_parts.append(_Part("folder", old_folder))
+        new_parts.append(_Part("folder", new_folder))
     sections = []
     for scope, before_part, after_part in _pair(old_parts, new_parts):
         before = "" if before_part is _MISSING else pretty_json(before_part)
@@ -162,7 +237,21 @@ def render_text(diffs: Iterable[DashboardDiff], color: bool = False) -> str:
     return "".join(out)
 
 
-def render_markdown(diffs: Iterable[DashboardDiff], heading: str = "Dashboard changes") -> str:
+# A GitHub comment holds at most 65,536 characters; leave room for the heading a workflow adds.
+MARKDOWN_LIMIT = 60_000
+MARKDOWN_SECTION_LINES = 40  # diff lines shown per panel; the rest is counted, not shown
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(diffs: Iterable[DashboardDiff], heading: str = "Dashboard changes",
+                    limit: int = MARKDOWN_LIMIT) -> str:
+    """One PR comment: a table of changed dashboards, then per dashboard the panels that changed, named as a
+    reviewer finds them (title and row), each with its diff cut at MARKDOWN_SECTION_LINES lines. An added or
+    removed dashboard lists its panels instead of their JSON. Never longer than `limit` characters: what does
+    not fit is counted and left to `airflow-dash diff`."""
     diffs = list(diffs)
     changed = [d for d in diffs if d.status != "equal"]
     out = [f"### {heading}\n\n"]
@@ -170,12 +259,28 @@ def render_markdown(diffs: Iterable[DashboardDiff], heading: str = "Dashboard ch
         out.append(f"No changes ({len(diffs)} dashboards compared).\n")
         return "".join(out)
     out.append("| dashboard | uid | change |\n|---|---|---|\n")
-    out += [f"| {d.title} | `{d.uid}` | {d.status} |\n" for d in changed]
-    for d in changed:
-        out.append(f"\n<details><summary>{d.title} (<code>{d.uid}</code>): {d.status}</summary>\n\n")
-        for section in d.sections:
-            out.append(f"**{section.scope}**\n\n```diff\n{''.join(section.lines)}```\n\n")
-        out.append("</details>\n")
+    out += [f"| {_cell(d.title)} | `{d.uid}` | {d.status} |\n" for d in changed]
+    budget = limit - sum(map(len, out)) - 200  # room for the closing note
+    for n, d in enumerate(changed):
+        block = [f"\n<details><summary>{_cell(d.title)} (<code>{d.uid}</code>): {d.status}</summary>\n\n"]
+        if d.status in ("added", "removed"):
+            names = [s.scope for s in d.sections if s.scope not in ("settings", "folder")]
+            block.append(f"{len(names)} row(s) and panel(s): " + ", ".join(names[:50])
+                         + (f", and {len(names) - 50} more" if len(names) > 50 else "") + "\n\n")
+        for section in d.sections if d.status == "changed" else ():
+            lines = list(section.lines)
+            shown = "".join(lines[:MARKDOWN_SECTION_LINES])
+            rest = f"\n_{len(lines) - MARKDOWN_SECTION_LINES} more line(s)_\n" if len(lines) > MARKDOWN_SECTION_LINES else ""
+            block.append(f"**{section.scope}**\n\n```diff\n{shown}```\n{rest}\n")
+        block.append("</details>\n")
+        text = "".join(block)
+        if len(text) > budget:
+            left = len(changed) - n
+            out.append(f"\n_{left} dashboard(s) not shown in full to keep this comment under {limit:,} characters: "
+                       "run `airflow-dash diff` to see every change._\n")
+            break
+        out.append(text)
+        budget -= len(text)
     return "".join(out)
 
 
