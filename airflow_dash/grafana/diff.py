@@ -135,7 +135,13 @@ def _pair(old_parts: list[_Part], new_parts: list[_Part]) -> list[tuple[str, Any
             pairs.append((match, part))
         else:
             new_left.append(part)
-    for same in (lambda o, n: o.comparable() == n.comparable(), lambda o, n: o.title == n.title):
+    def renamed(o: _Part, n: _Part) -> bool:
+        return o.comparable() == n.comparable()
+
+    def same_title(o: _Part, n: _Part) -> bool:
+        return o.title == n.title
+
+    for same in (renamed, same_title):
         still: list[_Part] = []
         for part in new_left:
             match = next((o for o in old_left if o.category == part.category and same(o, part)), None)
