@@ -17,7 +17,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from dataclasses import dataclass, field
 from typing import Any, Mapping, Protocol
+
+import orjson
 
 MANAGED_TAG = "managed-by:airflow-dash"
 MARKER_KEY = "airflowDash"
@@ -41,9 +44,47 @@ class DashboardLike(Protocol):
     def model(self) -> dict[str, Any]: ...
 
 
+def reference_canonical_json(value: Any) -> str:
+    """The definition of the text the content hash is taken over (the standard library's encoder: compact,
+    sorted keys, non-ASCII as is). `canonical_bytes` must give exactly these bytes, or every dashboard
+    published before would look edited in Grafana."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+# Where orjson's text can differ from json.dumps (see airflow_dash.compile.canonical_json): floats between
+# 1e-10 and 1e-4, which orjson writes as 0.00001 or 1e-7 and json as 1e-05 or 1e-07. A match, also inside a
+# string, only costs the slow path.
+_ORJSON_SHORT_EXPONENT = re.compile(rb"e-\d(?!\d)")
+
+
+def _refuse(value: object) -> None:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def canonical_bytes(value: Any) -> bytes:
+    """`reference_canonical_json` as UTF-8, through orjson (about 15 times faster). Anything orjson refuses
+    (non-string keys, huge ints, lone surrogates, other types) or might write differently goes through the
+    reference, so the bytes, or the error, never depend on which encoder ran."""
+    return _canonical(value)[0]
+
+
+def _canonical(value: Any) -> tuple[bytes, bool]:
+    """`canonical_bytes`, and whether orjson wrote them (then orjson reads them back exactly: no int
+    beyond 64 bits, which orjson.loads would turn into a float)."""
+    try:
+        encoded = orjson.dumps(value, default=_refuse,
+                               option=orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATACLASS
+                               | orjson.OPT_PASSTHROUGH_DATETIME)
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return reference_canonical_json(value).encode("utf-8"), False
+    if b"0.0000" in encoded or _ORJSON_SHORT_EXPONENT.search(encoded):
+        return reference_canonical_json(value).encode("utf-8"), False
+    return encoded, True
+
+
 def canonical_json(value: Any) -> str:
     """Compact, key-sorted JSON: equal documents give equal strings."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return canonical_bytes(value).decode("utf-8")
 
 
 def pretty_json(value: Any) -> str:
@@ -66,30 +107,68 @@ def normalize(model: Mapping[str, Any], *, drop_marker: bool = False) -> dict[st
 
 def content_hash(model: Mapping[str, Any]) -> str:
     """The hash recorded in the marker: over everything but server fields and the marker itself."""
-    digest = hashlib.sha256(canonical_json(normalize(model, drop_marker=True)).encode("utf-8")).hexdigest()
-    return f"sha256:{digest}"
+    return hash_of_canonical(canonical_bytes(normalize(model, drop_marker=True)))
+
+
+def hash_of_canonical(canonical: bytes) -> str:
+    """The content hash of a model whose `canonical_bytes` (without server fields and marker) are given."""
+    return f"sha256:{hashlib.sha256(canonical).hexdigest()}"
+
+
+@dataclass(frozen=True)
+class EncodedModel:
+    """A model as publish stores it, kept as the canonical bytes its content hash is taken over (without
+    `id`, `version` and the marker): about a tenth of the memory of the dict, hashed exactly once."""
+
+    canonical: bytes = field(repr=False)
+    hash: str
+    orjson_exact: bool = True  # orjson wrote `canonical` (see `_canonical`), so orjson may read it
+
+    @classmethod
+    def of(cls, unstamped: Mapping[str, Any]) -> "EncodedModel":
+        """Our model: managed tag added, server fields and any old marker dropped, hashed."""
+        result = normalize(unstamped, drop_marker=True)
+        tags = list(result.get("tags") or [])
+        if MANAGED_TAG not in tags:
+            tags.append(MANAGED_TAG)
+        result["tags"] = tags
+        canonical, exact = _canonical(result)
+        return cls(canonical, hash_of_canonical(canonical), exact)
+
+    def model(self) -> dict[str, Any]:
+        """The model to post (a fresh dict every call), marker included."""
+        model: dict[str, Any] = orjson.loads(self.canonical) if self.orjson_exact else json.loads(self.canonical)
+        model[MARKER_KEY] = {"contentHash": self.hash}
+        return model
+
+    def matches(self, live_model: Mapping[str, Any]) -> bool:
+        """The live model is exactly this one (server fields aside): not edited since, same content."""
+        return recorded_hash(live_model) == self.hash and content_hash(live_model) == self.hash
 
 
 def stamp(model: Mapping[str, Any]) -> dict[str, Any]:
     """Our model as it will be posted: managed tag added, `id`/`version` dropped, marker (re)computed."""
-    result = normalize(model, drop_marker=True)
-    tags = list(result.get("tags") or [])
-    if MANAGED_TAG not in tags:
-        tags.append(MANAGED_TAG)
-    result["tags"] = tags
-    result[MARKER_KEY] = {"contentHash": content_hash(result)}
-    return result
+    return EncodedModel.of(model).model()
 
 
-def desired_model(dashboard: "DashboardLike", schema_version: int | None = None) -> dict[str, Any]:
-    """A compiled dashboard as publish stores it (and diff compares it): uid and title set, retargeted to the
-    schemaVersion the server supports (None: as compiled), stamped."""
+def _retargeted(dashboard: "DashboardLike", schema_version: int | None) -> dict[str, Any]:
     model = {**dashboard.model, "uid": dashboard.uid, "title": dashboard.title}
     if schema_version is not None and isinstance(model.get("schemaVersion"), int):
         from airflow_dash.compile import for_schema_version
 
         model = for_schema_version(model, schema_version)
-    return stamp(model)
+    return model
+
+
+def desired_model(dashboard: "DashboardLike", schema_version: int | None = None) -> dict[str, Any]:
+    """A compiled dashboard as publish stores it (and diff compares it): uid and title set, retargeted to the
+    schemaVersion the server supports (None: as compiled), stamped."""
+    return stamp(_retargeted(dashboard, schema_version))
+
+
+def encoded_desired(dashboard: "DashboardLike", schema_version: int | None = None) -> EncodedModel:
+    """`desired_model`, encoded once (see `EncodedModel`): what publish plans and writes with."""
+    return EncodedModel.of(_retargeted(dashboard, schema_version))
 
 
 def is_managed(model: Mapping[str, Any]) -> bool:

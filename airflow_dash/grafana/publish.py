@@ -32,18 +32,19 @@ report says why it could not be). Prune runs only when every write succeeded.
 
 from __future__ import annotations
 
+import sys
 import threading
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Iterable, Mapping, TypeGuard
+from typing import Any, Callable, Iterable, Mapping, Sequence, TypeGuard, TypeVar
 
 from airflow_dash.errors import UserError
 from airflow_dash.grafana.api import LiveDashboard
 from airflow_dash.grafana.client import GrafanaAuthError, GrafanaClient, GrafanaHTTPError, GrafanaUnreachable
 from airflow_dash.grafana.datasources import DatasourcePlan, apply_datasource
 from airflow_dash.grafana.model import (
-    MANAGED_TAG, DashboardLike, content_hash, desired_model, folder_uid, has_drifted, is_managed, normalize,
-    target_folder_path,
+    MANAGED_TAG, DashboardLike, EncodedModel, content_hash, encoded_desired, folder_uid, has_drifted, is_managed,
+    recorded_hash, target_folder_path,
 )
 
 WRITE_ACTIONS = ("create", "update", "drifted", "conflict", "delete")
@@ -83,9 +84,9 @@ class DashboardStep:
     live_version: int | None = None
     live_revision: str | None = None  # the token a conditional write carries (see airflow_dash.grafana.api)
     prune: bool = False  # True: this step deletes a dashboard that no longer exists locally
-    desired: dict[str, Any] | None = field(default=None, repr=False, compare=False)
-    live_model: dict[str, Any] | None = field(default=None, repr=False, compare=False)
-    diff: str = field(default="", repr=False, compare=False)
+    desired: EncodedModel | None = field(default=None, repr=False, compare=False)
+    live_model: dict[str, Any] | None = field(default=None, repr=False, compare=False)  # prune steps only
+    diff: str = field(default="", repr=False, compare=False)  # refused steps only
 
     @property
     def folder_label(self) -> str:
@@ -195,69 +196,148 @@ class PublishReport:
 
 # -- planning -----------------------------------------------------------------------------------------------
 
-def _desired_model(dashboard: DashboardLike, schema_version: int | None = None) -> dict[str, Any]:
-    return desired_model(dashboard, schema_version)
+T = TypeVar("T")
+R = TypeVar("R")
 
 
-def _folder_steps(paths: Iterable[tuple[str, ...]], client: GrafanaClient) -> tuple[FolderStep, ...]:
+def each(function: Callable[[T], R], items: Sequence[T], concurrency: int,
+         stop: threading.Event | None = None, threads: bool = False) -> list[R]:
+    """`function(item)` for every item, on up to `concurrency` threads (in this thread for 1, unless
+    `threads`), results in the order of `items`. Each worker takes the next item itself: no future, no wake-up of this thread per item.
+    An exception in `function` stops every worker from taking more and is raised here; so does `stop`
+    being set (set too when this thread is interrupted: items not yet taken are dropped, running ones finish)."""
+    results: list[Any] = [None] * len(items)
+    if not items:
+        return results
+    if not threads and (concurrency <= 1 or len(items) <= 1):
+        for index, item in enumerate(items):
+            if stop is not None and stop.is_set():
+                break
+            results[index] = function(item)
+        return results
+    stop = stop or threading.Event()
+    positions = iter(range(len(items)))
+    take = threading.Lock()
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        while not stop.is_set():
+            with take:
+                index = next(positions, None)
+            if index is None:
+                return
+            try:
+                results[index] = function(items[index])
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread
+                errors.append(exc)
+                stop.set()
+                return
+
+    workers = max(1, min(concurrency, len(items)))
+    pool = ThreadPoolExecutor(max_workers=workers)
+    try:
+        for future in [pool.submit(worker) for _ in range(workers)]:
+            future.result()
+    finally:
+        if sys.exc_info()[0] is not None:  # interrupted (a second Ctrl-C): take nothing more
+            stop.set()
+        pool.shutdown(wait=True)
+    if errors:
+        raise errors[0]
+    return results
+
+
+def _folder_steps(paths: Iterable[tuple[str, ...]], known: Mapping[tuple[str, ...], bool],
+                  client: GrafanaClient, concurrency: int) -> tuple[FolderStep, ...]:
+    """Every folder the paths need, parents first; `known` says which exist already (the rest is read)."""
     wanted: dict[tuple[str, ...], None] = {}
     for path in paths:
         for depth in range(1, len(path) + 1):
             wanted[path[:depth]] = None
-    steps = []
-    for path in sorted(wanted, key=lambda p: (len(p), p)):
-        uid = folder_uid(path)
-        parent = folder_uid(path[:-1]) if len(path) > 1 else None
-        steps.append(FolderStep(path=path, uid=uid, parent_uid=parent, exists=client.get_folder(uid) is not None))
-    return tuple(steps)
+    ordered = sorted(wanted, key=lambda p: (len(p), p))
+    unknown = [path for path in ordered if path not in known]
+    read = dict(zip(unknown, each(lambda path: client.get_folder(folder_uid(path)) is not None, unknown,
+                                  concurrency)))
+    return tuple(FolderStep(path=path, uid=folder_uid(path), parent_uid=folder_uid(path[:-1]) if len(path) > 1 else None,
+                            exists=known[path] if path in known else read[path]) for path in ordered)
 
 
-def _classify(dashboard: DashboardLike, desired: dict[str, Any], path: tuple[str, ...], target_folder: str | None,
+def _known_folders(steps: Sequence[tuple[DashboardStep, str | None]],
+                   paths: Iterable[tuple[str, ...]]) -> dict[tuple[str, ...], bool]:
+    """Folders whose existence the dashboard reads already prove, so they need no read of their own: one a
+    live dashboard we read is in, and above it (a folder exists only inside its parent) one that no
+    dashboard of this plan is written into (where a folder flattened by an old Grafana could be gone)."""
+    by_uid: dict[str, tuple[str, ...]] = {}
+    for path in paths:
+        for depth in range(1, len(path) + 1):
+            by_uid[folder_uid(path[:depth])] = path[:depth]
+    proven = {by_uid[live_folder] for _, live_folder in steps if live_folder in by_uid}
+    written = {step.folder_path for step, _ in steps if step.action in WRITE_ACTIONS}
+    known = dict.fromkeys(proven, True)
+    for path in proven:
+        for depth in range(1, len(path)):
+            if path[:depth] not in written:
+                known[path[:depth]] = True
+    return known
+
+
+def _classify(dashboard: DashboardLike, desired: EncodedModel, path: tuple[str, ...], target_folder: str | None,
               live: LiveDashboard | None) -> DashboardStep:
-    from airflow_dash.grafana.diff import diff_models, render_text
-
+    """The step for one dashboard. Only a refused step keeps anything of the live dashboard (its diff)."""
     base = DashboardStep(uid=dashboard.uid, title=dashboard.title, action="create", folder_path=path,
                          folder_uid=target_folder, backend=dashboard.backend, desired=desired)
     if live is None:
         return replace(base, reason="new")
 
-    def with_diff(step: DashboardStep) -> DashboardStep:
-        diff = diff_models(dashboard.uid, dashboard.title, live.model, desired, "live", "local",
+    def refused(action: str, reason: str) -> DashboardStep:
+        from airflow_dash.grafana.diff import diff_models, render_text
+
+        diff = diff_models(dashboard.uid, dashboard.title, live.model, desired.model(), "live", "local",
                            live.folder_uid, target_folder)
-        return replace(step, live_version=live.version, live_revision=live.revision, live_model=live.model,
+        return replace(base, action=action, reason=reason, live_version=live.version, live_revision=live.revision,
                        diff=render_text([diff]))
 
     if live.stored_as_v2:
-        return with_diff(replace(base, action="drifted",
-                                 reason=f"saved in Grafana as schema {live.stored_as} (dynamic dashboards); publishing "
-                                        "the classic model over it would drop its v2-only layout"))
+        return refused("drifted", f"saved in Grafana as schema {live.stored_as} (dynamic dashboards); publishing "
+                                  "the classic model over it would drop its v2-only layout")
     if live.provisioned:
-        return with_diff(replace(base, action="conflict",
-                                 reason="provisioned from files in Grafana; the API cannot change it"))
+        return refused("conflict", "provisioned from files in Grafana; the API cannot change it")
     if not is_managed(live.model):
-        return with_diff(replace(base, action="conflict",
-                                 reason=f"uid taken by a dashboard not managed by airflow-dash (no {MANAGED_TAG} tag)"))
-    if has_drifted(live.model):
-        return with_diff(replace(base, action="drifted",
-                                 reason=f"edited in Grafana since it was published (version {live.version})"))
-    if normalize(live.model) == normalize(desired) and live.folder_uid == target_folder:
-        return replace(base, action="unchanged", live_version=live.version, live_revision=live.revision)
+        return refused("conflict", f"uid taken by a dashboard not managed by airflow-dash (no {MANAGED_TAG} tag)")
+    live_hash = content_hash(live.model)  # the one hash of the live copy: drift and equality both use it
+    if recorded_hash(live.model) != live_hash:
+        return refused("drifted", f"edited in Grafana since it was published (version {live.version})")
+    base = replace(base, live_version=live.version, live_revision=live.revision)
+    same = live_hash == desired.hash
     moved = live.folder_uid != target_folder
-    reason = "content changed" if normalize(live.model) != normalize(desired) else ""
+    if same and not moved:
+        return replace(base, action="unchanged")
+    reason = "" if same else "content changed"
     if moved:
         reason = (reason + "; " if reason else "") + "moves to folder " + "/".join(path)
-    return with_diff(replace(base, action="update", reason=reason))
+    return replace(base, action="update", reason=reason)
 
 
-def plan_publish(client: GrafanaClient, dashboards: list[DashboardLike], *, root_folder: str,
+def plan_publish(client: GrafanaClient, dashboards: Iterable[DashboardLike], *, root_folder: str,
                  datasources: Iterable[DatasourcePlan] = (), prune: bool = False, force: bool = False,
                  concurrency: int = 4, local: LocalInventory | None = None) -> Plan:
     """Read live state and decide, per item, what publishing would do. Makes no writes.
 
     `local` is everything defined locally (see `LocalInventory`); without it, `dashboards` are taken to be
-    all there is. Callers that publish a selection must pass it, or a prune would delete the rest."""
+    all there is. Callers that publish a selection must pass it, or a prune would delete the rest.
+
+    Streamed: each dashboard's model is asked for once (it may be compiled on demand), encoded and hashed
+    once (`EncodedModel`), and its live copy is compared and dropped right away, so neither all models nor
+    all live copies are held at once.
+
+    Reads: the first dashboard is read by uid. If it exists, this is most likely a republish: every other one
+    is read by uid too (a 404 says a uid is free anywhere in the organisation), and the folders they are in
+    need no read of their own, so a no-op republish reads each dashboard once and nothing else. If it does
+    not, one search (a page per thousand dashboards) says which uids exist anywhere in the organisation and
+    only those are read, so a first publish does not read once per dashboard."""
+    items = list(dashboards)
     by_uid: dict[str, DashboardLike] = {}
-    for dashboard in dashboards:
+    for dashboard in items:
         if dashboard.uid in by_uid:
             raise UserError(f"two dashboards share uid {dashboard.uid!r}: {by_uid[dashboard.uid].title!r} and "
                             f"{dashboard.title!r}")
@@ -265,18 +345,30 @@ def plan_publish(client: GrafanaClient, dashboards: list[DashboardLike], *, root
     if not root_folder.strip():
         raise UserError("the target folder is empty: set `folder` in [tool.airflow-dash] or --folder")
     paths = {uid: target_folder_path(root_folder, d.folder) for uid, d in by_uid.items()}
-    folders = _folder_steps([*paths.values(), target_folder_path(root_folder, None)], client)
-    schema_version = client.server.schema_version if by_uid else None
-    desired = {uid: _desired_model(d, schema_version) for uid, d in by_uid.items()}
+    all_paths = [*paths.values(), target_folder_path(root_folder, None)]
+    schema_version = client.server.schema_version if items else None
 
-    # One search (a page per thousand dashboards) says which uids exist anywhere in the organisation, instead
-    # of a GET answering 404 for every new dashboard; only those that exist are read in full.
-    existing = {hit.get("uid") for hit in client.search(type="dash-db")} if by_uid else set()
-    to_read = [uid for uid in by_uid if uid in existing]
-    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        lives = dict(zip(to_read, pool.map(client.get_dashboard, to_read)))
-    steps = [_classify(by_uid[uid], desired[uid], paths[uid], folder_uid(paths[uid]), lives.get(uid)) for uid in by_uid]
+    probed: dict[str, LiveDashboard | None] = {}
+    existing: set[str] | None = None  # None: read every dashboard
+    if items:
+        probed[items[0].uid] = client.get_dashboard(items[0].uid)
+        if probed[items[0].uid] is None:
+            existing = {str(hit.get("uid")) for hit in client.search(type="dash-db")}
 
+    def plan_one(dashboard: DashboardLike) -> tuple[DashboardStep, str | None]:
+        desired = encoded_desired(dashboard, schema_version)
+        if dashboard.uid in probed:
+            live = probed.pop(dashboard.uid)
+        elif existing is None or dashboard.uid in existing:
+            live = client.get_dashboard(dashboard.uid)
+        else:
+            live = None
+        path = paths[dashboard.uid]
+        return _classify(dashboard, desired, path, folder_uid(path), live), live.folder_uid if live else None
+
+    planned = each(plan_one, items, concurrency)
+    folders = _folder_steps(all_paths, _known_folders(planned, all_paths), client, concurrency)
+    steps = [step for step, _ in planned]
     if prune:
         steps += _prune_steps(client, (local or LocalInventory(())) + LocalInventory.of(by_uid.values()),
                               root_folder)
@@ -316,9 +408,9 @@ def _fatal(exc: Exception) -> bool:
 
 
 def _matches(live: LiveDashboard | None, step: DashboardStep) -> TypeGuard[LiveDashboard]:
-    """The live dashboard is what the step writes, in its folder (so there is one)."""
-    return (live is not None and step.desired is not None and normalize(live.model) == normalize(step.desired)
-            and live.folder_uid == step.folder_uid)
+    """The live dashboard is exactly what this step writes, in its folder (so there is one)."""
+    return (live is not None and step.desired is not None and live.folder_uid == step.folder_uid
+            and step.desired.matches(live.model))
 
 
 def _done(step: DashboardStep) -> str:
@@ -345,7 +437,7 @@ def _settle_uncertain_write(client: GrafanaClient, step: DashboardStep, result: 
 
 def _write_dashboard(client: GrafanaClient, step: DashboardStep, message: str, force: bool) -> ItemResult:
     result = ItemResult("dashboard", step.uid, step.title, step.action, "")
-    model = dict(step.desired or {})
+    model = step.desired.model() if step.desired is not None else {}
     overwrite = force and step.action in ("drifted", "conflict")
     try:
         # The revision we read: Grafana refuses the write if anyone saved since (None: a create).
@@ -514,7 +606,7 @@ def apply_plan(client: GrafanaClient, plan: Plan, *, concurrency: int = 4, messa
         if any(step.folder_path[: len(p)] == p for p in failed_paths) and not (stop or cancel.is_set()):
             return record(ItemResult("dashboard", step.uid, step.title, step.action, "not attempted",
                                      f"folder {step.folder_label!r} could not be created"))
-        note = message or f"airflow-dash publish ({step.backend or 'dashboard'}) {content_hash(step.desired or {})[:19]}"
+        note = message or f"airflow-dash publish ({step.backend or 'dashboard'}) {step.desired.hash[:19] if step.desired else ''}"
         stopping = _stopping(step)
         if stopping is not None:  # checked right before the write: once `cancel` is set, no new write starts
             return record(stopping)
@@ -535,14 +627,9 @@ def apply_plan(client: GrafanaClient, plan: Plan, *, concurrency: int = 4, messa
             return ItemResult("dashboard", step.uid, step.title, step.action, "not attempted", stop[0])
         return None
 
-    pool = ThreadPoolExecutor(max_workers=max(1, concurrency))
-    try:
-        futures = [pool.submit(run, s) for s in dashboard_steps]
-        for future in as_completed(futures):
-            future.result()
-    finally:
-        # On a second Ctrl-C (KeyboardInterrupt here) queued steps are dropped; running ones still finish.
-        pool.shutdown(wait=True, cancel_futures=True)
+    # Worker threads even for one: on a second Ctrl-C (KeyboardInterrupt in this thread) the steps not taken
+    # yet are dropped and the writes in flight still finish.
+    each(run, dashboard_steps, concurrency, threads=True)
 
     if cancel.is_set():
         # Interrupted: no prune and no folder clean-up, both would be writes after the interrupt.
@@ -626,7 +713,7 @@ class PublishOptions:
     message: str | None = None
 
 
-def publish_dashboards(client: GrafanaClient, dashboards: list[DashboardLike], options: PublishOptions = PublishOptions(),
+def publish_dashboards(client: GrafanaClient, dashboards: Iterable[DashboardLike], options: PublishOptions = PublishOptions(),
                        datasources: Iterable[DatasourcePlan] = (),
                        on_result: Callable[[ItemResult], None] | None = None,
                        local: LocalInventory | None = None) -> tuple[Plan, PublishReport]:
