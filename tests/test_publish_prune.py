@@ -184,3 +184,31 @@ def test_filtered_diff_does_not_call_other_backends_removed(grafana):
         gone = diff_against_live(client, prom_only, grafana.root_folder,
                                  defined_locally=LocalInventory.of(everything[:-1]).uids)
         assert [(d.uid, d.status) for d in gone if d.status != "equal"] == [(everything[-1].uid, "removed")]
+
+
+def test_cli_refusal_to_prune_a_users_save_as_copy_says_it_would_be_deleted(grafana):
+    """Grafana's "Save as" copies the JSON (our tag and marker included) under a new uid and title: prune sees
+    a managed dashboard no local definition produces, edited since. It is refused, and every line says
+    delete (what --force does), none says overwrite."""
+    emulator = grafana.require_emulator()
+    first = cli(grafana, "host-basics")
+    assert first.returncode == 0, first.stdout + first.stderr
+    [original] = [c for c in compile_dashboards(["host-basics"], ["prometheus"], dashboards_dir=REPO / "dashboards")]
+    with grafana.client() as client:
+        live = client.get_dashboard(original.uid)
+        copy = {**live.model, "uid": f"{grafana.prefix}-copy", "title": live.model["title"] + " Copy", "id": None}
+        emulator.add_dashboard(copy, live.folder_uid)
+
+    refused = cli(grafana, "host-basics", "--prune")
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    output = refused.stdout + refused.stderr
+    [line] = [line for line in refused.stdout.splitlines() if line.startswith("refusing")]
+    assert line.startswith(f"refusing to delete {copy['title']} [{copy['uid']}]:") and "--force deletes it" in line
+    [error] = [line for line in refused.stderr.splitlines() if line.startswith("error:")]
+    assert "nothing was written" in error and "--force deletes them" in error
+    assert "overwrite" not in output.lower()
+    assert emulator.dashboard(copy["uid"]) is not None
+
+    forced = cli(grafana, "host-basics", "--prune", "--force")
+    assert forced.returncode == 0, forced.stdout + forced.stderr
+    assert emulator.dashboard(copy["uid"]) is None and emulator.dashboard(original.uid) is not None

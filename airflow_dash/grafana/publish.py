@@ -300,6 +300,9 @@ def _classify(dashboard: DashboardLike, desired: EncodedModel, path: tuple[str, 
     if live.stored_as_v2:
         return refused("drifted", f"saved in Grafana as schema {live.stored_as} (dynamic dashboards); publishing "
                                   "the classic model over it would drop its v2-only layout")
+    if live.provisioned and live.managed_by:
+        return refused("conflict", f"managed in Grafana by {live.managed_by} (grafana.app/managedBy), which does not "
+                                   "allow edits; airflow-dash does not take it over")
     if live.provisioned:
         return refused("conflict", "provisioned from files in Grafana; the API cannot change it")
     if not is_managed(live.model):
