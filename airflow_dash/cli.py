@@ -100,6 +100,16 @@ def _scrub_output() -> None:
             setattr(sys, name, ScrubbingStream(stream))
 
 
+def _one_line_click_error(exc: click.ClickException) -> str:
+    """Click's message (a usage error: which option, which value) as one line, like every other error; the
+    usage text Click prints above it becomes a pointer to --help."""
+    message = " ".join(exc.format_message().split())
+    context = getattr(exc, "ctx", None)
+    if isinstance(exc, click.UsageError) and context is not None:
+        message += f" (see '{context.command_path} --help')"
+    return message
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: library errors become one line on stderr and an exit code."""
     _scrub_output()
@@ -115,7 +125,11 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("Aborted.", err=True)
         sys.exit(1)
     except click.ClickException as exc:
-        exc.show()
+        no_args_is_help = getattr(click.exceptions, "NoArgsIsHelpError", ())  # Click >= 8.2, bare `airflow-dash`
+        if isinstance(exc, no_args_is_help) and isinstance(exc, click.UsageError) and exc.ctx is not None:
+            click.echo(exc.ctx.get_help(), err=True)
+        else:
+            click.echo(f"error: {_one_line_click_error(exc)}", err=True)
         sys.exit(2 if exc.exit_code == 2 else exc.exit_code)
     except AirflowDashError as exc:
         if debug:

@@ -221,3 +221,20 @@ def test_verify_without_a_server_says_the_connection_was_refused(tmp_path, backe
 def test_verify_with_a_url_that_is_not_one_is_bad_input(tmp_path):
     assert_one_line(cli("verify", "--backend", "prometheus", "--url", "prometheus:9090", cwd=tmp_path),
                     "--url (or PROMETHEUS_URL)", "expected an http(s):// URL, got 'prometheus:9090'")
+
+
+@pytest.mark.parametrize("args, fragments", [
+    (["build", "--backend", "nosuch"], ["'--backend'", "'nosuch'", "'airflow-dash build --help'"]),
+    (["verify"], ["Missing option '--backend'", "flux, influxql, prometheus", "'airflow-dash verify --help'"]),
+    (["list", "nosuch"], ["unexpected extra argument (nosuch)", "'airflow-dash list --help'"]),
+    (["pull", "--uid", "x"], ["No such option '--uid'", "'airflow-dash pull --help'"]),
+    (["nosuchcommand"], ["No such command 'nosuchcommand'", "'airflow-dash --help'"]),
+])
+def test_a_usage_mistake_is_one_line_like_every_other_error(tmp_path, args, fragments):
+    line = assert_one_line(cli(*args, cwd=tmp_path), *fragments)
+    assert line.startswith("error: ") and "Usage:" not in line
+
+
+def test_bare_command_shows_the_help(tmp_path):
+    result = cli(cwd=tmp_path)
+    assert result.returncode in (0, 2) and "Commands:" in result.stdout + result.stderr and "error:" not in result.stderr.lower()
