@@ -48,7 +48,8 @@ def clean_env(**extra: str) -> dict:
 @pytest.fixture(scope="module")
 def dist(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("dist")
-    ok(run([sys.executable, "-m", "build", "--outdir", out, ROOT], cwd=out, env=clean_env()))
+    built = ok(run([sys.executable, "-m", "build", "--outdir", out, ROOT], cwd=out, env=clean_env()))
+    (out / "build.log").write_text(built.stdout + built.stderr)
     return out
 
 
@@ -75,6 +76,9 @@ def test_sdist_and_wheel_pass_twine_and_carry_what_users_need(dist):
     text = zipfile.ZipFile(wheel).read(metadata).decode()
     assert f"Version: {airflow_dash.__version__}\n" in text  # single-sourced: airflow_dash.__version__
     assert "Requires-Dist: promql-parser" in text  # the PromQL checker is a runtime need
+    assert "License-Expression: Apache-2.0\n" in text
+    # setuptools stops building deprecated metadata (the license table) on a fixed date: none may be left.
+    assert "deprecated" not in (dist / "build.log").read_text().lower()
     with tarfile.open(sdist) as archive:
         members = {Path(m).relative_to(Path(m).parts[0]).as_posix() for m in archive.getnames() if "/" in m}
     assert {"pyproject.toml", "setup.py", "README.md", "dashboards/system.py"} <= members
