@@ -18,7 +18,7 @@ LIBRARY_MODULES = [
     "airflow_dash/dashboard.py", "airflow_dash/backends.py", "airflow_dash/compile.py", "airflow_dash/layout.py",
     "airflow_dash/lint", "airflow_dash/alerts.py", "airflow_dash/alert_rules", "airflow_dash/schemas",
     "airflow_dash/discovery.py", "airflow_dash/settings.py", "airflow_dash/scrub.py", "airflow_dash/cli.py",
-    "airflow_dash/collectors", "airflow_dash/grafana",
+    "airflow_dash/collectors", "airflow_dash/grafana", "airflow_dash/commands", "airflow_dash/live",
 ]  # fmt: skip
 
 pytest.importorskip("mypy", reason="mypy is a test extra: pip install -e '.[test]'")

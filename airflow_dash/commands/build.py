@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator
 
 import click
 
 from airflow_dash.commands.common import backend_option, dashboards_dir_option, load_settings
+
+if TYPE_CHECKING:
+    from airflow_dash.compile import CompiledDashboard
 
 
 @click.command()
@@ -18,7 +22,8 @@ from airflow_dash.commands.common import backend_option, dashboards_dir_option, 
 @click.option("--no-validate", is_flag=True, help="Skip the offline query checks (not recommended).")
 @click.option("--no-cache", is_flag=True, help="Check every query again instead of reusing results of earlier builds.")
 @click.argument("names", nargs=-1)
-def build(backends, out, dashboards_dir, alerts_dir, no_validate, no_cache, names):
+def build(backends: tuple[str, ...], out: Path, dashboards_dir: Path | None, alerts_dir: Path, no_validate: bool,
+          no_cache: bool, names: tuple[str, ...]) -> None:
     """Compile dashboards to OUT/<backend>/<uid>.json and alert rules to OUT/alerts/.
 
     NAMES are dashboard keys (see `airflow-dash list`); default all: the bundled dashboards and yours, and
@@ -45,7 +50,7 @@ def build(backends, out, dashboards_dir, alerts_dir, no_validate, no_cache, name
 @dashboards_dir_option
 @click.option("--verbose", "-v", is_flag=True,
               help="Also show what each backend leaves out and where a panel's quantity differs between stacks.")
-def list_dashboards(backends, dashboards_dir, verbose):
+def list_dashboards(backends: tuple[str, ...], dashboards_dir: Path | None, verbose: bool) -> None:
     """List dashboards, the backends they compile for, and their panel counts."""
     from airflow_dash.build import compile_dashboards
 
@@ -53,7 +58,7 @@ def list_dashboards(backends, dashboards_dir, verbose):
     chosen = settings.chosen_backends(backends)
     compiled = compile_dashboards(backends=chosen, dashboards_dir=settings.dashboard_source(),
                                   **settings.compile_options(chosen))
-    by_name: dict[str, list] = {}
+    by_name: dict[str, list[CompiledDashboard]] = {}
     for dashboard in compiled:
         by_name.setdefault(dashboard.name, []).append(dashboard)
     for name, items in by_name.items():
@@ -68,7 +73,7 @@ def list_dashboards(backends, dashboards_dir, verbose):
                     click.echo(f"      differs {caveat.what}: {caveat.reason}")
 
 
-def _all_panels(model: dict):
+def _all_panels(model: dict[str, Any]) -> Iterator[dict[str, Any]]:
     for panel in model.get("panels", []):
         yield panel
         yield from panel.get("panels", [])

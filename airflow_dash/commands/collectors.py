@@ -17,7 +17,7 @@ import click
               help="How Airflow sends DAG/task ids. tags (recommended): set [metrics] statsd_influxdb_enabled = True; "
               "ids arrive as tags, TaskGroup and dotted ids intact. names: plain StatsD, ids inside the names "
               "(Airflow 2.10 TaskGroup tasks are dropped: a name cannot say where a dotted id ends).")
-def collectors(out, prefix, host_name, statsd_mode):
+def collectors(out: Path, prefix: str, host_name: str, statsd_mode: str) -> None:
     """Write statsd_exporter, Telegraf and Prometheus configs generated from the metric catalog."""
     from airflow_dash.collectors import write_collectors
 

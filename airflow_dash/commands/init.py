@@ -13,7 +13,7 @@ from airflow_dash.backends import BACKENDS
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=".")
 @click.option("--backend", "backends", multiple=True, type=click.Choice(sorted(BACKENDS)),
               help="The team's monitoring stack(s) (repeatable; default prometheus).")
-def init(directory, backends):
+def init(directory: Path, backends: tuple[str, ...]) -> None:
     """Create a dashboards repository in DIRECTORY (default: here): pyproject.toml, dashboards/ with an example
     extending a bundled dashboard, datasources/ for the chosen backends, a Makefile and a CI workflow.
 

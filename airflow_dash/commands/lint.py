@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from airflow_dash.commands.common import backend_option, dashboards_dir_option, load_settings
+
+if TYPE_CHECKING:
+    from airflow_dash.lint.model import Finding
+    from airflow_dash.settings import Settings
 
 
 @click.command()
@@ -18,7 +23,8 @@ from airflow_dash.commands.common import backend_option, dashboards_dir_option, 
 @click.option("--alerts-dir", type=click.Path(path_type=Path), default="alerts", show_default=True,
               help="Where your alert modules live (none if missing).")
 @click.argument("targets", nargs=-1)
-def lint(output, backends, dashboards_dir, alerts_dir, targets):  # fmt: skip
+def lint(output: str, backends: tuple[str, ...], dashboards_dir: Path | None, alerts_dir: Path,
+         targets: tuple[str, ...]) -> None:
     """Check dashboards and alerts: query validity, variables, PromQL/Flux/InfluxQL practice, layout, and
     alert definitions (for, runbook, counters, a panel showing the signal).
 
@@ -43,7 +49,7 @@ def lint(output, backends, dashboards_dir, alerts_dir, targets):  # fmt: skip
     sys.exit(report.exit_code)
 
 
-def _alert_findings(settings, alerts_dir) -> list:
+def _alert_findings(settings: Settings, alerts_dir: Path) -> list[Finding]:
     from airflow_dash.alert_rules.prometheus import compile_rules
     from airflow_dash.discovery import alerts_for
     from airflow_dash.lint.alerts import lint_alerts

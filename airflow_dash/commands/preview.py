@@ -14,7 +14,7 @@ from airflow_dash.commands.common import backend_option, dashboards_dir_option, 
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default="build/preview", show_default=True, help="Output directory.")
 @dashboards_dir_option
 @click.argument("names", nargs=-1)
-def preview(backends, out, dashboards_dir, names):
+def preview(backends: tuple[str, ...], out: Path, dashboards_dir: Path | None, names: tuple[str, ...]) -> None:
     """Render dashboard layouts to OUT/<backend>/<uid>.svg and .png, plus OUT/index.html.
 
     NAMES are dashboard keys (default all). Panels are drawn at their grid positions, coloured by type;

@@ -10,7 +10,7 @@ import click
 @click.command("setup-flux-checker")
 @click.option("--dir", "target", type=click.Path(file_okay=False, path_type=Path),
               help="Install here instead of the per-user cache (then set node_modules to DIR/node_modules).")
-def setup_flux_checker(target):
+def setup_flux_checker(target: Path | None) -> None:
     """Install @influxdata/flux-lsp-browser (the offline Flux checker) with npm into a per-user cache.
 
     Needed only for the flux backend; Node.js >= 18 and npm must be installed. Prometheus and InfluxQL

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from airflow_dash.backends import BACKENDS
 from airflow_dash.commands.common import dashboards_dir_option, load_settings
 from airflow_dash.errors import UserError
+
+if TYPE_CHECKING:
+    from airflow_dash.live.runner import LiveDatasource
 
 
 # The same names as datasources/*.yaml and telegraf.conf; INFLUX_* were verify's names before 0.1.
@@ -52,7 +57,9 @@ def _from_environment(option: str, backend: str, given: str | None) -> str | Non
 @click.option("--last", help="Time range ending now (e.g. 30m, 6h); default each dashboard's own range.")
 @dashboards_dir_option
 @click.argument("names", nargs=-1)
-def verify(backend, url, database, user, password, org, bucket, token, scrape_interval, last, dashboards_dir, names):
+def verify(backend: str, url: str | None, database: str | None, user: str | None, password: str | None,
+           org: str | None, bucket: str | None, token: str | None, scrape_interval: str, last: str | None,
+           dashboards_dir: Path | None, names: tuple[str, ...]) -> None:
     """Run every panel query of the dashboards NAMES (default all), built for BACKEND, against a live datasource.
 
     Variables are looked up live (chained ones in order), macros are expanded as Grafana would, and a table of
@@ -78,6 +85,7 @@ def verify(backend, url, database, user, password, org, bucket, token, scrape_in
         url = http_url(url)
     except ValueError as exc:
         raise UserError(f"--url (or {ENVIRONMENT['url'][backend]}): {exc}") from None
+    datasource: LiveDatasource
     if backend == "prometheus":
         datasource = PrometheusLive(url, scrape_interval=scrape_interval)
     elif backend == "influxql":

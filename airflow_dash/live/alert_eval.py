@@ -20,10 +20,10 @@ import math
 import operator
 import re
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from airflow_dash.live.interpolate import QueryContext, TimeRange, interpolate
-from airflow_dash.live.runner import FluxLive, InfluxQLLive
+from airflow_dash.live.runner import FluxLive, InfluxQLLive, LiveDatasource
 
 Labels = tuple[tuple[str, str], ...]
 NORMAL, PENDING, ALERTING, NODATA, ERROR = "Normal", "Pending", "Alerting", "NoData", "Error"
@@ -56,12 +56,12 @@ def _seconds(duration: str) -> float:
 
 # --- queries -------------------------------------------------------------------------------------------------
 
-def _context(datasource, model: dict, time_range: TimeRange) -> QueryContext:
+def _context(datasource: LiveDatasource, model: dict[str, Any], time_range: TimeRange) -> QueryContext:
     interval = f"{int(model.get('intervalMs', 1000) // 1000)}s"
     return datasource.context(time_range, interval=interval, max_data_points=int(model.get("maxDataPoints", 43200)))
 
 
-def query_series(datasource, model: dict, time_range: TimeRange) -> list[Series]:
+def query_series(datasource: LiveDatasource, model: dict[str, Any], time_range: TimeRange) -> list[Series]:
     """The frames Grafana would get for one data query: one series per tag set, null points kept."""
     context = _context(datasource, model, time_range)
     text = interpolate(model["query"], {}, datasource.dialect, context)
@@ -70,7 +70,7 @@ def query_series(datasource, model: dict, time_range: TimeRange) -> list[Series]
         error = datasource._error(body)
         if error:
             raise RuntimeError(error)
-        result = []
+        result: list[Series] = []
         for block in body.get("results") or []:
             for series in block.get("series") or []:
                 labels = tuple(sorted((series.get("tags") or {}).items()))
@@ -80,20 +80,20 @@ def query_series(datasource, model: dict, time_range: TimeRange) -> list[Series]
         return result
     if isinstance(datasource, FluxLive):
         tables, error = datasource._tables(text)
-        if error:
+        if tables is None:
             raise RuntimeError(error)
-        result = []
-        for table in tables or []:
+        found: list[Series] = []
+        for table in tables:
             records = table.records
             if not records:
                 continue
             first = records[0].values
             labels = tuple(sorted((k, str(v)) for k, v in first.items()
                                   if not k.startswith("_") and k not in ("result", "table")))
-            points = tuple((r.get_time().timestamp(), None if r.get_value() is None else float(r.get_value()))
+            points = tuple((r.values["_time"].timestamp(), None if r.values["_value"] is None else float(r.values["_value"]))
                            for r in records)
-            result.append(Series(labels, points))
-        return result
+            found.append(Series(labels, points))
+        return found
     raise TypeError(f"unsupported datasource {type(datasource).__name__}")
 
 
@@ -107,14 +107,16 @@ def reduce_series(values: Sequence[float | None], reducer: str, mode: str) -> fl
         return math.nan
     if reducer == "count":
         return float(len(values))
+    numbers = [v for v in values if v is not None]  # all of them for the reducers below (None returned NaN above)
+    result: float | None
     if reducer == "last":
         result = values[-1] if values else math.nan
     elif reducer == "sum":
-        result = float(sum(values))
+        result = float(sum(numbers))
     elif reducer == "mean":
-        result = sum(values) / len(values) if values else math.nan
+        result = sum(numbers) / len(numbers) if numbers else math.nan
     elif reducer in ("min", "max"):
-        result = (min if reducer == "min" else max)(values) if values else math.nan
+        result = (min if reducer == "min" else max)(numbers) if numbers else math.nan
     else:
         raise ValueError(f"unsupported reducer {reducer!r}")
     if mode == "dropNN" and result is not None and math.isnan(result):
@@ -122,15 +124,16 @@ def reduce_series(values: Sequence[float | None], reducer: str, mode: str) -> fl
     return result
 
 
-_BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
-_COMPARE = {ast.Gt: operator.gt, ast.Lt: operator.lt, ast.GtE: operator.ge, ast.LtE: operator.le,
+_BINARY: dict[type[ast.operator], Callable[[float, float], float]] = {
+    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
+_COMPARE: dict[type[ast.cmpop], Callable[[float, float], bool]] = {ast.Gt: operator.gt, ast.Lt: operator.lt, ast.GtE: operator.ge, ast.LtE: operator.le,
             ast.Eq: operator.eq, ast.NotEq: operator.ne}
 
 
 def _math(expression: str, env: Mapping[str, float | None]) -> float | None:
     tree = ast.parse(_REF.sub(r"\1", expression), mode="eval")
 
-    def value(node) -> float | None:
+    def value(node: ast.AST) -> float | None:
         if isinstance(node, ast.Expression):
             return value(node.body)
         if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
@@ -157,7 +160,7 @@ def _math(expression: str, env: Mapping[str, float | None]) -> float | None:
     return value(tree)
 
 
-def evaluate(rule: dict, datasource, at: float) -> Evaluation:
+def evaluate(rule: dict[str, Any], datasource: LiveDatasource, at: float) -> Evaluation:
     """One evaluation of `rule` (a compiled Grafana rule) at unix time `at`."""
     numbers: dict[str, dict[Labels, float | None]] = {}
     series: dict[str, list[Series]] = {}
@@ -196,7 +199,7 @@ def evaluate(rule: dict, datasource, at: float) -> Evaluation:
 class RuleState:
     """The alert instances of one rule over successive evaluations (Grafana's state manager, simplified)."""
 
-    rule: dict
+    rule: dict[str, Any]
     pending_since: dict[Labels, float] = field(default_factory=dict)
     firing: dict[Labels, float] = field(default_factory=dict)  # labels -> when it started firing
 
@@ -205,14 +208,14 @@ class RuleState:
             return {(): self.rule["execErrState"] == "Alerting"}
         if evaluation.no_data or not evaluation.values:
             return {(): self.rule["noDataState"] == "Alerting"}
-        result = {}
+        result: dict[Labels, bool] = {}
         for labels, value in evaluation.values.items():
             result[labels] = self.rule["noDataState"] == "Alerting" if value is None else value != 0
         return result
 
     def step(self, evaluation: Evaluation) -> dict[Labels, str]:
         hold = _seconds(self.rule.get("for") or "0s")
-        states = {}
+        states: dict[Labels, str] = {}
         breaching = self._breaching(evaluation)
         for labels in set(self.pending_since) | set(self.firing) | set(breaching):
             if breaching.get(labels):
@@ -229,10 +232,11 @@ class RuleState:
         return states
 
 
-def replay(rule: dict, datasource, start: float, end: float, interval_s: float = 60.0) -> list[tuple[float, dict]]:
+def replay(rule: dict[str, Any], datasource: LiveDatasource, start: float, end: float,
+           interval_s: float = 60.0) -> list[tuple[float, dict[Labels, str]]]:
     """Evaluate `rule` every `interval_s` from `start` to `end`: [(time, {labels: state})]."""
     state = RuleState(rule)
-    timeline = []
+    timeline: list[tuple[float, dict[Labels, str]]] = []
     at = start
     while at <= end:
         timeline.append((at, state.step(evaluate(rule, datasource, at))))
@@ -240,5 +244,5 @@ def replay(rule: dict, datasource, start: float, end: float, interval_s: float =
     return timeline
 
 
-def first_firing(timeline: Sequence[tuple[float, dict]]) -> float | None:
+def first_firing(timeline: Sequence[tuple[float, dict[Labels, str]]]) -> float | None:
     return next((at for at, states in timeline if ALERTING in states.values()), None)

@@ -32,7 +32,7 @@ import json
 import re
 import time
 import urllib.parse
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
@@ -156,7 +156,7 @@ def _format_regex(value: str | list[str]) -> str:
     return escaped[0] if len(escaped) == 1 else "(" + "|".join(escaped) + ")"
 
 
-def _format_quoted(quote: str, escaped_quote: str):
+def _format_quoted(quote: str, escaped_quote: str) -> Callable[[str | list[str]], str]:
     def formatter(value: str | list[str]) -> str:
         items = value if isinstance(value, list) else [value]
         return ",".join(f"{quote}{item.replace(quote, escaped_quote)}{quote}" for item in items)
@@ -215,7 +215,7 @@ def _format_date(value: str | list[str], args: Sequence[str]) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{epoch_ms % 1000:03d}Z"
 
 
-_SIMPLE_FORMATS = {
+_SIMPLE_FORMATS: dict[str, Callable[[str | list[str]], str]] = {
     "regex": _format_regex,
     "pipe": lambda value: "|".join(value) if isinstance(value, list) else value,
     "csv": _js_string,

@@ -14,7 +14,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit, urlunsplit
 
 from airflow_dash.errors import OperationError, UserError, connection_cause
@@ -25,6 +25,10 @@ from airflow_dash.live.interpolate import (
     VariableValue,
     interpolate,
 )
+
+if TYPE_CHECKING:  # imported where used: only `verify` and the live tests talk to datasources
+    import requests
+    from influxdb_client.client.flux_table import FluxTable
 
 Variables = Mapping[str, VariableValue]
 DEFAULT_TIMEOUT_S = 30.0
@@ -71,9 +75,20 @@ class QueryResult:
 class LiveDatasource(Protocol):
     """A datasource that can run dashboard queries and resolve variable queries live."""
 
-    dialect: Dialect
-    plugin_type: str  # Grafana plugin id of panel targets it runs: "prometheus" | "influxdb"
-    query_field: str  # the target field holding the query text: "expr" | "query"
+    @property
+    def dialect(self) -> Dialect:
+        """How Grafana's datasource of this kind formats variables."""
+        ...
+
+    @property
+    def plugin_type(self) -> str:
+        """Grafana plugin id of panel targets it runs: "prometheus" | "influxdb"."""
+        ...
+
+    @property
+    def query_field(self) -> str:
+        """The target field holding the query text: "expr" | "query"."""
+        ...
 
     def context(self, time_range: TimeRange, interval: str | None = None,
                 max_data_points: int | None = None) -> QueryContext:
@@ -122,7 +137,7 @@ def _unique(values: list[str]) -> list[str]:
     return list(dict.fromkeys(values))
 
 
-def _http(method: str, url: str, what: str, **kwargs: Any):
+def _http(method: str, url: str, what: str, **kwargs: Any) -> requests.Response:
     """One HTTP request; transport failures become OperationError without secrets."""
     import requests
 
@@ -173,7 +188,7 @@ class PrometheusLive:
             scrape_interval=self.scrape_interval,
         )
 
-    def _api(self, path: str, params: Mapping[str, Any] | list[tuple[str, Any]]) -> dict:
+    def _api(self, path: str, params: Mapping[str, Any] | list[tuple[str, Any]]) -> dict[str, Any]:
         """Call an API path (form POST; GET for label values, which has no POST); whole JSON body."""
         get = path.startswith("/api/v1/label/")
         response = _http("GET" if get else "POST", f"{self.url.rstrip('/')}{path}", "Prometheus",
@@ -194,7 +209,7 @@ class PrometheusLive:
         return body
 
     @staticmethod
-    def _error(body: dict) -> str | None:
+    def _error(body: dict[str, Any]) -> str | None:
         if body.get("status") == "success":
             return None
         return one_line(f"{body.get('errorType', 'error')}: {body.get('error', 'unknown error')}")
@@ -224,7 +239,8 @@ class PrometheusLive:
                      + (1 if "value" in s or "histogram" in s else 0) for s in series)
         return QueryResult(len(series), points, None, expr, tuple(_prometheus_series(s) for s in series))
 
-    def _values_or_raise(self, body: dict, variable_query: str) -> list:
+    def _values_or_raise(self, body: dict[str, Any], variable_query: str) -> Any:
+        """The answer's `data` (a list of names or series, or a query result)."""
         error = self._error(body)
         if error:
             raise UserError(f"variable query {one_line(variable_query, 120)!r} failed: {error}")
@@ -251,10 +267,10 @@ class PrometheusLive:
             body = self._api("/api/v1/label/__name__/values", list(span.items()))
             return [name for name in self._values_or_raise(body, query) if pattern.search(name)]
         if match := _QUERY_RESULT.match(query):
-            params = {"query": match.group(1)}
+            query_params: dict[str, Any] = {"query": match.group(1)}
             if context is not None:
-                params["time"] = context.time_range.end
-            data = self._values_or_raise(self._api("/api/v1/query", params), query)
+                query_params["time"] = context.time_range.end
+            data = self._values_or_raise(self._api("/api/v1/query", query_params), query)
             return _unique([_query_result_text(item, data.get("resultType"))
                             for item in _as_list(data.get("result"))])
         # Anything else is a series selector, as in Grafana's metricNameAndLabelsQuery.
@@ -268,7 +284,7 @@ def _prometheus_series(item: Mapping[str, Any]) -> Series:
                   tuple((float(t), _number(v)) for t, v in values))
 
 
-def _as_list(result: Any) -> list:
+def _as_list(result: Any) -> list[Any]:
     return result if isinstance(result, list) else [result]
 
 
@@ -322,7 +338,7 @@ class InfluxQLLive:
             max_data_points=max_data_points or self.max_data_points,
         )
 
-    def _query(self, q: str) -> dict:
+    def _query(self, q: str) -> dict[str, Any]:
         auth = (self.user, self.password or "") if self.user else None
         response = _http("GET", f"{self.url.rstrip('/')}/query", "InfluxDB",
                          params={"db": self.database, "q": q, "epoch": "ms"},
@@ -340,7 +356,7 @@ class InfluxQLLive:
         return body if isinstance(body, dict) else {}
 
     @staticmethod
-    def _error(body: dict) -> str | None:
+    def _error(body: dict[str, Any]) -> str | None:
         if body.get("error"):
             return one_line(body["error"])
         for result in body.get("results") or []:
@@ -428,9 +444,9 @@ class FluxLive:
             organization=self.org,
         )
 
-    def _tables(self, flux: str) -> tuple[list | None, str | None]:
+    def _tables(self, flux: str) -> tuple[list[FluxTable], None] | tuple[None, str]:
         """Run a Flux script: (tables, None) or (None, server error message)."""
-        from influxdb_client import InfluxDBClient
+        from influxdb_client.client.influxdb_client import InfluxDBClient
         from influxdb_client.rest import ApiException
         from urllib3.exceptions import HTTPError as Urllib3Error
 
@@ -454,7 +470,7 @@ class FluxLive:
         context = self.context(time_range) if isinstance(time_range, TimeRange) else time_range
         flux = interpolate(query_text, variables or {}, self.dialect, context)
         tables, error = self._tables(flux)
-        if error:
+        if tables is None:
             return QueryResult(0, 0, error, flux)
         return QueryResult(len(tables), sum(len(t.records) for t in tables), None, flux,
                            tuple(_flux_series(t) for t in tables))
@@ -466,9 +482,9 @@ class FluxLive:
         context = self.context(time_range) if isinstance(time_range, TimeRange) else time_range
         flux = interpolate(variable_query, variables or {}, self.dialect, context)
         tables, error = self._tables(flux)
-        if error:
+        if tables is None:
             raise UserError(f"variable query {one_line(variable_query, 120)!r} failed: {error}")
-        return _unique([_value_text(record.get_value()) for table in tables for record in table.records])
+        return _unique([_value_text(record.values["_value"]) for table in tables for record in table.records])
 
 
 def _flux_series(table: Any) -> Series:

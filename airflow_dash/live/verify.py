@@ -96,8 +96,9 @@ def apply_variable_regex(values: Sequence[str], regex: str | None) -> list[str]:
         if not match:
             continue
         named = match.groupdict()
-        if named.get("value") is not None or named.get("text") is not None:
-            value = named.get("value") if named.get("value") is not None else named["text"]
+        picked = named.get("value") if named.get("value") is not None else named.get("text")
+        if picked is not None:
+            value = picked
         elif match.groups():
             value = match.group(1) if match.group(1) is not None else ""
         kept.append(value)
