@@ -85,7 +85,10 @@ class Scrubber:
             self._secrets.clear()
             self._ordered = ()
 
-    def scrub(self, text: str) -> str:
+    def scrub(self, text: str, *, fields: bool = True) -> str:
+        """`text` with every secret masked. `fields=False` leaves the field-shaped layer out (secret-named JSON
+        and YAML fields, secureJsonData blocks): what remains replaces text inside values only, so JSON
+        stays JSON (pulled dashboards)."""
         if not text:
             return text
         for secret in self._ordered:
@@ -94,6 +97,8 @@ class Scrubber:
         text = _URL_USERINFO.sub(lambda m: f"{m.group('head')}:{MASK}@", text)
         text = _AUTH_VALUE.sub(lambda m: f"{m.group('scheme')}{m.group('sep')}{MASK}", text)
         text = _GRAFANA_TOKEN.sub(f"glsa_{MASK}", text)
+        if not fields:
+            return text
         text = _SECURE_BLOCK.sub(lambda m: f"{m.group('head')}{{{MASK}}}", text)
         text = _JSON_FIELD.sub(lambda m: m.group("head") + (MASK if m.group("secret") else "") + m.group("tail"), text)
         text = _YAML_FIELD.sub(lambda m: m.group("head") + MASK, text)
@@ -124,6 +129,12 @@ def register_secrets(secrets: Iterable[str | None]) -> None:
 
 def scrub(text: str) -> str:
     return SCRUBBER.scrub(text)
+
+
+def scrub_values(text: str) -> str:
+    """Secrets and credentials inside values only (see `Scrubber.scrub(fields=False)`): for files that must stay
+    valid JSON, such as pulled dashboards."""
+    return SCRUBBER.scrub(text, fields=False)
 
 
 class ScrubbingStream(io.TextIOBase):

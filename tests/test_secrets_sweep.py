@@ -71,6 +71,18 @@ class EchoHandler(BaseHTTPRequestHandler):
         self.wfile.write(payload)
 
     def do_GET(self) -> None:
+        if self.path.startswith("/api/dashboards/uid/echoed"):  # a dashboard that carries the request back
+            model = {**sample_dashboard("sweep", "echoed").model, "uid": "echoed",
+                     "description": f"seen: Authorization={self.headers.get('Authorization')} "
+                                    f"token={self.headers.get('Authorization', '').split(' ')[-1]} "
+                                    f"from {self.headers.get('Host')}"}
+            payload = json.dumps({"dashboard": model, "meta": {"folderUid": ""}}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+            return
         if self.path.startswith("/api/health"):
             payload = json.dumps({"commit": "abc", "database": "ok", "version": "11.3.0"}).encode()
             self.send_response(200)
@@ -158,6 +170,22 @@ def test_no_secret_in_any_output(echo_url, workdir, command, auth, debug):
         assert "echo " in output or "Authorization" in output or result.returncode != 0, output[-2000:]
     if command.startswith("publish") and command != "dry-run":
         assert "echo Authorization=" in output, output[-2000:]  # the echo really reached the output
+
+
+@pytest.mark.parametrize("auth", ["token", "basic", "url"])
+def test_no_secret_in_pulled_files_and_they_stay_inside_out(echo_url, tmp_path, auth):
+    """A server that echoes the Authorization header into a dashboard: the pulled file masks it (and stays
+    JSON), and nothing is written outside --out."""
+    result = subprocess.run([sys.executable, "-m", "airflow_dash.cli", "pull", "--out", "out", "echoed"], cwd=tmp_path,
+                            env=environment(echo_url, auth), capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert files == [tmp_path / "out" / "echoed.json"]
+    text = files[0].read_text()
+    model = json.loads(text)
+    assert "seen: Authorization=" in model["description"]  # the echo reached the file
+    leaked = sorted(f for f in forms() if f in text + result.stdout + result.stderr)
+    assert leaked == [], leaked
 
 
 @pytest.mark.parametrize("args", [

@@ -74,8 +74,11 @@ def _write_inside(out_dir: Path, name: str, text: str) -> Path:
 
 
 def export_text(model: dict[str, Any]) -> str:
-    """The file content for one live model."""
-    return pretty_json(normalize(model))
+    """The file content for one live model; a secret a server echoed into it (our token, a password, a
+    Basic header, credentials in a URL) is masked, and the text stays valid JSON."""
+    from airflow_dash.scrub import scrub_values
+
+    return scrub_values(pretty_json(normalize(model)))
 
 
 def resolve_folder(client: GrafanaClient, name: str) -> str:
