@@ -30,11 +30,21 @@ _ATOM = 10
 
 
 class FieldExpr:
-    """Something that can stand in a SELECT list: a field, a function call, arithmetic."""
+    """Something that can stand in a SELECT list: a field, a function call, arithmetic (`+ - * /` with numbers
+    and other expressions, parentheses only where needed).
+
+    >>> str(mean("used") / mean("total") * 100)
+    'mean("used") / mean("total") * 100'
+    """
 
     precedence = _ATOM
 
     def render(self) -> str:  # pragma: no cover - abstract
+        """The expression's InfluxQL text (what `str()` gives).
+
+        >>> mean("usage_idle").render()
+        'mean("usage_idle")'
+        """
         raise NotImplementedError
 
     def __str__(self) -> str:
@@ -96,6 +106,11 @@ def _as_field_expr(value: FieldLike) -> FieldExpr:
 
 @dataclass(frozen=True)
 class Number(FieldExpr):
+    """A number literal (ints and floats in expressions become one), never in exponent form.
+
+    >>> str(sum("value") * 0.001)
+    'sum("value") * 0.001'
+    """
     value: float
 
     def render(self) -> str:
@@ -104,7 +119,11 @@ class Number(FieldExpr):
 
 @dataclass(frozen=True)
 class Macro(FieldExpr):
-    """A Grafana macro that stands for a number, e.g. `$__interval_ms`."""
+    """A Grafana macro that stands for a number, e.g. `$__interval_ms`.
+
+    >>> str(sum("count") * 1000 / Macro("$__interval_ms"))
+    'sum("count") * 1000 / $__interval_ms'
+    """
 
     text: str
 
@@ -118,6 +137,11 @@ class Macro(FieldExpr):
 
 @dataclass(frozen=True)
 class Field(FieldExpr):
+    """A field by name, quoted as an identifier (make it with `field`, or give aggregates the name).
+
+    >>> str(Field("bytes recv"))
+    '"bytes recv"'
+    """
     name: str
 
     def render(self) -> str:
@@ -126,6 +150,11 @@ class Field(FieldExpr):
 
 @dataclass(frozen=True)
 class Function(FieldExpr):
+    """A function call `name(args)` over fields, expressions or durations (the helpers here make the common ones).
+
+    >>> str(Function("moving_average", (mean("x"), Number(5))))
+    'moving_average(mean("x"), 5)'
+    """
     name: str
     args: tuple[FieldExpr | Duration, ...]
 
@@ -135,6 +164,11 @@ class Function(FieldExpr):
 
 @dataclass(frozen=True)
 class Arith(FieldExpr):
+    """`lhs op rhs` between field expressions (made by the arithmetic operators).
+
+    >>> str(Arith("-", Number(100), mean("usage_idle")))
+    '100 - mean("usage_idle")'
+    """
     op: str
     lhs: FieldExpr
     rhs: FieldExpr
@@ -154,6 +188,11 @@ class Arith(FieldExpr):
 
 
 def field(name: str) -> Field:
+    """A raw field, e.g. for `SELECT "value" ...` without aggregation.
+
+    >>> str(select(field("value")).from_("m").interval(None))
+    'SELECT "value" FROM "m" WHERE $timeFilter'
+    """
     return Field(name)
 
 
@@ -166,7 +205,7 @@ def _aggregate(name: str) -> Callable[[str | FieldExpr], Function]:
         return Function(name, (_field_arg(value),))
 
     build.__name__ = name
-    build.__doc__ = f'`{name}("field")`.'
+    build.__doc__ = f'`{name}("field")`: per window of GROUP BY time.\n\n>>> str({name}("value"))\n\'{name}("value")\'\n'
     return build
 
 
@@ -185,15 +224,29 @@ non_negative_difference = _aggregate("non_negative_difference")
 
 
 def percentile(value: str | FieldExpr, n: float) -> Function:
+    """`percentile("field", n)`: the n-th percentile of the window.
+
+    >>> str(percentile("duration", 95))
+    'percentile("duration", 95)'
+    """
     return Function("percentile", (_field_arg(value), Number(float(n))))
 
 
 def non_negative_derivative(value: FieldExpr, unit: DurationLike = "1s") -> Function:
-    """Per-`unit` rate of a counter, ignoring resets: the InfluxQL counterpart of PromQL's rate()."""
+    """Per-`unit` rate of a counter, ignoring resets: the InfluxQL counterpart of PromQL's rate().
+
+    >>> str(non_negative_derivative(last("bytes_recv"), "1s"))
+    'non_negative_derivative(last("bytes_recv"), 1s)'
+    """
     return Function("non_negative_derivative", (value, duration(unit)))
 
 
 def derivative(value: FieldExpr, unit: DurationLike = "1s") -> Function:
+    """Per-`unit` rate of change (negative when the value falls).
+
+    >>> str(derivative(mean("load1")))
+    'derivative(mean("load1"), 1s)'
+    """
     return Function("derivative", (value, duration(unit)))
 
 
@@ -202,11 +255,24 @@ def derivative(value: FieldExpr, unit: DurationLike = "1s") -> Function:
 
 @dataclass(frozen=True)
 class TagCondition:
+    """One WHERE condition on a tag: a str compares equal, a Variable, Regex or list matches an anchored regex.
+
+    >>> print(TagCondition("host", Variable("host")).render())
+    "host" =~ /^${host:regex}$/
+    >>> print(TagCondition("cpu", "cpu-total", negate=True).render())
+    "cpu" != 'cpu-total'
+    """
+
     tag: str
     value: MatchValue | tuple[str, ...]
     negate: bool = False
 
     def render(self) -> str:
+        """The condition's InfluxQL text.
+
+        >>> TagCondition("host", ("a", "b")).render()
+        '"host" =~ /^(?:a|b)$/'
+        """
         key = escaping.influxql_identifier(self.tag)
         value = self.value
         if isinstance(value, Variable):
@@ -245,7 +311,11 @@ ALL_TAGS = "*"
 
 @dataclass(frozen=True)
 class Select:
-    """`SELECT ... FROM ... WHERE ... AND $timeFilter GROUP BY time(...), tags fill(...)`."""
+    """`SELECT ... FROM ... WHERE ... AND $timeFilter GROUP BY time(...), tags fill(...)` (start it with `select`).
+
+    >>> str(select(max("used_percent")).from_("mem").where(host=Variable("host")).group_by("host"))
+    'SELECT max("used_percent") FROM "mem" WHERE "host" =~ /^${host:regex}$/ AND $timeFilter GROUP BY time($__interval), "host" fill(null)'
+    """
 
     fields: tuple[tuple[FieldExpr, str | None], ...]
     measurement: str | Regex | Select | None = None  # a Select is a subquery: FROM (SELECT ...)
@@ -266,9 +336,19 @@ class Select:
         return replace(self, conditions=self.conditions + _conditions(tags, negate=False))
 
     def where_not(self, **tags: MatchValue | Iterable[str]) -> Select:
+        """Negated tag conditions (`!=`, or `!~` for variables, regexes and lists).
+
+        >>> str(select(mean("x")).from_("m").where_not(device=["lo"]).interval(None))
+        'SELECT mean("x") FROM "m" WHERE "device" !~ /^(?:lo)$/ AND $timeFilter'
+        """
         return replace(self, conditions=self.conditions + _conditions(tags, negate=True))
 
     def group_by(self, *tags: str) -> Select:
+        """`GROUP BY time(...), "tag"...` (`ALL_TAGS` for `*`).
+
+        >>> str(select(mean("x")).from_("m").group_by("host"))
+        'SELECT mean("x") FROM "m" WHERE $timeFilter GROUP BY time($__interval), "host" fill(null)'
+        """
         return replace(self, group_by_tags=self.group_by_tags + tuple(tags))
 
     def interval(self, every: DurationLike | None) -> Select:
@@ -276,17 +356,37 @@ class Select:
         return replace(self, group_by_time=duration(every) if every is not None else None)
 
     def fill_with(self, fill: str | None) -> Select:
+        """`fill(...)` for empty windows: null (default), none, previous, linear or 0.
+
+        >>> str(select(sum("x")).from_("m").fill_with("0"))
+        'SELECT sum("x") FROM "m" WHERE $timeFilter GROUP BY time($__interval) fill(0)'
+        """
         if fill is not None and fill not in _FILLS:
             raise ValueError(f"fill() takes one of {sorted(_FILLS)}")
         return replace(self, fill=fill)
 
     def without_time_filter(self) -> Select:
+        """Drop `$timeFilter` (e.g. the last value ever written).
+
+        >>> str(select(last("x")).from_("m").without_time_filter().interval(None))
+        'SELECT last("x") FROM "m"'
+        """
         return replace(self, time_filter=False)
 
     def newest_first(self, limit: int | None = None) -> Select:
+        """`ORDER BY time DESC`, optionally `LIMIT n`.
+
+        >>> str(select(field("x")).from_("m").interval(None).newest_first(1))
+        'SELECT "x" FROM "m" WHERE $timeFilter ORDER BY time DESC LIMIT 1'
+        """
         return replace(self, order_desc=True, limit=limit)
 
     def render(self) -> str:
+        """The query text (what `str()` gives); a SELECT without `from_` is a ValueError.
+
+        >>> select(mean("x")).from_("m").render()
+        'SELECT mean("x") FROM "m" WHERE $timeFilter GROUP BY time($__interval) fill(null)'
+        """
         if self.measurement is None:
             raise ValueError("SELECT needs a measurement: call .from_()")
         columns = ", ".join(
@@ -320,7 +420,11 @@ class Select:
 
 
 def select(*fields: FieldExpr | tuple[FieldExpr, str]) -> Select:
-    """`select(mean("x"), (max("y"), "peak"))`; a tuple gives the column an alias."""
+    """`select(mean("x"), (max("y"), "peak"))`; a tuple gives the column an alias.
+
+    >>> str(select(mean("x"), (max("y"), "peak")).from_("m"))
+    'SELECT mean("x"), max("y") AS "peak" FROM "m" WHERE $timeFilter GROUP BY time($__interval) fill(null)'
+    """
     normalized = tuple(f if isinstance(f, tuple) else (f, None) for f in fields)
     if not normalized:
         raise ValueError("SELECT needs at least one field")
@@ -329,16 +433,30 @@ def select(*fields: FieldExpr | tuple[FieldExpr, str]) -> Select:
 
 @dataclass(frozen=True)
 class ShowTagValues:
-    """`SHOW TAG VALUES [FROM m] WITH KEY = "tag" [WHERE ...]`: dashboard variable queries."""
+    """`SHOW TAG VALUES [FROM m] WITH KEY = "tag" [WHERE ...]`: dashboard variable queries.
+
+    >>> str(show_tag_values("host", "system"))
+    'SHOW TAG VALUES FROM "system" WITH KEY = "host"'
+    """
 
     key: str
     measurement: str | None = None
     conditions: tuple[TagCondition, ...] = ()
 
     def where(self, **tags: MatchValue | Iterable[str]) -> ShowTagValues:
+        """Only values of series with these tags (chained variables: containers of the chosen hosts).
+
+        >>> str(show_tag_values("container_name", "docker_container_cpu").where(host=Variable("host")))
+        'SHOW TAG VALUES FROM "docker_container_cpu" WITH KEY = "container_name" WHERE "host" =~ /^${host:regex}$/'
+        """
         return replace(self, conditions=self.conditions + _conditions(tags, negate=False))
 
     def render(self) -> str:
+        """The query text (what `str()` gives).
+
+        >>> show_tag_values("host").render()
+        'SHOW TAG VALUES WITH KEY = "host"'
+        """
         text = "SHOW TAG VALUES"
         if self.measurement:
             text += f" FROM {escaping.influxql_identifier(self.measurement)}"
@@ -352,6 +470,11 @@ class ShowTagValues:
 
 
 def show_tag_values(key: str, measurement: str | None = None) -> ShowTagValues:
+    """The values of tag `key` (in `measurement`, if given): what a dashboard variable lists.
+
+    >>> str(show_tag_values("dag_id", "airflow_dagrun_duration_success"))
+    'SHOW TAG VALUES FROM "airflow_dagrun_duration_success" WITH KEY = "dag_id"'
+    """
     return ShowTagValues(key, measurement)
 
 

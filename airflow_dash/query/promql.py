@@ -46,11 +46,23 @@ _SET_OPERATORS = frozenset({"and", "or", "unless"})
 
 
 class Expr:
-    """Base of every PromQL expression. Subclasses are frozen dataclasses."""
+    """Base of every PromQL expression: `str()` is the query text. Subclasses are frozen dataclasses.
+
+    Arithmetic operators build binary expressions (parentheses only where precedence needs them);
+    comparisons and set operators are methods, so `==` still compares the objects themselves.
+
+    >>> str((metric("a") + 1) * 2), str(metric("a").gt(0, bool_=True))
+    ('(a + 1) * 2', 'a > bool 0')
+    """
 
     precedence = _ATOM
 
     def render(self) -> str:  # pragma: no cover - abstract
+        """The query text (what `str()` gives).
+
+        >>> metric("up").render()
+        'up'
+        """
         raise NotImplementedError
 
     def __str__(self) -> str:
@@ -95,32 +107,77 @@ class Expr:
 
     # Comparisons are methods: overloading == would break equality of the objects themselves.
     def gt(self, other: ExprLike, *, bool_: bool = False) -> BinaryOp:
+        """`self > other` (`bool_=True`: `> bool`, 0/1 instead of filtering).
+
+        >>> str(metric("up").gt(0))
+        'up > 0'
+        """
         return binary(">", self, other, bool_=bool_)
 
     def ge(self, other: ExprLike, *, bool_: bool = False) -> BinaryOp:
+        """`self >= other`.
+
+        >>> str(metric("up").ge(1))
+        'up >= 1'
+        """
         return binary(">=", self, other, bool_=bool_)
 
     def lt(self, other: ExprLike, *, bool_: bool = False) -> BinaryOp:
+        """`self < other`.
+
+        >>> str(metric("up").lt(1, bool_=True))
+        'up < bool 1'
+        """
         return binary("<", self, other, bool_=bool_)
 
     def le(self, other: ExprLike, *, bool_: bool = False) -> BinaryOp:
+        """`self <= other`.
+
+        >>> str(metric("up").le(0))
+        'up <= 0'
+        """
         return binary("<=", self, other, bool_=bool_)
 
     def eq(self, other: ExprLike, *, bool_: bool = False) -> BinaryOp:
+        """`self == other` (a method: `==` on the objects compares them).
+
+        >>> str(metric("up").eq(0))
+        'up == 0'
+        """
         return binary("==", self, other, bool_=bool_)
 
     def ne(self, other: ExprLike, *, bool_: bool = False) -> BinaryOp:
+        """`self != other`.
+
+        >>> str(metric("up").ne(1))
+        'up != 1'
+        """
         return binary("!=", self, other, bool_=bool_)
 
     def and_(self, other: ExprLike, *, on: Sequence[str] | None = None, ignoring: Sequence[str] | None = None) -> BinaryOp:
+        """`self and other`: series of `self` that `other` also has (optionally `on`/`ignoring` labels).
+
+        >>> str(metric("a").and_(metric("b"), on=["instance"]))
+        'a and on (instance) b'
+        """
         return binary("and", self, other, on=on, ignoring=ignoring)
 
     def or_(self, other: ExprLike, *, on: Sequence[str] | None = None, ignoring: Sequence[str] | None = None) -> BinaryOp:
+        """`self or other`: `self`, plus the series of `other` it lacks.
+
+        >>> str(metric("a").or_(vector(0)))
+        'a or vector(0)'
+        """
         return binary("or", self, other, on=on, ignoring=ignoring)
 
     def unless(
         self, other: ExprLike, *, on: Sequence[str] | None = None, ignoring: Sequence[str] | None = None
     ) -> BinaryOp:
+        """`self unless other`: series of `self` that `other` does not have.
+
+        >>> str(metric("a").unless(metric("b")))
+        'a unless b'
+        """
         return binary("unless", self, other, on=on, ignoring=ignoring)
 
 
@@ -137,6 +194,11 @@ def _as_expr(value: ExprLike) -> Expr:
 
 @dataclass(frozen=True)
 class Number(Expr):
+    """A number literal; ints and floats in expressions become one.
+
+    >>> str(Number(0.5)), str(metric("x") * 100)
+    ('0.5', 'x * 100')
+    """
     value: float
 
     def __post_init__(self) -> None:
@@ -158,6 +220,11 @@ class Number(Expr):
 
 @dataclass(frozen=True)
 class StringLiteral(Expr):
+    """A string literal (escaped), e.g. an argument of `label_replace`.
+
+    >>> str(StringLiteral("a b"))
+    '"a b"'
+    """
     value: str
 
     def render(self) -> str:
@@ -169,7 +236,11 @@ class StringLiteral(Expr):
 
 @dataclass(frozen=True)
 class Matcher:
-    """One label matcher. `negate` turns = into != and =~ into !~."""
+    """One label matcher. `negate` turns = into != and =~ into !~.
+
+    >>> Matcher("mode", "idle").render(), Matcher("mode", ("user", "system"), negate=True).render()
+    ('mode="idle"', 'mode!~"user|system"')
+    """
 
     label: str
     value: MatchValue | tuple[str, ...]
@@ -179,6 +250,11 @@ class Matcher:
         escaping.promql_label_name(self.label)
 
     def render(self) -> str:
+        """The matcher's PromQL text.
+
+        >>> Matcher("instance", Variable("host")).render()
+        'instance=~"${host}"'
+        """
         value = self.value
         if isinstance(value, Variable):
             # Grafana's Prometheus datasource regex-escapes multi-value/All variables for a quoted string.
@@ -210,7 +286,11 @@ def _matchers(labels: dict[str, MatchValue | Iterable[str]], negate: bool) -> tu
 
 @dataclass(frozen=True)
 class Selector(Expr):
-    """An instant vector selector: `name{label="value", ...}`."""
+    """An instant vector selector: `name{label="value", ...}` (build it with `metric`).
+
+    >>> str(metric("up", job="node").where_not(instance="a:9100").offset("5m"))
+    'up{job="node", instance!="a:9100"} offset 5m'
+    """
 
     name: str | None
     matchers: tuple[Matcher, ...] = ()
@@ -223,20 +303,43 @@ class Selector(Expr):
             raise ValueError("a selector needs a metric name or at least one matcher")
 
     def where(self, **labels: MatchValue | Iterable[str]) -> Selector:
-        """Add matchers: a str matches literally, a Variable or Regex by regex, a list of str as alternatives."""
+        """Add matchers: a str matches literally, a Variable or Regex by regex, a list of str as alternatives.
+
+        >>> str(metric("up").where(job="node", instance=Variable("host")))
+        'up{job="node", instance=~"${host}"}'
+        """
         return replace(self, matchers=self.matchers + _matchers(labels, negate=False))
 
     def where_not(self, **labels: MatchValue | Iterable[str]) -> Selector:
+        """Add negated matchers (`!=`, or `!~` for variables, regexes and lists).
+
+        >>> str(metric("up").where_not(job=["a", "b"]))
+        'up{job!~"a|b"}'
+        """
         return replace(self, matchers=self.matchers + _matchers(labels, negate=True))
 
     def with_matchers(self, matchers: Iterable[Matcher]) -> Selector:
+        """Add ready-made `Matcher`s.
+
+        >>> str(metric("up").with_matchers([Matcher("job", "node")]))
+        'up{job="node"}'
+        """
         return replace(self, matchers=self.matchers + tuple(matchers))
 
     def offset(self, by: DurationLike) -> Selector:
+        """The selector shifted back in time: `up offset 1h`.
+
+        >>> str(metric("up").offset("1h"))
+        'up offset 1h'
+        """
         return replace(self, offset_by=duration(by))
 
     def over(self, range_: DurationLike = RATE_INTERVAL) -> RangeSelector:
-        """The range vector `selector[range]` (default `$__rate_interval`)."""
+        """The range vector `selector[range]` (default `$__rate_interval`).
+
+        >>> str(metric("x").over("5m"))
+        'x[5m]'
+        """
         return RangeSelector(replace(self, offset_by=None), duration(range_), self.offset_by)
 
     def render(self) -> str:
@@ -247,11 +350,21 @@ class Selector(Expr):
 
 @dataclass(frozen=True)
 class RangeSelector(Expr):
+    """A range vector `selector[range]` (build it with `Selector.over`; range functions add it themselves).
+
+    >>> str(metric("x").over("5m").offset("1h"))
+    'x[5m] offset 1h'
+    """
     selector: Selector
     range: Duration
     offset_by: Duration | None = None
 
     def offset(self, by: DurationLike) -> RangeSelector:
+        """The range shifted back in time.
+
+        >>> str(metric("x").over("5m").offset("1d"))
+        'x[5m] offset 1d'
+        """
         return replace(self, offset_by=duration(by))
 
     def render(self) -> str:
@@ -261,6 +374,11 @@ class RangeSelector(Expr):
 
 @dataclass(frozen=True)
 class Subquery(Expr):
+    """`expr[range:step]`: an instant expression evaluated over a range (range functions of a non-selector make one).
+
+    >>> str(max_over_time(rate(metric("x")), "1h"))
+    'max_over_time(rate(x[$__rate_interval])[1h:])'
+    """
     expr: Expr
     range: Duration
     step: Duration | None = None
@@ -274,7 +392,11 @@ class Subquery(Expr):
 
 
 def metric(name: str, /, **labels: MatchValue | Iterable[str]) -> Selector:
-    """`metric("up", job="node")` → `up{job="node"}`."""
+    """`metric("up", job="node")` → `up{job="node"}`.
+
+    >>> str(metric("up", job="node"))
+    'up{job="node"}'
+    """
     return Selector(name).where(**labels)
 
 
@@ -283,7 +405,11 @@ def metric(name: str, /, **labels: MatchValue | Iterable[str]) -> Selector:
 
 @dataclass(frozen=True)
 class VectorMatching:
-    """`on(...)`/`ignoring(...)` with optional `group_left(...)`/`group_right(...)`."""
+    """`on(...)`/`ignoring(...)` with optional `group_left(...)`/`group_right(...)` (made by `binary`).
+
+    >>> VectorMatching(ignoring=("cpu",), group_left=()).render()
+    'ignoring (cpu) group_left'
+    """
 
     on: tuple[str, ...] | None = None
     ignoring: tuple[str, ...] | None = None
@@ -291,6 +417,11 @@ class VectorMatching:
     group_right: tuple[str, ...] | None = None
 
     def render(self) -> str:
+        """The modifiers' PromQL text.
+
+        >>> VectorMatching(on=("instance",)).render()
+        'on (instance)'
+        """
         parts = []
         if self.on is not None:
             parts.append(f"on ({', '.join(self.on)})")
@@ -305,6 +436,11 @@ class VectorMatching:
 
 @dataclass(frozen=True)
 class BinaryOp(Expr):
+    """`lhs op rhs`, with optional `bool` and vector matching (build it with operators, methods or `binary`).
+
+    >>> str(binary("/", metric("a"), metric("b"), on=["instance"], group_left=["job"]))
+    'a / on (instance) group_left (job) b'
+    """
     op: str
     lhs: Expr
     rhs: Expr
@@ -344,7 +480,11 @@ def binary(
     group_left: Sequence[str] | None = None,
     group_right: Sequence[str] | None = None,
 ) -> BinaryOp:
-    """A binary operation with optional vector matching, e.g. `binary("/", a, b, on=["instance"])`."""
+    """A binary operation with optional vector matching, e.g. `binary("/", a, b, on=["instance"])`.
+
+    >>> str(binary(">", metric("a"), 0, bool_=True))
+    'a > bool 0'
+    """
     if op not in _PRECEDENCE:
         raise ValueError(f"unknown PromQL operator {op!r}")
     if bool_ and op not in _COMPARISONS:
@@ -369,6 +509,11 @@ def binary(
 
 @dataclass(frozen=True)
 class Negation(Expr):
+    """Unary minus: `-expr`.
+
+    >>> str(-metric("x")), str(-(metric("x") + 1))
+    ('-x', '-(x + 1)')
+    """
     expr: Expr
     precedence = _UNARY
 
@@ -392,6 +537,11 @@ _RANGE_FUNCTIONS = frozenset(
 
 @dataclass(frozen=True)
 class Call(Expr):
+    """A function call `function(args)` (build it with the functions here or `func`).
+
+    >>> str(Call("time"))
+    'time()'
+    """
     function: str
     args: tuple[Expr, ...] = ()
 
@@ -410,13 +560,21 @@ def _range_argument(expr: Expr, range_: DurationLike | None) -> Expr:
 
 
 def func(name: str, *args: ExprLike | str) -> Call:
-    """Any PromQL function; str arguments become string literals."""
+    """Any PromQL function; str arguments become string literals.
+
+    >>> str(func("label_join", metric("up"), "both", ",", "job", "instance"))
+    'label_join(up, "both", ",", "job", "instance")'
+    """
     rendered = tuple(StringLiteral(a) if isinstance(a, str) else _as_expr(a) for a in args)
     return Call(name, rendered)
 
 
 class RangeFunction(Protocol):
-    """`rate`, `increase`, `avg_over_time`...: `f(expr, range_=None)`; the range defaults to `$__rate_interval`."""
+    """`rate`, `increase`, `avg_over_time`...: `f(expr, range_=None)`; the range defaults to `$__rate_interval`.
+
+    >>> str(increase(metric("x"), "1h"))
+    'increase(x[1h])'
+    """
 
     def __call__(self, expr: Expr, range_: DurationLike | None = None) -> Call: ...
 
@@ -426,7 +584,8 @@ def _range_function(name: str) -> RangeFunction:
         return Call(name, (_range_argument(expr, range_),))
 
     build.__name__ = name
-    build.__doc__ = f"`{name}(v[range])`; a plain selector gets `[$__rate_interval]`."
+    build.__doc__ = (f"`{name}(v[range])`; a plain selector gets `[$__rate_interval]`.\n\n"
+                     f">>> str({name}(metric(\"x\")))\n'{name}(x[$__rate_interval])'\n")
     return build
 
 
@@ -448,22 +607,40 @@ stddev_over_time = _range_function("stddev_over_time")
 
 
 def quantile_over_time(q: float, expr: Expr, range_: DurationLike | None = None) -> Call:
+    """`quantile_over_time(q, v[range])`; a plain selector gets `[$__rate_interval]`.
+
+    >>> str(quantile_over_time(0.95, metric("x"), "1h"))
+    'quantile_over_time(0.95, x[1h])'
+    """
     return Call("quantile_over_time", (Number(float(q)), _range_argument(expr, range_)))
 
 
 def predict_linear(expr: Expr, seconds: float, range_: DurationLike | None = None) -> Call:
+    """`predict_linear(v[range], seconds)`: where the series will be in `seconds`, by linear regression.
+
+    >>> str(predict_linear(metric("node_filesystem_avail_bytes"), 3600, "6h"))
+    'predict_linear(node_filesystem_avail_bytes[6h], 3600)'
+    """
     return Call("predict_linear", (_range_argument(expr, range_), Number(float(seconds))))
 
 
 def histogram_quantile(q: float, buckets: Expr) -> Call:
-    """`histogram_quantile(q, buckets)`; `buckets` is usually `sum(rate(x_bucket)).by("le", ...)`."""
+    """`histogram_quantile(q, buckets)`; `buckets` is usually `sum(rate(x_bucket)).by("le", ...)`.
+
+    >>> str(histogram_quantile(0.95, sum(rate(metric("x_bucket"))).by("le")))
+    'histogram_quantile(0.95, sum by (le) (rate(x_bucket[$__rate_interval])))'
+    """
     if not 0 <= q <= 1:
         raise ValueError("a quantile is between 0 and 1")
     return Call("histogram_quantile", (Number(float(q)), buckets))
 
 
 def label_replace(expr: Expr, dst: str, replacement: str, src: str, regex: Regex | str) -> Call:
-    """`label_replace(v, dst, replacement, src, regex)`; a str regex is matched literally."""
+    """`label_replace(v, dst, replacement, src, regex)`; a str regex is matched literally.
+
+    >>> print(label_replace(metric("up"), "host", "$1", "instance", Regex("(.*):.*")))  # `$` as \\x24: Grafana leaves it
+    label_replace(up, "host", "\\x241", "instance", "(.*):.*")
+    """
     pattern = regex.pattern if isinstance(regex, Regex) else escaping.regex_escape(regex)
     escaping.promql_label_name(dst)
     escaping.promql_label_name(src)
@@ -474,26 +651,56 @@ def label_replace(expr: Expr, dst: str, replacement: str, src: str, regex: Regex
 
 
 def clamp_min(expr: Expr, minimum: float) -> Call:
+    """`clamp_min(v, minimum)`: values below `minimum` become `minimum` (e.g. to divide safely).
+
+    >>> str(clamp_min(metric("x"), 1))
+    'clamp_min(x, 1)'
+    """
     return Call("clamp_min", (expr, Number(float(minimum))))
 
 
 def clamp_max(expr: Expr, maximum: float) -> Call:
+    """`clamp_max(v, maximum)`: values above `maximum` become `maximum`.
+
+    >>> str(clamp_max(metric("x"), 100))
+    'clamp_max(x, 100)'
+    """
     return Call("clamp_max", (expr, Number(float(maximum))))
 
 
 def absent(expr: Expr) -> Call:
+    """`absent(v)`: 1 when `v` has no series (alerts on a metric that stopped).
+
+    >>> str(absent(metric("up", job="airflow")))
+    'absent(up{job="airflow"})'
+    """
     return Call("absent", (expr,))
 
 
 def time() -> Call:
+    """`time()`: the evaluation time in seconds since the epoch.
+
+    >>> str(time() - metric("process_start_time_seconds"))
+    'time() - process_start_time_seconds'
+    """
     return Call("time")
 
 
 def vector(value: float) -> Call:
+    """`vector(value)`: one series without labels (e.g. `x or vector(0)`).
+
+    >>> str(vector(0))
+    'vector(0)'
+    """
     return Call("vector", (Number(float(value)),))
 
 
 def scalar(expr: Expr) -> Call:
+    """`scalar(v)`: the value of a one-series vector as a scalar.
+
+    >>> str(scalar(sum(metric("x"))))
+    'scalar(sum (x))'
+    """
     return Call("scalar", (expr,))
 
 
@@ -504,6 +711,11 @@ _PARAMETRIC = frozenset({"topk", "bottomk", "quantile", "count_values"})
 
 @dataclass(frozen=True)
 class Aggregation(Expr):
+    """An aggregation `op by (labels) (expr)` (build it with `sum`, `avg`, `topk`...).
+
+    >>> str(sum(metric("x")).by("instance")), str(avg(metric("x")).without("cpu"))
+    ('sum by (instance) (x)', 'avg without (cpu) (x)')
+    """
     op: str
     expr: Expr
     param: Expr | None = None
@@ -512,12 +724,21 @@ class Aggregation(Expr):
     has_grouping: bool = field(default=False)
 
     def by(self, *labels: str) -> Aggregation:
-        """`sum by (labels) (...)`; no labels means one series, written plainly as `sum (...)`."""
+        """`sum by (labels) (...)`; no labels means one series, written plainly as `sum (...)`.
+
+        >>> str(sum(metric("x")).by("job")), str(sum(metric("x")).by())
+        ('sum by (job) (x)', 'sum (x)')
+        """
         for label in labels:
             escaping.promql_label_name(label)
         return replace(self, grouping=tuple(labels), without_labels=False, has_grouping=bool(labels))
 
     def without(self, *labels: str) -> Aggregation:
+        """`op without (labels) (...)`: aggregate away these labels, keep the others.
+
+        >>> str(max(metric("x")).without("cpu", "mode"))
+        'max without (cpu, mode) (x)'
+        """
         for label in labels:
             escaping.promql_label_name(label)
         return replace(self, grouping=tuple(labels), without_labels=True, has_grouping=True)
@@ -535,7 +756,8 @@ def _aggregation(op: str) -> Callable[[ExprLike], Aggregation]:
         return Aggregation(op, _as_expr(expr))
 
     build.__name__ = op
-    build.__doc__ = f"`{op}(expr)`; chain `.by(...)` or `.without(...)`."
+    build.__doc__ = (f"`{op}(expr)`; chain `.by(...)` or `.without(...)`.\n\n"
+                     f">>> str({op}(metric(\"x\")).by(\"instance\"))\n'{op} by (instance) (x)'\n")
     return build
 
 
@@ -549,19 +771,38 @@ stddev = _aggregation("stddev")
 
 
 def topk(k: int, expr: Expr) -> Aggregation:
+    """`topk(k, v)`: the `k` largest series.
+
+    >>> str(topk(5, metric("x")))
+    'topk (5, x)'
+    """
     return Aggregation("topk", expr, Number(float(k)))
 
 
 def bottomk(k: int, expr: Expr) -> Aggregation:
+    """`bottomk(k, v)`: the `k` smallest series.
+
+    >>> str(bottomk(3, metric("x")).by("job"))
+    'bottomk by (job) (3, x)'
+    """
     return Aggregation("bottomk", expr, Number(float(k)))
 
 
 def quantile(q: float, expr: Expr) -> Aggregation:
+    """`quantile(q, v)`: the q-quantile across series.
+
+    >>> str(quantile(0.9, metric("x")))
+    'quantile (0.9, x)'
+    """
     return Aggregation("quantile", expr, Number(float(q)))
 
 
 def parenthesized(expr: Expr) -> str:
-    """Render with parentheses when `expr` is not atomic (for embedding in hand-written text)."""
+    """Render with parentheses when `expr` is not atomic (for embedding in hand-written text).
+
+    >>> parenthesized(metric("a") + 1), parenthesized(metric("a"))
+    ('(a + 1)', 'a')
+    """
     text = expr.render()
     return f"({text})" if expr.precedence < _ATOM else text
 

@@ -20,6 +20,10 @@ class Variable:
 
     `multi` is True for variables that can hold several values or "All": they can only be matched with a
     regex, and builders do that automatically. A single-value variable in an equality renders as `$name`.
+
+    >>> from airflow_dash.query import promql as P
+    >>> str(P.metric("up", instance=Variable("host"))), str(P.metric("up", instance=Variable("host", multi=False)))
+    ('up{instance=~"${host}"}', 'up{instance="${host}"}')
     """
 
     name: str
@@ -58,7 +62,11 @@ _MACROS = frozenset({"$__rate_interval", "$__interval", "$__range"})
 
 @dataclass(frozen=True)
 class Duration:
-    """A PromQL/InfluxQL duration such as `5m` or `1h30m`, or one of Grafana's interval macros."""
+    """A PromQL/InfluxQL duration such as `5m` or `1h30m`, or one of Grafana's interval macros.
+
+    >>> Duration("1h30m").text, Duration("$__rate_interval").is_macro
+    ('1h30m', True)
+    """
 
     text: str
 
@@ -84,6 +92,11 @@ MatchValue = Union[str, Variable, Regex]
 
 
 def duration(value: DurationLike) -> Duration:
+    """A `Duration` from its text (a `Duration` as it is); an invalid one is a ValueError.
+
+    >>> duration("5m") == Duration("5m")
+    True
+    """
     return value if isinstance(value, Duration) else Duration(value)
 
 
@@ -92,6 +105,10 @@ class Affine:
     """`multiply * value + add`: the unit conversions panels need (bytes→bits, 100 - idle%, ns→s).
 
     One small value type serves Flux and InfluxQL alike, so a conversion is written once per signal.
+
+    >>> from airflow_dash.query import influxql as Q
+    >>> str(Q.mean("usage_idle").apply(Affine(-1, 100))), Affine().is_identity
+    ('100 - mean("usage_idle")', True)
     """
 
     multiply: float = 1.0
@@ -104,7 +121,11 @@ class Affine:
 
 def number_text(value: float) -> str:
     """Shortest exact text for a number, never in exponent form (Flux and InfluxQL reject `1e-09`):
-    100 not 100.0, 0.5, 0.000000001."""
+    100 not 100.0, 0.5, 0.000000001.
+
+    >>> number_text(100.0), number_text(0.5), number_text(1e-09)
+    ('100', '0.5', '0.000000001')
+    """
     value = float(value)
     if value.is_integer() and abs(value) < 1e15:
         return str(int(value))
