@@ -526,7 +526,7 @@ class Settings:
         return GrafanaClient(self.grafana_url, token=self.grafana_token, user=self.grafana_user,
                              password=self.grafana_password, org_id=self.grafana_org_id, verify=self.verify,
                              timeout=(self.connect_timeout, self.read_timeout), retries=self.retries,
-                             api=self.grafana_api)
+                             api=self.grafana_api, pool_size=self.concurrency)
 
 
 _warned_insecure: set[str] = set()

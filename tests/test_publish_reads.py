@@ -100,3 +100,16 @@ def test_a_deleted_folder_is_recreated_although_its_parent_is_inferred(grafana):
     assert [s.action for s in plan.dashboards] == ["unchanged", "create"]
     assert [f.label for f in plan.folders if not f.exists] == [f"{grafana.root_folder}/Team B"]
     assert emulator.dashboard(dashboards[1].uid) is not None
+
+
+def test_one_pool_of_connections_sized_to_the_concurrency_serves_every_thread(grafana):
+    emulator = grafana.require_emulator()
+    dashboards = [sample_dashboard(grafana.prefix, f"c{i:02d}", "Team" if i % 2 else None) for i in range(40)]
+    with grafana.client() as client:
+        opened = emulator.connections_opened
+        plan, report = publish(grafana, dashboards, client=client, concurrency=4)
+        assert report.ok, report
+        plan, report = publish(grafana, dashboards, client=client, concurrency=4)
+        assert report.ok and {s.action for s in plan.dashboards} == {"unchanged"}
+        # Planning and writing, twice, on fresh worker threads each time: the same keep-alive connections.
+        assert emulator.connections_opened - opened <= 4, emulator.connections_opened - opened

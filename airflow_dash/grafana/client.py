@@ -27,9 +27,12 @@ only because each write this client issues is either idempotent or guarded so th
 
 from __future__ import annotations
 
+import json as stdlib_json
 import threading
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 from urllib.parse import quote, urlsplit, urlunsplit
+
+import orjson
 
 from airflow_dash.errors import OperationError, UserError, connection_cause
 from airflow_dash.grafana.api import DashboardApi, LiveDashboard, ServerInfo  # noqa: F401 - LiveDashboard re-exported
@@ -44,6 +47,16 @@ RETRY_STATUSES = (429, 502, 503, 504)
 # A Retry-After longer than this is not waited for in full: a CLI should not hang for minutes.
 MAX_RETRY_AFTER_SECONDS = 30.0
 USER_AGENT = "airflow-dash"
+_JSON_CONTENT = {"Content-Type": "application/json"}
+
+
+def _encode_json(value: Any) -> bytes:
+    """A request body. orjson refuses what the json module would coerce (keys that are not strings, ints
+    beyond 64 bits): those go through the json module, as they always did."""
+    try:
+        return orjson.dumps(value)
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return stdlib_json.dumps(value).encode("utf-8")
 
 
 class GrafanaHTTPError(OperationError):
@@ -126,7 +139,8 @@ def _make_retry(retries: int, backoff: float) -> Retry:
 class GrafanaClient:
     """Typed access to the parts of the Grafana HTTP API that airflow-dash needs.
 
-    Thread-safe: each thread gets its own `requests.Session` (sessions are not safe to share).
+    Thread-safe: every thread sends through one `requests.Session` whose pool keeps up to `pool_size`
+    connections open (see `_session` for why sharing it is safe); `use_concurrency` grows it.
     Authentication: a service-account `token` (Bearer) or `user`/`password` (Basic); `org_id` sets
     X-Grafana-Org-Id. `verify` is True (system CAs), a CA bundle path, or False (only on `--insecure`).
     `timeout` is (connect, read) seconds.
@@ -148,6 +162,7 @@ class GrafanaClient:
         retries: int = 4,
         backoff: float = 0.25,
         api: str = "auto",
+        pool_size: int = 10,
     ):
         self.url, url_user, url_password = _strip_userinfo(url)
         self._token = token or None
@@ -166,9 +181,9 @@ class GrafanaClient:
         self.api_preference = api
         self._api: DashboardApi | None = None
         self._api_lock = threading.Lock()
-        self._local = threading.local()
-        self._sessions: list[Any] = []
-        self._sessions_lock = threading.Lock()
+        self.pool_size = max(1, pool_size)
+        self._shared: requests.Session | None = None
+        self._session_lock = threading.Lock()
 
     # -- plumbing -------------------------------------------------------------------------------------------
 
@@ -196,36 +211,57 @@ class GrafanaClient:
         return scrub(text)
 
     def _session(self) -> requests.Session:
-        session: requests.Session | None = getattr(self._local, "session", None)
-        if session is None:
-            import requests
-            from requests.adapters import HTTPAdapter
+        """The one session every thread sends through: its connection pool holds `pool_size` keep-alive
+        connections (publish sizes it to its concurrency), so a run opens at most that many. Sharing it is safe
+        because nothing in it changes per request: headers and auth are fixed here, proxies and netrc are off
+        and cookies are refused (a Set-Cookie would be the only state one thread could leave for another);
+        urllib3's pool hands each connection to one thread at a time."""
+        session = self._shared
+        if session is not None:
+            return session
+        with self._session_lock:
+            if self._shared is None:
+                self._shared = self._new_session()
+            return self._shared
 
-            session = requests.Session()
-            adapter = HTTPAdapter(max_retries=_make_retry(self.retries, self.backoff), pool_maxsize=4)
-            session.mount("http://", adapter)
-            session.mount("https://", adapter)
-            session.headers["User-Agent"] = USER_AGENT
-            session.headers["Accept"] = "application/json"
-            if self._token:
-                session.headers["Authorization"] = f"Bearer {self._token}"
-            elif self._user:
-                session.auth = (self._user, self._password or "")
-            if self.org_id is not None:
-                session.headers["X-Grafana-Org-Id"] = str(self.org_id)
-            session.verify = self.verify
-            session.trust_env = False  # no surprise proxies or netrc credentials on loopback / in CI
-            self._local.session = session
-            with self._sessions_lock:
-                self._sessions.append(session)
+    def _new_session(self) -> requests.Session:
+        from http.cookiejar import DefaultCookiePolicy
+
+        import requests
+        from requests.adapters import HTTPAdapter
+
+        session = requests.Session()
+        adapter = HTTPAdapter(max_retries=_make_retry(self.retries, self.backoff), pool_connections=1,
+                              pool_maxsize=self.pool_size)
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        session.headers["User-Agent"] = USER_AGENT
+        session.headers["Accept"] = "application/json"
+        if self._token:
+            session.headers["Authorization"] = f"Bearer {self._token}"
+        elif self._user:
+            session.auth = (self._user, self._password or "")
+        if self.org_id is not None:
+            session.headers["X-Grafana-Org-Id"] = str(self.org_id)
+        session.verify = self.verify
+        session.trust_env = False  # no surprise proxies or netrc credentials on loopback / in CI
+        session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))  # keep no cookie (see _session)
         return session
 
+    def use_concurrency(self, concurrency: int) -> None:
+        """Make room for `concurrency` requests at once (a bigger pool, before any thread uses it)."""
+        if concurrency > self.pool_size:
+            with self._session_lock:
+                self.pool_size = concurrency
+                old, self._shared = self._shared, None
+            if old is not None:
+                old.close()
+
     def close(self) -> None:
-        with self._sessions_lock:
-            for session in self._sessions:
-                session.close()
-            self._sessions.clear()
-        self._local = threading.local()
+        with self._session_lock:
+            session, self._shared = self._shared, None
+        if session is not None:
+            session.close()
 
     def __enter__(self) -> "GrafanaClient":
         return self
@@ -247,9 +283,13 @@ class GrafanaClient:
         instead of raised. `what` describes the attempt for error messages, e.g. "saving dashboard 'x'"."""
         import requests
 
+        data = headers = None
+        if json is not None:  # orjson: about 15 times faster than the json module requests would use
+            data = _encode_json(json)
+            headers = _JSON_CONTENT
         try:
-            response = self._session().request(method, self.url + path, params=params, json=json,
-                                               timeout=self.timeout)
+            response = self._session().request(method, self.url + path, params=params, data=data,
+                                               headers=headers, timeout=self.timeout)
         except requests.exceptions.SSLError as exc:
             raise GrafanaUnreachable(self._scrub(
                 f"{what} failed: TLS verification failed for {self.host} ({connection_cause(exc)}); "
@@ -287,11 +327,12 @@ class GrafanaClient:
 
     @staticmethod
     def _parse(response: requests.Response) -> Any:
-        if not response.content:
+        content = response.content
+        if not content:
             return None
         try:
-            return response.json()
-        except ValueError:
+            return orjson.loads(content)
+        except orjson.JSONDecodeError:
             return response.text
 
     def _error(self, what: str, status: int, body: Any, response: requests.Response) -> Exception:

@@ -339,6 +339,7 @@ def plan_publish(client: GrafanaClient, dashboards: Iterable[DashboardLike], *, 
     not, one search (a page per thousand dashboards) says which uids exist anywhere in the organisation and
     only those are read, so a first publish does not read once per dashboard."""
     items = list(dashboards)
+    client.use_concurrency(concurrency)
     by_uid: dict[str, DashboardLike] = {}
     for dashboard in items:
         if dashboard.uid in by_uid:
@@ -516,6 +517,7 @@ def apply_plan(client: GrafanaClient, plan: Plan, *, concurrency: int = 4, messa
     `cancel` (set e.g. by a SIGINT handler): no new write starts once it is set; writes in flight finish and
     are reported, the rest are "not attempted", and no clean-up or prune runs."""
     cancel = cancel or threading.Event()
+    client.use_concurrency(concurrency)
     lock = threading.Lock()
     results: list[ItemResult] = []
     stop: list[str] = []  # first fatal error; set once, read by every worker

@@ -156,6 +156,7 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         with self.server.emulator._requests_lock:  # type: ignore[attr-defined]
             self.server.emulator._open_sockets.add(self.connection)  # type: ignore[attr-defined]
+            self.server.emulator.connections_opened += 1  # type: ignore[attr-defined]
 
     def finish(self) -> None:
         try:

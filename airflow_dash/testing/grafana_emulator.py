@@ -305,6 +305,7 @@ class GrafanaEmulator:
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._open_sockets: set[socket.socket] = set()
+        self.connections_opened = 0  # TCP connections accepted so far (a client's keep-alive reuse shows here)
         self._routes = self._build_routes()
         if self.modern:
             from airflow_dash.testing.grafana_resources import ResourceRoutes
