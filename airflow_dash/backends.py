@@ -127,14 +127,11 @@ class Backend(ABC):
 
     def annotation_json(self, target: Target, name: str, color: str, enabled: bool = True) -> dict[str, Any]:
         """A dashboard annotation drawing an event wherever the (annotation) target has a value."""
-        return {
-            "name": name,
-            "enable": enabled,
-            "hide": False,
-            "iconColor": color,
-            "datasource": self.datasource_ref(),
-            "target": {**self.target_json(target, "Anno")},
-        }
+        return {**self._annotation_fields(name, color, enabled), "target": {**self.target_json(target, "Anno")}}
+
+    def _annotation_fields(self, name: str, color: str, enabled: bool) -> dict[str, Any]:
+        """What every backend's annotation carries; the query goes where its datasource plugin reads it."""
+        return {"name": name, "enable": enabled, "hide": False, "iconColor": color, "datasource": self.datasource_ref()}
 
     def datasource_ref(self) -> dict[str, Any]:
         return {"type": self.datasource_type, "uid": "${" + DATASOURCE_VARIABLE + "}"}
@@ -227,11 +224,7 @@ class PrometheusBackend(Backend):
 
     def annotation_json(self, target: Target, name: str, color: str, enabled: bool = True) -> dict[str, Any]:
         return {
-            "name": name,
-            "enable": enabled,
-            "hide": False,
-            "iconColor": color,
-            "datasource": self.datasource_ref(),
+            **self._annotation_fields(name, color, enabled),
             "expr": target.query,
             "step": "60s",
             "titleFormat": name,

@@ -143,3 +143,18 @@ def test_client_sees_the_v2_save_through_either_api(grafana13):
     for api in ("resources", "legacy"):
         live = GrafanaClient(grafana13.url, token=TOKEN, api=api).get_dashboard("d")
         assert live.stored_as == "v2beta1" and live.stored_as_v2
+
+
+@pytest.mark.parametrize("route", ["/api/folders/{uid}", FOLDERS + "/{uid}"])
+def test_deleting_a_folder_takes_its_nested_folders_and_their_dashboards(grafana13, route):
+    """Grafana deletes a folder's subtree with it, through the legacy route and the folder API alike."""
+    grafana13.add_folder("top", "Top")
+    grafana13.add_folder("mid", "Mid", parent_uid="top")
+    grafana13.add_folder("other", "Other")
+    grafana13.add_dashboard({"uid": "deep", "title": "Deep", "panels": []}, folder_uid="mid")
+    grafana13.add_dashboard({"uid": "kept", "title": "Kept", "panels": []}, folder_uid="other")
+    assert call(grafana13, "DELETE", route.format(uid="top")).status_code == 200
+    assert call(grafana13, "GET", "/api/folders/mid").status_code == 404
+    assert call(grafana13, "GET", "/api/dashboards/uid/deep").status_code == 404
+    assert call(grafana13, "GET", "/api/folders/other").status_code == 200
+    assert call(grafana13, "GET", "/api/dashboards/uid/kept").status_code == 200

@@ -824,6 +824,18 @@ class GrafanaEmulator:
         del self._dashboards[dash.uid]
         self._versions.pop(dash.id, None)
 
+    def _remove_folder_tree(self, uid: str) -> None:
+        """Delete a folder with its nested folders and every dashboard in them (both APIs; lock held)."""
+        doomed, grew = {uid}, True
+        while grew:
+            children = {f.uid for f in self._folders.values() if f.parent_uid in doomed}
+            grew = not children <= doomed
+            doomed |= children
+        for dash in [d for d in self._dashboards.values() if d.folder_uid in doomed]:
+            self._remove_dashboard(dash)
+        for doomed_uid in doomed:
+            del self._folders[doomed_uid]
+
     # ------------------------------------------------------------------ versions
 
     def _version_dto(self, version: _Version, dash: _Dashboard, *, with_data: bool) -> dict:
@@ -1051,16 +1063,7 @@ class GrafanaEmulator:
             folder = self._folders.get(params[0])
             if folder is None:
                 raise _ApiError(404, {"status": "not-found", "message": "folder not found"})
-            doomed = {folder.uid}
-            grew = True
-            while grew:  # nested folders go with their parent
-                children = {f.uid for f in self._folders.values() if f.parent_uid in doomed}
-                grew = not children <= doomed
-                doomed |= children
-            for dash in [d for d in self._dashboards.values() if d.folder_uid in doomed]:
-                self._remove_dashboard(dash)
-            for uid in doomed:
-                del self._folders[uid]
+            self._remove_folder_tree(folder.uid)
             return {"message": "Folder deleted"}
 
     def folder_depth(self, uid: str) -> int:

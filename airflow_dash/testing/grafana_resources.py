@@ -23,7 +23,7 @@ from __future__ import annotations
 import copy
 import json
 import re
-from typing import Any
+from typing import Any, Callable, NamedTuple
 
 from airflow_dash.testing.grafana_emulator import (
     MAX_FOLDER_DEPTH, Answer, _ApiError, _as_str, _Dashboard, _Folder, _now, _query_int,
@@ -33,6 +33,20 @@ DASHBOARD_GROUP = "dashboard.grafana.app"
 FOLDER_GROUP = "folder.grafana.app"
 DASHBOARD_VERSIONS = ("v1", "v1beta1", "v0alpha1", "v2beta1")  # preferred first
 FOLDER_VERSIONS = ("v1", "v1beta1")
+
+
+class _Resource(NamedTuple):
+    """What the generic list/get routes need to know of a resource."""
+
+    plural: str  # in URLs and Status details
+    group: str
+    versions: tuple[str, ...]
+    list_kind: str
+    store: str  # the emulator's dict of them, by uid
+
+
+DASHBOARDS = _Resource("dashboards", DASHBOARD_GROUP, DASHBOARD_VERSIONS, "DashboardList", "_dashboards")
+FOLDERS = _Resource("folders", FOLDER_GROUP, FOLDER_VERSIONS, "FolderList", "_folders")
 NAMESPACE = "default"
 FOLDER_ANNOTATION = "grafana.app/folder"
 MESSAGE_ANNOTATION = "grafana.app/message"
@@ -198,25 +212,34 @@ class ResourceRoutes:
             metadata["continue"] = str(start + limit)
         return {"kind": kind, "apiVersion": group_version, "metadata": metadata, "items": page}
 
+    def _list(self, resource: _Resource, render: Callable[[Any, str], dict], params, query) -> dict:
+        """GET of a collection, the same for dashboards and folders: every object by name, paged."""
+        version, namespace = params
+        self._check(version, namespace, resource.group, resource.versions)
+        em = self.emulator
+        with em._lock:
+            stored = getattr(em, resource.store)
+            items = [render(obj, version) for obj in sorted(stored.values(), key=lambda obj: obj.uid)]
+        return self._page(items, query, resource.list_kind, f"{resource.group}/{version}")
+
+    def _get(self, resource: _Resource, render: Callable[[Any, str], dict], params) -> dict:
+        """GET of one object by name (404 in the Status form when there is none)."""
+        version, namespace, name = params
+        self._check(version, namespace, resource.group, resource.versions)
+        em = self.emulator
+        with em._lock:
+            obj = getattr(em, resource.store).get(name)
+            if obj is None:
+                raise _not_found(resource.plural, resource.group, name)
+            return render(obj, version)
+
     # -- dashboards ---------------------------------------------------------------------------------------------
 
     def _list_dashboards(self, identity, params, query, body) -> dict:
-        version, namespace = params
-        self._check(version, namespace, DASHBOARD_GROUP, DASHBOARD_VERSIONS)
-        em = self.emulator
-        with em._lock:
-            items = [self._dashboard_object(d, version) for d in sorted(em._dashboards.values(), key=lambda d: d.uid)]
-        return self._page(items, query, "DashboardList", f"{DASHBOARD_GROUP}/{version}")
+        return self._list(DASHBOARDS, self._dashboard_object, params, query)
 
     def _get_dashboard(self, identity, params, query, body) -> dict:
-        version, namespace, name = params
-        self._check(version, namespace, DASHBOARD_GROUP, DASHBOARD_VERSIONS)
-        em = self.emulator
-        with em._lock:
-            dash = em._dashboards.get(name)
-            if dash is None:
-                raise _not_found("dashboards", DASHBOARD_GROUP, name)
-            return self._dashboard_object(dash, version)
+        return self._get(DASHBOARDS, self._dashboard_object, params)
 
     def _create_dashboard(self, identity, params, query, raw: bytes) -> Answer:
         return self._write_dashboard(identity, params[0], params[1], None, raw)
@@ -298,22 +321,10 @@ class ResourceRoutes:
     # -- folders ------------------------------------------------------------------------------------------------
 
     def _list_folders(self, identity, params, query, body) -> dict:
-        version, namespace = params
-        self._check(version, namespace, FOLDER_GROUP, FOLDER_VERSIONS)
-        em = self.emulator
-        with em._lock:
-            items = [self._folder_object(f, version) for f in sorted(em._folders.values(), key=lambda f: f.uid)]
-        return self._page(items, query, "FolderList", f"{FOLDER_GROUP}/{version}")
+        return self._list(FOLDERS, self._folder_object, params, query)
 
     def _get_folder(self, identity, params, query, body) -> dict:
-        version, namespace, name = params
-        self._check(version, namespace, FOLDER_GROUP, FOLDER_VERSIONS)
-        em = self.emulator
-        with em._lock:
-            folder = em._folders.get(name)
-            if folder is None:
-                raise _not_found("folders", FOLDER_GROUP, name)
-            return self._folder_object(folder, version)
+        return self._get(FOLDERS, self._folder_object, params)
 
     def _create_folder(self, identity, params, query, raw: bytes) -> Answer:
         return self._write_folder(identity, params[0], params[1], None, raw)
@@ -380,15 +391,7 @@ class ResourceRoutes:
             if folder is None:
                 raise _not_found("folders", FOLDER_GROUP, name)
             answer = self._folder_object(folder, version)
-            doomed, grew = {name}, True
-            while grew:  # nested folders and the dashboards inside go with it
-                children = {f.uid for f in em._folders.values() if f.parent_uid in doomed}
-                grew = not children <= doomed
-                doomed |= children
-            for dash in [d for d in em._dashboards.values() if d.folder_uid in doomed]:
-                em._remove_dashboard(dash)
-            for uid in doomed:
-                del em._folders[uid]
+            em._remove_folder_tree(name)  # nested folders and the dashboards inside go with it
             return answer
 
 
