@@ -12,7 +12,7 @@ import tempfile
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from airflow_dash.alert_rules import CompiledAlerts, compile_alerts
 from airflow_dash.backends import BACKENDS, get_backend
@@ -78,7 +78,7 @@ def _dashboard_texts(compiled: Sequence[CompiledDashboard]) -> dict[str, list[st
     return by_language
 
 
-def _check_texts(texts_by_language: Mapping[str, Sequence[str]], cache: bool) -> dict:
+def _check_texts(texts_by_language: Mapping[str, Sequence[str]], cache: bool) -> dict[str, Any]:
     from airflow_dash.validate import check_all
 
     check_cache = None
@@ -89,12 +89,12 @@ def _check_texts(texts_by_language: Mapping[str, Sequence[str]], cache: bool) ->
     return check_all(texts_by_language, check_cache)
 
 
-def _dashboard_problems(compiled: Sequence[CompiledDashboard], results: Mapping) -> list[InvalidQuery]:
+def _dashboard_problems(compiled: Sequence[CompiledDashboard], results: Mapping[str, Any]) -> list[InvalidQuery]:
     by_language: dict[str, list[CompiledQuery]] = defaultdict(list)
     for dashboard in compiled:
         for query in dashboard.queries:
             by_language[query.language].append(query)
-    problems = []
+    problems: list[InvalidQuery] = []
     for language, queries in sorted(by_language.items()):
         for query in queries:
             problems.extend(InvalidQuery(query, p.message) for p in results[language][query.text])
@@ -181,7 +181,7 @@ def validate_alerts_or_fail(alerts: CompiledAlerts, cache: bool = True) -> None:
     _raise_alert_problems(alerts, _check_texts(texts, cache))
 
 
-def _raise_alert_problems(alerts: CompiledAlerts, results: Mapping) -> None:
+def _raise_alert_problems(alerts: CompiledAlerts, results: Mapping[str, Any]) -> None:
     by_language: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for language, alert, text in alerts.queries():
         by_language[language].append((alert, text))

@@ -29,6 +29,8 @@ class FrozenDict(Mapping[str, Any]):
     """
 
     __slots__ = ("_items", "_hash")
+    _items: dict[str, Any]
+    _hash: int | None
 
     def __init__(self, value: Mapping[Any, Any] | None = None) -> None:
         items = {key: freeze(item) for key, item in (value or {}).items()}
@@ -45,9 +47,11 @@ class FrozenDict(Mapping[str, Any]):
         return len(self._items)
 
     def __hash__(self) -> int:
-        if self._hash is None:
-            object.__setattr__(self, "_hash", hash(frozenset(self._items.items())))
-        return self._hash  # type: ignore[return-value]
+        cached = self._hash
+        if cached is None:
+            cached = hash(frozenset(self._items.items()))
+            object.__setattr__(self, "_hash", cached)
+        return cached
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, FrozenDict):
@@ -74,7 +78,7 @@ class FrozenDict(Mapping[str, Any]):
         return self.thaw()
 
 
-class FrozenList(tuple):  # type: ignore[type-arg]
+class FrozenList(tuple[Any, ...]):
     """A frozen list: a tuple that also equals the list it was made from.
 
     >>> FrozenList([1, 2]) == [1, 2], FrozenList([1, 2]) == (1, 2)

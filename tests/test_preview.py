@@ -152,3 +152,13 @@ def test_preview_command(tmp_path, capsys):
         "airflow-dash-host-basics-prom.svg",
     ]
     assert (tmp_path / "index.html").is_file()
+
+
+def test_png_with_the_bitmap_font_of_a_pillow_without_freetype(monkeypatch):
+    """Pillow's load_default() falls back to a bitmap font without FreeType, which has no getmetrics()."""
+    from PIL import ImageFont
+
+    bitmap = ImageFont.load_default_imagefont()
+    assert not hasattr(bitmap, "getmetrics")
+    monkeypatch.setattr(ImageFont, "load_default", lambda size=None: bitmap)
+    _check_png(SYNTHETIC)

@@ -11,12 +11,15 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from airflow_dash.errors import writing
 from airflow_dash.preview.layout import PreviewLayout, layout_of
 from airflow_dash.preview.png import render_png
 from airflow_dash.preview.svg import render_svg
+
+if TYPE_CHECKING:
+    from airflow_dash.compile import CompiledDashboard
 
 __all__ = ["PreviewLayout", "RenderedPreview", "layout_of", "render_png", "render_svg", "write_previews"]
 
@@ -31,7 +34,7 @@ class RenderedPreview:
     layout: PreviewLayout
 
 
-def write_previews(compiled: Sequence, out: Path | str) -> list[RenderedPreview]:
+def write_previews(compiled: Sequence[CompiledDashboard], out: Path | str) -> list[RenderedPreview]:
     """Write `OUT/<backend>/<uid>.svg|.png` per compiled dashboard and `OUT/index.html` listing them."""
     out = Path(out)
     rendered = []
@@ -49,7 +52,9 @@ def write_previews(compiled: Sequence, out: Path | str) -> list[RenderedPreview]
 
 
 def index_html(previews: Sequence[RenderedPreview], out: Path) -> str:
-    esc = lambda text: html.escape(text, quote=True)  # noqa: E731 - attributes and text alike
+    def esc(text: str) -> str:  # attributes and text alike
+        return html.escape(text, quote=True)
+
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8"><title>airflow-dash preview</title>',

@@ -8,6 +8,7 @@ Open rows are bands followed by their panels; collapsed rows are bands that say 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 GRID_COLUMNS = 24
 COLUMN_PX = 40
@@ -105,7 +106,7 @@ class PreviewLayout:
     panels: tuple[PanelBox, ...]
 
 
-def _queries(panel: dict) -> tuple[str, ...]:
+def _queries(panel: dict[str, Any]) -> tuple[str, ...]:
     lines = []
     for target in panel.get("targets") or []:
         text = target.get("expr") or target.get("query") or ""
@@ -114,17 +115,17 @@ def _queries(panel: dict) -> tuple[str, ...]:
     return tuple(lines)
 
 
-def _unit(panel: dict) -> str:
+def _unit(panel: dict[str, Any]) -> str:
     defaults = (panel.get("fieldConfig") or {}).get("defaults") or {}
     return str(defaults.get("unit") or "")
 
 
-def _grid(panel: dict) -> tuple[int, int, int, int]:
+def _grid(panel: dict[str, Any]) -> tuple[int, int, int, int]:
     pos = panel.get("gridPos") or {}
     return tuple(int(pos.get(k, 0)) for k in ("x", "y", "w", "h"))  # type: ignore[return-value]
 
 
-def layout_of(model: dict) -> PreviewLayout:
+def layout_of(model: dict[str, Any]) -> PreviewLayout:
     """The preview layout of a compiled (or any modern) dashboard model."""
     rows, panels = [], []
     bottom = 0

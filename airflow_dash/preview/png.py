@@ -7,11 +7,17 @@ fill colour (the tests rely on it, and it keeps the colour key readable at a gla
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING, Union
 
 from airflow_dash.preview.layout import BACKGROUND, MARGIN, ROW_FILL, TEXT, Box, PreviewLayout, rgb
 
+if TYPE_CHECKING:
+    from PIL import ImageDraw, ImageFont
 
-def _fit(draw, font, text: str, width: int) -> str:
+    Font = Union[ImageFont.FreeTypeFont, ImageFont.ImageFont]
+
+
+def _fit(draw: ImageDraw.ImageDraw, font: Font, text: str, width: int) -> str:
     if draw.textlength(text, font=font) <= width:
         return text
     while text and draw.textlength(text + "...", font=font) > width:
@@ -19,10 +25,19 @@ def _fit(draw, font, text: str, width: int) -> str:
     return text + "..." if text else ""
 
 
-def _lines(draw, font, box: Box, lines: list[str]) -> None:
+def _line_height(font: Font) -> int:
+    from PIL import ImageFont
+
+    if isinstance(font, ImageFont.FreeTypeFont):
+        ascent, descent = font.getmetrics()
+        return ascent + descent + 2
+    _, top, _, bottom = font.getbbox("Ag")  # the bitmap default font (Pillow built without FreeType): no metrics
+    return int(bottom - top) + 2
+
+
+def _lines(draw: ImageDraw.ImageDraw, font: Font, box: Box, lines: list[str]) -> None:
     """Draw lines from the box's top; stop before a line would reach the box's vertical centre."""
-    ascent, descent = font.getmetrics()
-    line_height = ascent + descent + 2
+    line_height = _line_height(font)
     y = box.y + 3
     for line in lines:
         if y + line_height >= box.centre[1]:

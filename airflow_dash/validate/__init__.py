@@ -67,9 +67,9 @@ def check_all(
         if cache is not None and unique:
             from airflow_dash.validate.cache import checker_fingerprint
 
-            fingerprints[language] = checker_fingerprint(language)
-            if fingerprints[language] is not None:
-                found = cache.lookup(fingerprints[language], language, unique)
+            fingerprint = fingerprints[language] = checker_fingerprint(language)
+            if fingerprint is not None:
+                found = cache.lookup(fingerprint, language, unique)
         results[language] = found
         pending[language] = [text for text in unique if text not in found]
 
@@ -82,8 +82,9 @@ def check_all(
             errors[language] = error
             return
         results[language].update(checked)
-        if cache is not None and fingerprints.get(language) is not None:
-            cache.store(fingerprints[language], language, checked.items())
+        fingerprint = fingerprints.get(language)
+        if cache is not None and fingerprint is not None:
+            cache.store(fingerprint, language, checked.items())
 
     threads = []
     for language in sorted(pending, key=lambda name: name not in OUT_OF_PROCESS):

@@ -17,6 +17,7 @@ import sqlite3
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from airflow_dash.validate.problems import QueryProblem
 
@@ -148,6 +149,6 @@ class CheckCache:
             pass  # e.g. a read-only home: the next build checks again
 
 
-def _problem(language: str, text: str, stored: list) -> QueryProblem:
+def _problem(language: str, text: str, stored: list[Any]) -> QueryProblem:
     message, line, column = stored
     return QueryProblem(language, text, message, line, column)

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from airflow_dash.errors import OperationError, writing
 from airflow_dash.validate.grafana_vars import (
@@ -166,7 +167,7 @@ def substitute_flux(query: str) -> Substitution:
     return substitute(query, lambda ref: _value_for(spans, ref))
 
 
-def _run_checker(scripts: list[str]) -> list[list[dict]]:
+def _run_checker(scripts: list[str]) -> list[list[dict[str, Any]]]:
     node, node_modules = _require_runtime()
     NODE_LAUNCHES.increment()
     payload = json.dumps({"scripts": scripts, "prelude": GRAFANA_PRELUDE})
@@ -185,7 +186,8 @@ def _run_checker(scripts: list[str]) -> list[list[dict]]:
     if completed.returncode != 0:
         last_line = (completed.stderr.strip().splitlines() or ["no output"])[-1]
         raise OperationError(f"Flux checker failed (exit {completed.returncode}): {last_line}")
-    return json.loads(completed.stdout)
+    problems: list[list[dict[str, Any]]] = json.loads(completed.stdout)  # per script, as check-flux.mjs writes them
+    return problems
 
 
 def check_flux(queries: Sequence[str]) -> list[list[QueryProblem]]:

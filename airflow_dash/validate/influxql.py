@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, Union
 
 from airflow_dash.errors import OperationError
 from airflow_dash.validate.grafana_vars import (
@@ -154,6 +155,7 @@ def scan(text: str, pos: int, regex: bool = False) -> Token:
         if duration:
             return Token("duration", duration.group(0), pos)
         number = _NUMBER.match(text, pos)
+        assert number is not None  # a digit, or "." and a digit, starts a number
         kind = "number" if "." in number.group(0) else "integer"
         return Token(kind, number.group(0), pos)
     word = _IDENT.match(text, pos)
@@ -169,10 +171,14 @@ def scan(text: str, pos: int, regex: bool = False) -> Token:
 @dataclass(frozen=True)
 class _Call:
     name: str
-    arguments: tuple
+    arguments: tuple[Expression, ...]
 
 
-def _top_level_calls(expression) -> list[_Call]:
+# A parsed field expression: a token, a call, or (operator, left, right).
+Expression = Union[Token, _Call, tuple[str, "Expression", "Expression"]]
+
+
+def _top_level_calls(expression: Expression) -> list[_Call]:
     """Function calls in a field expression, not looking inside call arguments."""
     if isinstance(expression, _Call):
         return [expression]
@@ -181,7 +187,7 @@ def _top_level_calls(expression) -> list[_Call]:
     return []
 
 
-def _has_bare_field(expression) -> bool:
+def _has_bare_field(expression: Expression) -> bool:
     """Whether a field expression reads a field or tag outside any function call."""
     if isinstance(expression, Token):
         return expression.kind == "ident"
@@ -292,8 +298,8 @@ class _Parser:
         if calls and not single_selector and any(_has_bare_field(field) for field in fields):
             raise InfluxQLSyntaxError("mixing aggregate and non-aggregate queries is not supported", 0)
 
-    def fields(self) -> list:
-        fields = []
+    def fields(self) -> list[Expression]:
+        fields: list[Expression] = []
         while True:
             fields.append(self.expression(star_ok=True))
             if self.accept("AS"):
@@ -490,7 +496,7 @@ class _Parser:
                 self.integer()
 
     # -- expressions --------------------------------------------------------------------------
-    def expression(self, star_ok: bool = False, min_precedence: int = 1):
+    def expression(self, star_ok: bool = False, min_precedence: int = 1) -> Expression:
         left = self.unary(star_ok)
         while True:
             token = self.peek()
@@ -498,6 +504,7 @@ class _Parser:
             if precedence is None or precedence < min_precedence:
                 return left
             self.next()
+            right: Expression
             if token.text in ("=~", "!~"):
                 right = self.next(regex=True)
                 if right.kind != "regex":
@@ -506,7 +513,7 @@ class _Parser:
                 right = self.expression(min_precedence=precedence + 1)
             left = (token.text, left, right)
 
-    def unary(self, star_ok: bool = False):
+    def unary(self, star_ok: bool = False) -> Expression:
         token = self.next()
         if token.kind == "op" and token.text == "(":
             inner = self.expression()
@@ -541,7 +548,7 @@ class _Parser:
 
     def call(self, name: Token) -> _Call:
         self.expect("(")
-        arguments = []
+        arguments: list[Expression] = []
         if not self.accept(")"):
             while True:
                 token = self.peek(regex=True)
@@ -659,12 +666,13 @@ def check_influxql_live(queries: Sequence[str], url: str, db: str) -> list[list[
     return problems
 
 
-def _problems_from_answer(query: str, substitution: Substitution, answer: dict) -> list[QueryProblem]:
+def _problems_from_answer(query: str, substitution: Substitution, answer: dict[str, Any]) -> list[QueryProblem]:
     errors = [answer["error"]] if "error" in answer else []
     errors += [r["error"] for r in answer.get("results", []) if "error" in r and not r["error"].startswith("database not found")]
     problems = []
     for error in errors:
         match = _INFLUX_POSITION.match(" ".join(error.split()))
+        assert match is not None  # every part of the pattern is optional
         message, line, char = match.group(1), match.group(2), match.group(3)
         if line and char:
             offset = _offset_from_influx(substitution.text, int(line), int(char))
