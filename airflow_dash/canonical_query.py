@@ -39,7 +39,11 @@ _TIGHT = set("(),[]{}|>:=<!+*.;")
 
 
 def canonical(text: str, language: str) -> str:
-    """The canonical form of `text` in `language` ("promql", "flux" or "influxql"): equal forms, same query."""
+    """The canonical form of `text` in `language` ("promql", "flux" or "influxql"): equal forms, same query.
+
+    >>> canonical('SELECT  mean("x")  FROM "cpu"', "influxql") == canonical('SELECT mean("x") FROM "cpu"', "influxql")
+    True
+    """
     if language not in LANGUAGES:
         raise ValueError(f"unknown query language {language!r} (expected one of {', '.join(LANGUAGES)})")
     if language == "promql":
@@ -53,7 +57,11 @@ def canonical(text: str, language: str) -> str:
 
 
 def equivalent(a: str, b: str, language: str) -> bool:
-    """Whether `a` and `b` are the same query once spelled canonically (see the module docstring)."""
+    """Whether `a` and `b` are the same query once spelled canonically (see the module docstring).
+
+    >>> equivalent('x{a="1",b="2"}', '(x{b="2", a="1"})', "promql"), equivalent("x - y", "y - x", "promql")
+    (True, False)
+    """
     return a == b or canonical(a, language) == canonical(b, language)
 
 

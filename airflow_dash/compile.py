@@ -66,6 +66,14 @@ class CompiledQuery:
 
 @dataclass(frozen=True)
 class CompiledDashboard:
+    """One dashboard compiled for one backend: the Grafana JSON (`model`), what was left out and why
+    (`omissions`, `caveats`) and every query with where it lives (`queries`, for checks and lint).
+
+    >>> from airflow_dash.bundled import host_basics
+    >>> (compiled,) = compile_all([host_basics.dashboard], ["flux"])
+    >>> compiled.uid, compiled.title, compiled.queries[0].language
+    ('airflow-dash-host-basics-flux', 'Host basics · InfluxDB Flux', 'flux')
+    """
     name: str  # the dashboard key (module in dashboards/)
     backend: str
     uid: str
@@ -77,6 +85,12 @@ class CompiledDashboard:
     caveats: tuple[Omission, ...] = ()  # panels whose quantity differs a little between stacks, and how
 
     def to_json(self) -> str:
+        """The canonical JSON text (sorted keys, 2-space indent, trailing newline): what `build` writes.
+
+        >>> from airflow_dash.bundled import host_basics
+        >>> compile_all([host_basics.dashboard], ["prometheus"])[0].to_json().splitlines()[:2]
+        ['{', '  "annotations": {']
+        """
         return canonical_json(self.model)
 
 
@@ -516,7 +530,13 @@ def compile_dashboard(
 ) -> CompiledDashboard:
     """Render `dashboard` for `backend`. `uids` maps other dashboard keys to uids, for links (`linked` to their
     definitions, for per-series links carrying the clicked series' ids);
-    `datasource_uid` is the default of the dashboard's datasource picker, `datasource_regex` the names it offers."""
+    `datasource_uid` is the default of the dashboard's datasource picker, `datasource_regex` the names it offers.
+
+    >>> from airflow_dash.backends import get_backend
+    >>> from airflow_dash.bundled import host_basics
+    >>> compile_dashboard(host_basics.dashboard, get_backend("influxql"), datasource_uid="my-influx").model["uid"]
+    'airflow-dash-host-basics-iql'
+    """
     uid = dashboard_uid(dashboard.key, backend)
     # Not copies of `uids` and `linked`: compile_all passes the same ones for every dashboard (copies made
     # compiling N dashboards quadratic). Uids learnt while compiling this one go to its own first map.
@@ -733,6 +753,10 @@ def compile_all(
 
     `datasource_uids` maps backend names to the datasource uid dashboards should default to;
     `datasource_regexes` to the data source names their picker offers (Grafana regex).
+
+    >>> from airflow_dash.bundled import host_basics
+    >>> [(c.backend, c.uid) for c in compile_all([host_basics.dashboard])]
+    [('prometheus', 'airflow-dash-host-basics-prom'), ('flux', 'airflow-dash-host-basics-flux'), ('influxql', 'airflow-dash-host-basics-iql')]
     """
     dashboards = list(dashboards)
     chosen = [BACKENDS[name] for name in (backends or list(BACKENDS))]

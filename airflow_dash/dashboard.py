@@ -1,11 +1,16 @@
 """A dashboard defined once: rows of panels over catalog signals, and variables bound to catalog dimensions.
 
-    dashboard = Dashboard(
-        key="system",
-        title="System",
-        variables=[DimensionVariable(HOST)],
-        rows=[Row("CPU", [timeseries("CPU busy", host.cpu_busy)])],
-    )
+    >>> from airflow_dash.catalog import host
+    >>> from airflow_dash.catalog.dimensions import HOST
+    >>> from airflow_dash.panels import Row, timeseries
+    >>> dashboard = Dashboard(
+    ...     key="system",
+    ...     title="System",
+    ...     variables=[DimensionVariable(HOST)],
+    ...     rows=[Row("CPU", [timeseries("CPU busy", host.cpu_busy)])],
+    ... )
+    >>> [panel.title for row in dashboard.rows for panel in row.panels]
+    ['CPU busy']
 
 Nothing here depends on a backend: `airflow_dash.compile` renders it for each one.
 """
@@ -34,8 +39,12 @@ class DimensionVariable:
     """A query variable listing the values of a catalog dimension (host, container, dag_id...).
 
     `depends_on` chains it: its values are filtered by those variables (e.g. containers of the chosen hosts).
-    Multi-value with "All" by default; "All" expands to every value (no custom all-value), which is the
-    form every backend's regex rendering handles.
+    Multi-value with "All" by default; "All" is the regex `.+` (any value), which is the form every backend's
+    regex rendering handles.
+
+    >>> from airflow_dash.catalog.dimensions import CONTAINER, HOST
+    >>> DimensionVariable(CONTAINER, depends_on=(HOST,), label="Container").name
+    'container'
     """
 
     dimension: Dimension
@@ -50,6 +59,12 @@ class DimensionVariable:
         return self.dimension.name
 
     def reference(self) -> Variable:
+        """How queries reference it: by regex when it may hold several values or All.
+
+        >>> from airflow_dash.catalog.dimensions import HOST
+        >>> DimensionVariable(HOST).reference(), DimensionVariable(HOST, multi=False, include_all=False).reference()
+        (Variable(name='host', multi=True), Variable(name='host', multi=False))
+        """
         return Variable(self.dimension.name, multi=self.multi or self.include_all)
 
 
@@ -161,6 +176,18 @@ class Annotation:
 
 @dataclass(frozen=True)
 class Dashboard:
+    """A dashboard defined once: rows of panels over catalog signals, variables bound to catalog dimensions,
+    links, annotations and settings. Checked when constructed (one line naming what is wrong); compile
+    renders it for each backend.
+
+    >>> from airflow_dash.catalog import host
+    >>> from airflow_dash.catalog.dimensions import HOST
+    >>> from airflow_dash.panels import Row, timeseries
+    >>> board = Dashboard("hosts", "Hosts", [Row("CPU", [timeseries("CPU busy", host.cpu_busy)])],
+    ...                   variables=[DimensionVariable(HOST)], time_from="now-24h", refresh="5m")
+    >>> board.scope()
+    {'host': Variable(name='host', multi=True)}
+    """
     key: str
     title: str
     rows: tuple[Row, ...]

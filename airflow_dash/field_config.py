@@ -31,7 +31,11 @@ def _color(value: str | None, where: str) -> None:
 
 @dataclass(frozen=True)
 class ValueMap:
-    """Show `text` (and `color`) for one exact value: `ValueMap("0", "down", "red")`."""
+    """Show `text` (and `color`) for one exact value: `ValueMap("0", "down", "red")`.
+
+    >>> ValueMap("0", "down", "red").to_json()
+    {'type': 'value', 'options': {'0': {'text': 'down', 'color': 'red', 'index': 0}}}
+    """
 
     value: str
     text: str
@@ -43,12 +47,21 @@ class ValueMap:
         _color(self.color, f"ValueMap {self.value!r}")
 
     def to_json(self, index: int = 0) -> dict[str, Any]:
+        """Grafana's value mapping JSON (`index` orders the mappings of a panel).
+
+        >>> ValueMap("1", "up").to_json(index=2)["options"]["1"]["index"]
+        2
+        """
         return {"type": "value", "options": {self.value: _result(self.text, self.color, index)}}
 
 
 @dataclass(frozen=True)
 class RangeMap:
-    """Show `text` for values from `low` to `high` (either may be None: unbounded)."""
+    """Show `text` for values from `low` to `high` (either may be None: unbounded).
+
+    >>> RangeMap(0, 50, "ok", "green").to_json()["options"]["result"]
+    {'text': 'ok', 'color': 'green', 'index': 0}
+    """
 
     low: float | None
     high: float | None
@@ -61,12 +74,21 @@ class RangeMap:
         _color(self.color, f"RangeMap {self.text!r}")
 
     def to_json(self, index: int = 0) -> dict[str, Any]:
+        """Grafana's range mapping JSON.
+
+        >>> RangeMap(None, 0, "negative").to_json()["options"]["to"]
+        0
+        """
         return {"type": "range", "options": {"from": self.low, "to": self.high, "result": _result(self.text, self.color, index)}}
 
 
 @dataclass(frozen=True)
 class RegexMap:
-    """Show `text` for values matching `pattern` (`$1` refers to a group)."""
+    """Show `text` for values matching `pattern` (`$1` refers to a group).
+
+    >>> RegexMap("^(.*)_failed$", "$1 failed").to_json()["options"]["pattern"]
+    '^(.*)_failed$'
+    """
 
     pattern: str
     text: str
@@ -79,12 +101,21 @@ class RegexMap:
             raise ValueError(f"RegexMap {self.pattern!r}: {exc}") from None
 
     def to_json(self, index: int = 0) -> dict[str, Any]:
+        """Grafana's regex mapping JSON.
+
+        >>> RegexMap("^x$", "X").to_json()["type"]
+        'regex'
+        """
         return {"type": "regex", "options": {"pattern": self.pattern, "result": _result(self.text, self.color, index)}}
 
 
 @dataclass(frozen=True)
 class SpecialMap:
-    """Show `text` for null, NaN, true, false or empty: `SpecialMap("null", "no data", "gray")`."""
+    """Show `text` for null, NaN, true, false or empty: `SpecialMap("null", "no data", "gray")`.
+
+    >>> SpecialMap("null", "no data", "gray").to_json()["options"]["match"]
+    'null'
+    """
 
     match: str
     text: str
@@ -95,6 +126,11 @@ class SpecialMap:
             raise ValueError(f"SpecialMap match {self.match!r}: expected one of {', '.join(sorted(SPECIAL_MATCHES))}")
 
     def to_json(self, index: int = 0) -> dict[str, Any]:
+        """Grafana's special-value mapping JSON.
+
+        >>> SpecialMap("nan", "n/a").to_json()["type"]
+        'special'
+        """
         return {"type": "special", "options": {"match": self.match, "result": _result(self.text, self.color, index)}}
 
 
@@ -112,35 +148,60 @@ MAPPING_TYPES = (ValueMap, RangeMap, RegexMap, SpecialMap)
 
 @dataclass(frozen=True)
 class FieldMatcher:
-    """Which fields an override applies to; build with `by_name`, `by_regex`, `by_type`, `by_query`."""
+    """Which fields an override applies to; build with `by_name`, `by_regex`, `by_type`, `by_query`.
+
+    >>> by_regex(".*failed.*") == FieldMatcher("byRegexp", ".*failed.*")
+    True
+    """
 
     id: str
     options: str
 
     def to_json(self) -> dict[str, Any]:
+        """Grafana's matcher JSON.
+
+        >>> by_type("number").to_json()
+        {'id': 'byType', 'options': 'number'}
+        """
         return {"id": self.id, "options": self.options}
 
 
 def by_name(name: str) -> FieldMatcher:
-    """Fields whose display name is `name`."""
+    """Fields whose display name is `name`.
+
+    >>> by_name("failed").to_json()
+    {'id': 'byName', 'options': 'failed'}
+    """
     return FieldMatcher("byName", name)
 
 
 def by_regex(pattern: str) -> FieldMatcher:
-    """Fields whose display name matches `pattern`."""
+    """Fields whose display name matches `pattern`.
+
+    >>> by_regex("^p9[59]").to_json()
+    {'id': 'byRegexp', 'options': '^p9[59]'}
+    """
     re.compile(pattern)
     return FieldMatcher("byRegexp", pattern)
 
 
 def by_type(kind: str) -> FieldMatcher:
-    """Fields of one type: number, string, time, boolean."""
+    """Fields of one type: number, string, time, boolean.
+
+    >>> by_type("time").to_json()
+    {'id': 'byType', 'options': 'time'}
+    """
     if kind not in ("number", "string", "time", "boolean", "other"):
         raise ValueError(f"by_type {kind!r}: expected number, string, time, boolean or other")
     return FieldMatcher("byType", kind)
 
 
 def by_query(ref_id: str) -> FieldMatcher:
-    """Fields returned by the query with this refId (A, B...)."""
+    """Fields returned by the query with this refId (A, B...).
+
+    >>> by_query("B").to_json()
+    {'id': 'byFrameRefID', 'options': 'B'}
+    """
     return FieldMatcher("byFrameRefID", ref_id)
 
 
@@ -153,7 +214,11 @@ _OVERRIDE_PROPERTY = re.compile(r"(unit|decimals|min|max|displayName|color|thres
 class Override:
     """Field config for matching fields: `Override(by_name("failed"), {"color": {...}, "unit": "short"})`.
 
-    Property ids are Grafana's (`unit`, `displayName`, `color`, `custom.fillOpacity`, ...).
+    Property ids are Grafana's (`unit`, `displayName`, `color`, `custom.fillOpacity`, ...); the properties are
+    frozen when the override is constructed.
+
+    >>> Override(by_name("failed"), {"unit": "short", "custom.fillOpacity": 50}).to_json()["properties"]
+    [{'id': 'unit', 'value': 'short'}, {'id': 'custom.fillOpacity', 'value': 50}]
     """
 
     matcher: FieldMatcher
@@ -172,6 +237,11 @@ class Override:
                 raise ValueError(f"Override {self.matcher.options!r}: {check_unit(value)}")
 
     def to_json(self) -> dict[str, Any]:
+        """Grafana's override JSON (fresh plain dicts and lists).
+
+        >>> Override(by_query("A"), {"displayName": "busy"}).to_json()
+        {'matcher': {'id': 'byFrameRefID', 'options': 'A'}, 'properties': [{'id': 'displayName', 'value': 'busy'}]}
+        """
         return {
             "matcher": self.matcher.to_json(),
             "properties": [{"id": key, "value": thaw(value)} for key, value in self.properties.items()],
@@ -181,7 +251,11 @@ class Override:
 @dataclass(frozen=True)
 class DataLink:
     """A link on each value of a field (click a series or a cell). `${__field.labels.x}`, `${__value.raw}`,
-    `${__url_time_range}` and dashboard variables are filled in by Grafana."""
+    `${__url_time_range}` and dashboard variables are filled in by Grafana.
+
+    >>> DataLink("Host ${__field.labels.host}", "/d/hosts?var-host=${__field.labels.host}").url
+    '/d/hosts?var-host=${__field.labels.host}'
+    """
 
     title: str
     url: str
@@ -192,6 +266,11 @@ class DataLink:
             raise ValueError(f"DataLink needs a title and a url, got {self.title!r}, {self.url!r}")
 
     def to_json(self) -> dict[str, Any]:
+        """Grafana's data link JSON.
+
+        >>> DataLink("Docs", "https://airflow.apache.org", new_tab=True).to_json()
+        {'title': 'Docs', 'url': 'https://airflow.apache.org', 'targetBlank': True}
+        """
         return {"title": self.title, "url": self.url, "targetBlank": self.new_tab}
 
 
@@ -207,7 +286,13 @@ TRANSFORMATIONS = frozenset(
 
 @dataclass(frozen=True)
 class Transformation:
-    """One step of the panel's data pipeline: `Transformation("organize", {"excludeByName": {"Time": True}})`."""
+    """One step of the panel's data pipeline: `Transformation("organize", {"excludeByName": {"Time": True}})`.
+
+    The options are frozen when the transformation is constructed; the helpers below build the common ones.
+
+    >>> Transformation("filterFieldsByName", {"include": {"names": ["Value"]}}).to_json()["id"]
+    'filterFieldsByName'
+    """
 
     id: str
     options: Mapping[str, Any] = field(default_factory=FrozenDict)  # read-only (a FrozenDict) once constructed
@@ -220,13 +305,22 @@ class Transformation:
         object.__setattr__(self, "options", freeze(self.options))
 
     def to_json(self) -> dict[str, Any]:
+        """Grafana's transformation JSON (fresh plain dicts and lists).
+
+        >>> Transformation("merge").to_json()
+        {'id': 'merge', 'options': {}}
+        """
         return {"id": self.id, "options": thaw(self.options)}
 
 
 def organize(
     rename: Mapping[str, str] | None = None, exclude: tuple[str, ...] = (), order: tuple[str, ...] = ()
 ) -> Transformation:
-    """Rename, hide and order table columns: `organize(rename={"Value": "Failures"}, exclude=("Time",))`."""
+    """Rename, hide and order table columns: `organize(rename={"Value": "Failures"}, exclude=("Time",))`.
+
+    >>> organize(rename={"Value": "Failures"}, exclude=("Time",)).to_json()["options"]
+    {'renameByName': {'Value': 'Failures'}, 'excludeByName': {'Time': True}, 'indexByName': {}}
+    """
     return Transformation(
         "organize",
         {
@@ -238,22 +332,38 @@ def organize(
 
 
 def merge() -> Transformation:
-    """Merge the frames of several queries into one table (instant queries side by side)."""
+    """Merge the frames of several queries into one table (instant queries side by side).
+
+    >>> merge().to_json()
+    {'id': 'merge', 'options': {}}
+    """
     return Transformation("merge", {})
 
 
 def sort_by(column: str, desc: bool = True) -> Transformation:
-    """Sort table rows by `column`."""
+    """Sort table rows by `column`.
+
+    >>> sort_by("Value").to_json()["options"]["sort"]
+    [{'field': 'Value', 'desc': True}]
+    """
     return Transformation("sortBy", {"fields": {}, "sort": [{"field": column, "desc": desc}]})
 
 
 def labels_to_fields(value_label: str | None = None) -> Transformation:
-    """One column per label (time series become table rows with their labels)."""
+    """One column per label (time series become table rows with their labels).
+
+    >>> labels_to_fields().to_json()
+    {'id': 'labelsToFields', 'options': {}}
+    """
     return Transformation("labelsToFields", {} if value_label is None else {"valueLabel": value_label})
 
 
 def reduce_rows(*calcs: str) -> Transformation:
-    """Series to rows of reductions (`reduce_rows("lastNotNull", "max")`)."""
+    """Series to rows of reductions (`reduce_rows("lastNotNull", "max")`).
+
+    >>> reduce_rows("lastNotNull", "max").to_json()["options"]
+    {'reducers': ['lastNotNull', 'max'], 'mode': 'seriesToRows'}
+    """
     from airflow_dash.panel_schema import REDUCERS
 
     for calc in calcs:

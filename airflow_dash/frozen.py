@@ -102,7 +102,11 @@ class FrozenList(tuple[Any, ...]):
 
 
 def freeze(value: Any) -> Any:
-    """`value` with every mapping a `FrozenDict` and every list a `FrozenList` (tuples stay tuples)."""
+    """`value` with every mapping a `FrozenDict` and every list a `FrozenList` (tuples stay tuples).
+
+    >>> freeze({"calcs": ["max"], "size": (1, 2)})
+    FrozenDict({'calcs': FrozenList(['max']), 'size': (1, 2)})
+    """
     if isinstance(value, FrozenDict) or isinstance(value, FrozenList):
         return value
     if isinstance(value, Mapping):
@@ -115,7 +119,11 @@ def freeze(value: Any) -> Any:
 
 
 def thaw(value: Any) -> Any:
-    """Plain dicts and lists again (fresh copies) for what `freeze` made; anything else as it is."""
+    """Plain dicts and lists again (fresh copies) for what `freeze` made; anything else as it is.
+
+    >>> thaw(freeze({"calcs": ["max"]}))
+    {'calcs': ['max']}
+    """
     if isinstance(value, FrozenDict):
         return value.thaw()
     if isinstance(value, FrozenList):

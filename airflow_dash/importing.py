@@ -295,7 +295,13 @@ def _panels_by_row(model: Mapping[str, Any]) -> list[tuple[dict[str, Any] | None
 
 
 def import_dashboard(model: Mapping[str, Any], key: str | None = None) -> ImportedModule:
-    """The dashboards module for `model` (a dashboard, or a Grafana export with `dashboard` inside)."""
+    """The dashboards module for `model` (a dashboard, or a Grafana export with `dashboard` inside).
+
+    >>> module = import_dashboard({"uid": "team", "title": "Team", "panels": [{"type": "timeseries", "title": "Up",
+    ...     "targets": [{"refId": "A", "expr": "up"}]}]})
+    >>> module.key, module.recognised, module.raw, "RawPanel({" in module.source
+    ('team', 0, 1, True)
+    """
     if isinstance(model.get("dashboard"), Mapping):
         model = model["dashboard"]
     key = key or dashboard_key(model)
@@ -386,7 +392,13 @@ def _literal(value: Any) -> str:
 
 def normalized(model: Mapping[str, Any]) -> dict[str, Any]:
     """`model` without what compile sets itself (see the module docstring): two dashboards are equivalent when
-    their normalized forms are equal."""
+    their normalized forms are equal.
+
+    >>> a = {"title": "T", "panels": [{"id": 7, "type": "text", "title": "N", "gridPos": {"x": 0, "y": 3, "w": 6, "h": 2}}]}
+    >>> b = {"title": "T", "version": 12, "panels": [{"id": 1, "type": "text", "title": "N", "gridPos": {"x": 6, "y": 0, "w": 6, "h": 2}}]}
+    >>> normalized(a) == normalized(b)
+    True
+    """
     if isinstance(model.get("dashboard"), Mapping):
         model = model["dashboard"]
     result = {k: copy.deepcopy(v) for k, v in model.items() if k not in _SETTINGS_WE_WRITE and k not in ("uid", "panels", "rows")}

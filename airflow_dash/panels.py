@@ -67,7 +67,12 @@ class Query:
 
 @dataclass(frozen=True)
 class Threshold:
-    """A colour step; the first step of a panel has value None (meaning from -infinity)."""
+    """A colour step; the first step of a panel has value None (meaning from -infinity). Build them with
+    `thresholds`.
+
+    >>> thresholds("green", (80, "red"))[1]
+    Threshold(value=80.0, color='red')
+    """
 
     value: float | None
     color: str
@@ -103,7 +108,12 @@ def _threshold_problem(steps: Sequence[Threshold]) -> str | None:
 
 @dataclass(frozen=True)
 class PanelLink:
-    """A link from a panel to another bundled dashboard (resolved to its uid for the same backend)."""
+    """A link from a panel to another bundled dashboard (resolved to its uid for the same backend).
+
+    >>> from airflow_dash.catalog import host
+    >>> timeseries("CPU", host.cpu_busy, links=[PanelLink("Containers", "docker")]).links[0].dashboard
+    'docker'
+    """
 
     title: str
     dashboard: str  # the other dashboard's key
@@ -137,7 +147,11 @@ class Panel:
 
     `options` are Grafana's panel `options` (legend, tooltip, reduceOptions, ...) deep-merged over the
     defaults for the kind; `custom` is `fieldConfig.defaults.custom` (lineWidth, drawStyle, ...). Both are
-    checked against Grafana's schema for the kind when the panel is constructed.
+    checked against Grafana's schema for the kind when the panel is constructed, and frozen (read-only).
+
+    >>> from airflow_dash.catalog import host
+    >>> Panel("CPU", "timeseries", (Query(host.cpu_busy),), unit="percent").effective_unit
+    'percent'
     """
 
     title: str

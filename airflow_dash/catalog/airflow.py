@@ -11,6 +11,12 @@ percentile signals are `Unsupported` on Telegraf.
 
 Counters: Prometheus `<name>_total` (rate per second); Telegraf `delete_counters = true` writes the count per
 flush (`DELTA`: summed per window, per second).
+
+>>> from airflow_dash.catalog import airflow
+>>> airflow.scheduler_heartbeat.telegraf.kind, airflow.scheduler_heartbeat.telegraf.measurement
+('delta', 'airflow_scheduler_heartbeat')
+>>> type(airflow.task_duration_p95.telegraf).__name__  # percentiles of per-flush percentiles: not on Telegraf
+'Unsupported'
 """
 
 from __future__ import annotations

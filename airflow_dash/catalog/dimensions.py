@@ -2,6 +2,10 @@
 
 Telegraf tags every point with `host` (its `hostname` setting, `$HOST_NAME` in our config); node_exporter
 series carry the scrape target as `instance`.
+
+>>> from airflow_dash.catalog.dimensions import CONTAINER, HOST
+>>> (HOST.prometheus_label, HOST.telegraf_tag), (CONTAINER.prometheus_label, CONTAINER.telegraf_tag)
+(('instance', 'host'), ('name', 'container_name'))
 """
 
 from airflow_dash.catalog.model import Dimension

@@ -9,6 +9,10 @@ accumulated series (`cpu="cpu-total"`, `network="total"`, `device="total"`).
 
 CPU is in percent of one core on both stacks (cAdvisor's rate × 100, Telegraf's `usage_percent`): a
 container using two cores shows 200%.
+
+>>> from airflow_dash.catalog import docker
+>>> docker.cpu_usage.unit, [d.name for d in docker.cpu_usage.group_by], docker.cpu_usage.telegraf.measurement
+('percent', ['host', 'container'], 'docker_container_cpu')
 """
 
 from dataclasses import replace

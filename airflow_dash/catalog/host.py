@@ -5,6 +5,10 @@ READMEs (cpu, mem, disk, diskio, net, system, processes, swap, kernel). Fixed fi
 looks at: real filesystems (node_exporter: tmpfs/overlay/squashfs... excluded here; Telegraf's disk input
 excludes them by its default `ignore_fs`), whole disks (not partitions, loop or zram devices), and network
 interfaces other than loopback (Telegraf's net input skips loopback by default).
+
+>>> from airflow_dash.catalog import host
+>>> host.cpu_busy.unit, host.cpu_busy.telegraf.measurement
+('percent', 'cpu')
 """
 
 from airflow_dash.catalog.dimensions import DISK, HOST, INTERFACE, MOUNTPOINT

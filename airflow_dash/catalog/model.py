@@ -12,6 +12,13 @@ Every language also takes a raw query (`promql.raw(...)`): used verbatim, checke
 and flagged by `airflow-dash lint` (AD103).
 A stack that cannot express a signal holds `Unsupported(reason)`; the panel is then left out for that
 backend and the reason is shown by `airflow-dash list --verbose`.
+
+>>> from airflow_dash.query import promql as P
+>>> uptime = Signal(key="team.uptime", title="Uptime", unit="s", description="Seconds since boot.",
+...                 prometheus=P.raw("time() - node_boot_time_seconds"),
+...                 telegraf=TelegrafSeries("system", "uptime", kind=GAUGE, aggregate="last"))
+>>> uptime.definition("influxql") is uptime.telegraf, uptime.definition("prometheus").language
+(True, 'promql')
 """
 
 from __future__ import annotations
@@ -32,6 +39,10 @@ class Dimension:
 
     `prometheus_values_from` / `telegraf_values_from` name the metric / measurement a dashboard variable lists
     the values from (e.g. `node_uname_info` / `system` for hosts).
+
+    >>> queue = Dimension("queue", "Queue", prometheus_label="queue", telegraf_tag="queue")
+    >>> queue.prometheus_label, queue.telegraf_tag
+    ('queue', 'queue')
     """
 
     name: str
@@ -44,14 +55,25 @@ class Dimension:
 
 @dataclass(frozen=True)
 class Unsupported:
-    """A stack cannot show this signal; `reason` says why, for `list --verbose`."""
+    """A stack cannot show this signal; `reason` says why, for `list --verbose`.
+
+    >>> Signal(key="x.y", title="Y", unit="short", description="Only on Prometheus.",
+    ...        prometheus=lambda s: s.metric("y"), telegraf=Unsupported("Telegraf has no y")).telegraf.reason
+    'Telegraf has no y'
+    """
 
     reason: str
 
 
 @dataclass(frozen=True)
 class PromScope:
-    """What a Prometheus definition may use: selectors pre-filtered by the dashboard's variables."""
+    """What a Prometheus definition may use: selectors pre-filtered by the dashboard's variables.
+
+    >>> from airflow_dash.query.values import Variable
+    >>> scope = PromScope({"instance": Variable("host")}, ("instance",))
+    >>> str(scope.rate_sum(scope.metric("node_network_receive_bytes_total", device="eth0")))
+    'sum by (instance) (rate(node_network_receive_bytes_total{device="eth0", instance=~"${host}"}[$__rate_interval]))'
+    """
 
     filters: Mapping[str, MatchValue]  # prometheus label -> value (usually a Variable)
     by: tuple[str, ...]  # prometheus labels the series are split by
@@ -258,6 +280,12 @@ class Signal:
         return {"prometheus": self.prometheus, "telegraf": self.telegraf}[stack]
 
     def legend_template(self) -> str:
+        """The legend with `{dimension}` placeholders: `legend`, else the group-by dimensions' names.
+
+        >>> from airflow_dash.catalog import host
+        >>> host.cpu_busy.legend_template()
+        '{host}'
+        """
         return self.legend if self.legend is not None else " ".join("{" + d.name + "}" for d in self.group_by)
 
 

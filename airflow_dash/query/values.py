@@ -2,6 +2,12 @@
 
 Builders never glue strings: a `Variable` in a matcher is rendered by each language the way its Grafana
 datasource needs (see `airflow_dash.escaping`), a `str` is always a literal and is escaped.
+
+>>> from airflow_dash.query import influxql as Q, promql as P
+>>> str(P.metric("up", instance=Variable("host"), job=Regex("node.*")))
+'up{instance=~"${host}", job=~"node.*"}'
+>>> str(Q.select(Q.mean("x")).from_("m").where(host=Variable("host")).interval("1m"))
+'SELECT mean("x") FROM "m" WHERE "host" =~ /^${host:regex}$/ AND $timeFilter GROUP BY time(1m) fill(null)'
 """
 
 from __future__ import annotations
