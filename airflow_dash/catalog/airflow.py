@@ -22,9 +22,11 @@ flush (`DELTA`: summed per window, per second).
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Callable, Union
 
 from airflow_dash.catalog import airflow_metrics as T
 from airflow_dash.catalog.model import DELTA, GAUGE, Dimension, PromScope, Signal, TelegrafSeries, Unsupported
+from airflow_dash.query.values import MatchValue
 from airflow_dash.query import influxql as Q
 from airflow_dash.query import promql as P
 from airflow_dash.query.values import INTERVAL, Affine
@@ -70,36 +72,42 @@ DIMENSIONS = (DAG, TASK, STATE, POOL, EXECUTOR, BUNDLE, FILE, OPERATOR, TRIGGERE
 
 # --- PromQL helpers -----------------------------------------------------------------------------------------
 
-def _rate(key: str, **labels):
+# A PromQL definition built from the scope (typed narrower than catalog.model.PromDefinition: always a builder).
+PromBuilder = Callable[[PromScope], P.Expr]
+# A label or tag value: one value, a variable or regex, or a tuple of alternatives (FAILED_STATES).
+Where = Union[MatchValue, tuple[str, ...]]
+
+
+def _rate(key: str, **labels: Where) -> PromBuilder:
     return lambda s: s.rate_sum(s.metric(_prom(key), **labels))
 
 
-def _avg_seconds(key: str, **labels):
+def _avg_seconds(key: str, **labels: Where) -> PromBuilder:
     name = _prom(key)
 
-    def build(s: PromScope):
+    def build(s: PromScope) -> P.Expr:
         return (P.sum(P.rate(s.metric(name + "_sum", **labels))).by(*s.by)
                 / P.sum(P.rate(s.metric(name + "_count", **labels))).by(*s.by))
     return build
 
 
-def _quantile(q: float, key: str, **labels):
+def _quantile(q: float, key: str, **labels: Where) -> PromBuilder:
     name = _prom(key)
     return lambda s: P.histogram_quantile(q, P.sum(P.rate(s.metric(name + "_bucket", **labels))).by("le", *s.by))
 
 
-def _gauge(key: str, aggregate=P.sum):
+def _gauge(key: str, aggregate: Callable[[P.Expr], P.Aggregation] = P.sum) -> PromBuilder:
     return lambda s: aggregate(s.metric(_prom(key))).by(*s.by)
 
 
-def _with_fallback(key: str, label: str):
+def _with_fallback(key: str, label: str) -> PromBuilder:
     """Per-`label` series when Airflow sends them, else the plain name (no `label`) it sends instead.
 
     Airflow 2.x with one executor sends only `executor.open_slots`; 3.x sends that plain name and the
     per-class one (and with several executors the plain one holds whichever reported last)."""
     name = _prom(key)
 
-    def build(s: PromScope):
+    def build(s: PromScope) -> P.Expr:
         labelled = P.sum(s.metric(name).where_not(**{label: ""})).by(*s.by)
         plain = P.sum(P.metric(name, **{label: ""})).by(*s.by)
         return P.binary("or", labelled, plain, on=[])
@@ -111,18 +119,18 @@ _TIMER_P95_TELEGRAF = Unsupported(
     "over the panel window or across series (use the average, or Prometheus' histogram)")
 
 
-def _delta(key: str, **where) -> TelegrafSeries:
+def _delta(key: str, **where: Where) -> TelegrafSeries:
     return TelegrafSeries(_tg(key), "value", kind=DELTA, where=where)
 
 
-def _timer_mean(key: str, **where) -> TelegrafSeries:
+def _timer_mean(key: str, **where: Where) -> TelegrafSeries:
     """Count-weighted like Prometheus' `_sum / _count`: the sum of the flushes' `sum` over the sum of their `count`
     (a mean of per-flush means would weigh a flush with one task like one with a hundred)."""
     return TelegrafSeries(_tg(key), "sum", kind=GAUGE, aggregate="sum", divide_by="count", where=where,
                           transform=MS_TO_S)
 
 
-def _count_signal(key: str, signal_key: str, title: str, description: str, **where) -> Signal:
+def _count_signal(key: str, signal_key: str, title: str, description: str, **where: Where) -> Signal:
     """Events per panel interval (a count, not a per-second rate), 0 in idle intervals: a stat that SUMS the
     values shows the count over the dashboard's time range on every backend.
 
@@ -133,7 +141,8 @@ def _count_signal(key: str, signal_key: str, title: str, description: str, **whe
     return Signal(
         key=signal_key, title=title, unit="short", description=description,
         prometheus=lambda s: P.sum(P.increase(s.metric(name, **where), INTERVAL)).by(*s.by),
-        flux=lambda s: s.group(s.source(measurement, "value", **where).to_float())
+        # mypy matches **where against source()'s `exclude` keyword too; no where here holds that key.
+        flux=lambda s: s.group(s.source(measurement, "value", **where).to_float())  # type: ignore[arg-type]
         .aggregate_window("sum", create_empty=True).fill_value(0.0),
         influxql=lambda s: s.select(Q.sum("value"), measurement=measurement).where(**where).fill_with("0"),
         caveat="Prometheus extrapolates increase() to the window edges and never counts the first event of a "
@@ -315,11 +324,12 @@ dagrun_first_task_scheduling_delay = Signal(
 
 # --- DAG processing -----------------------------------------------------------------------------------------
 
+_dag_parse_seconds = _avg_seconds("dag_processing_last_duration")
 dag_processing_last_duration = Signal(
     key="airflow.dag_processing_last_duration", title="DAG file parse time", unit="s",
     description="Time to parse each DAG file (average over the window). Files taking seconds slow every "
     "parse cycle: move heavy imports and top-level code into tasks.",
-    prometheus=_avg_seconds("dag_processing_last_duration"), telegraf=_timer_mean("dag_processing_last_duration"),
+    prometheus=_dag_parse_seconds, telegraf=_timer_mean("dag_processing_last_duration"),
     dimensions=(BUNDLE, FILE), group_by=(BUNDLE, FILE), legend="{bundle} {dag_file}")
 
 import_errors = Signal(
@@ -450,7 +460,7 @@ slowest_dag_files = replace(
     title="Slowest DAG files",
     description="Parse time per DAG file, the 10 slowest on Prometheus (every file on InfluxDB). Files taking "
     "seconds delay every DAG change: move API calls and heavy imports from top-level code into tasks.",
-    prometheus=lambda s: P.topk(10, dag_processing_last_duration.prometheus(s)),
+    prometheus=lambda s: P.topk(10, _dag_parse_seconds(s)),
     group_by=(FILE,),
     legend="{dag_file}",
 )

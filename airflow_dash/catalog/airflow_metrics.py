@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Any, Mapping
 
 TAGS = "tags"  # ids as InfluxDB-style tags (Airflow statsd_influxdb_enabled = True): recommended
 NAMES = "names"  # ids inside the dotted names (Airflow's default plain StatsD)
@@ -174,7 +174,7 @@ class Dropped:
     stacks: tuple[str, ...] = ("prometheus", "telegraf")
 
 
-def _simple(key: str, statsd_type: str, name: str, versions: str, description: str, **kw) -> AirflowMetric:
+def _simple(key: str, statsd_type: str, name: str, versions: str, description: str, **kw: Any) -> AirflowMetric:
     return AirflowMetric(key, statsd_type, (Pattern(name),), versions, description, **kw)
 
 

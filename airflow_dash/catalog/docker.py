@@ -18,7 +18,7 @@ container using two cores shows 200%.
 from dataclasses import replace
 
 from airflow_dash.catalog.dimensions import CONTAINER, DOCKER_HOST
-from airflow_dash.catalog.model import COUNTER, Signal, TelegrafSeries, Unsupported
+from airflow_dash.catalog.model import COUNTER, PromDefinition, PromScope, Signal, TelegrafSeries, Unsupported
 from airflow_dash.query import promql as P
 from airflow_dash.query.values import INTERVAL, Affine, Regex
 
@@ -26,14 +26,15 @@ NAMED = Regex(".+")  # cAdvisor: only cgroups that are Docker containers carry a
 PER_CONTAINER = (DOCKER_HOST, CONTAINER)
 
 
-def _named(s, name: str) -> P.Selector:
+def _named(s: PromScope, name: str) -> P.Selector:
     selector = s.metric(name)
     if "name" not in s.filters:
         selector = selector.where(name=NAMED)
     return selector
 
 
-def _per_container(key, title, unit, description, prometheus, telegraf, legend_suffix="") -> Signal:
+def _per_container(key: str, title: str, unit: str, description: str, prometheus: PromDefinition | Unsupported,
+                   telegraf: TelegrafSeries | Unsupported, legend_suffix: str = "") -> Signal:
     return Signal(
         key=f"docker.{key}",
         title=title,

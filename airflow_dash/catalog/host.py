@@ -12,7 +12,9 @@ interfaces other than loopback (Telegraf's net input skips loopback by default).
 """
 
 from airflow_dash.catalog.dimensions import DISK, HOST, INTERFACE, MOUNTPOINT
-from airflow_dash.catalog.model import COUNTER, Signal, TelegrafSeries
+from typing import Any
+
+from airflow_dash.catalog.model import COUNTER, PromScope, Signal, TelegrafSeries
 from airflow_dash.query import promql as P
 from airflow_dash.query.values import Affine, Regex
 
@@ -23,20 +25,20 @@ WHOLE_DISKS = Regex(r"^(sd[a-z]+|vd[a-z]+|xvd[a-z]+|hd[a-z]+|nvme[0-9]+n[0-9]+|m
 LOOPBACK = "lo"
 
 
-def _per_host(**fields) -> Signal:
+def _per_host(**fields: Any) -> Signal:
     """A signal with one series per host, filtered by the host variable (most host signals)."""
     return Signal(dimensions=(HOST,), group_by=(HOST,), **fields)
 
 
-def _filesystem(s, name: str) -> P.Selector:
+def _filesystem(s: PromScope, name: str) -> P.Selector:
     return s.metric(name).where_not(fstype=PSEUDO_FILESYSTEMS)
 
 
-def _disk(s, name: str) -> P.Selector:
+def _disk(s: PromScope, name: str) -> P.Selector:
     return s.metric(name, device=WHOLE_DISKS)
 
 
-def _nic(s, name: str) -> P.Selector:
+def _nic(s: PromScope, name: str) -> P.Selector:
     return s.metric(name).where_not(device=LOOPBACK)
 
 
@@ -289,7 +291,8 @@ inodes_used = Signal(
 # --- disk I/O -----------------------------------------------------------------------------------------------
 
 
-def _diskio(key, title, unit, description, node_metric, telegraf_field, direction, scale=1.0, telegraf_scale=None) -> Signal:
+def _diskio(key: str, title: str, unit: str, description: str, node_metric: str, telegraf_field: str, direction: str,
+            scale: float = 1.0, telegraf_scale: float | None = None) -> Signal:
     return Signal(
         key=f"host.{key}",
         title=title,
@@ -336,7 +339,8 @@ disk_io_time = _diskio(
 # --- network ------------------------------------------------------------------------------------------------
 
 
-def _net(key, title, unit, description, node_metric, telegraf_field, direction, scale=1.0) -> Signal:
+def _net(key: str, title: str, unit: str, description: str, node_metric: str, telegraf_field: str, direction: str,
+         scale: float = 1.0) -> Signal:
     return Signal(
         key=f"host.{key}",
         title=title,

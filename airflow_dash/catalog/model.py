@@ -78,8 +78,9 @@ class PromScope:
     filters: Mapping[str, MatchValue]  # prometheus label -> value (usually a Variable)
     by: tuple[str, ...]  # prometheus labels the series are split by
 
-    def metric(self, name: str, /, **labels: MatchValue) -> promql.Selector:
-        """`name{labels, <dashboard filters>}`: filters come from the dashboard's bound variables."""
+    def metric(self, name: str, /, **labels: MatchValue | Iterable[str]) -> promql.Selector:
+        """`name{labels, <dashboard filters>}`: filters come from the dashboard's bound variables (a list of str
+        matches any of them, as in `promql.metric`)."""
         selector = promql.metric(name, **labels)
         extra = {label: value for label, value in self.filters.items() if label not in labels}
         return selector.where(**extra)
