@@ -2,7 +2,8 @@
 the real `airflow-dash build` (every query through the real offline checkers) for all three backends.
 
 It holds custom Flux and InfluxQL signals, a grafanalib BarChart and raw panel dicts in one row, a repeated
-row, annotations, a data link carrying a label, a table in instant/table format, and a library panel.
+row, annotations, a data link carrying a label, a table in instant/table format, and a library panel. And each
+bad option of issue #11, written in such a module, stops the build with one line naming the panel and field.
 """
 
 from __future__ import annotations
@@ -79,7 +80,8 @@ dashboard = Dashboard(
                   overrides=[Override(by_name("Seconds"), {"unit": "s", "decimals": 1})]),
         ]),
         Row("Foreign panels", [RawPanel(bar, queries=(queue_depth,), width=8, height=6),
-                               RawPanel(raw_dict, queries=(queue_depth,)), news, LibraryPanel("lib-uid-1", "Shared heartbeat")]),
+                               RawPanel(raw_dict, queries=(queue_depth,)), news, LibraryPanel("lib-uid-1", "Shared heartbeat"),
+                               G.BarChart(title="Bare grafanalib bar")]),
         Row("DAG $dag_id", [state_timeline("Up", queue_depth, mappings=[ValueMap("0", "idle", "green")])], repeat="dag_id"),
     ],
 )
@@ -132,6 +134,23 @@ def test_grafanalib_and_dict_panels_share_a_row_laid_out_with_our_datasource(bui
     assert [(p["gridPos"]["x"], p["gridPos"]["w"], p["gridPos"]["h"]) for p in (bar, raw, news)] == [(0, 8, 6), (8, 8, 6), (16, 12, 8)][:2] + [(0, 12, 8)]
     assert all(p["gridPos"]["y"] > row["gridPos"]["y"] for p in (bar, raw, news, library))
     assert library["libraryPanel"] == {"uid": "lib-uid-1", "name": "Shared heartbeat"} and "type" not in library
+    # A grafanalib panel straight in a Row (no RawPanel around it) is placed as it is, without queries.
+    bare = _panel(model, "Bare grafanalib bar")
+    assert bare["type"] == "barchart" and not bare.get("targets") and bare["gridPos"]["y"] > row["gridPos"]["y"]
+
+
+def test_the_user_module_imports_public_names_only():
+    import ast
+    import importlib
+    import importlib.util
+
+    names = [(node.module, alias.name) for node in ast.walk(ast.parse(USER_MODULE)) if isinstance(node, ast.ImportFrom)
+             for alias in node.names if node.module and node.module.startswith("airflow_dash")]  # fmt: skip
+    assert len(names) > 20
+    for module, name in names:
+        assert not name.startswith("_") and not any(part.startswith("_") for part in module.split(".")), (module, name)
+        found = hasattr(importlib.import_module(module), name) or importlib.util.find_spec(f"{module}.{name}")
+        assert found, (module, name)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -187,3 +206,28 @@ def test_dashboard_time_zone_refresh_and_links(built, backend):
     suffix = {"prometheus": "prom", "flux": "flux", "influxql": "iql"}[backend]
     assert hosts["url"] == f"/d/airflow-dash-system-{suffix}"  # a bundled dashboard, by key
     assert runbook["url"] == "https://wiki.example.com/airflow"
+
+
+BAD_OPTIONS = [
+    ("timeseries('CPU', host.cpu_busy, unit=5)", "panel 'CPU': unit 5 is not a Grafana unit"),
+    ("timeseries('CPU', host.cpu_busy, draw_style='bar')", "panel 'CPU': draw_style 'bar': expected one of line, bars, points"),
+    ("stat('CPU', host.cpu_busy, reduce='total')", "panel 'CPU': reduce 'total' is not a Grafana reducer"),
+    ("gauge('CPU', host.cpu_busy, thresholds=(Threshold(None, 'green'), Threshold(90, 'red'), Threshold(80, 'orange')))",
+     "panel 'CPU': thresholds out of order: 80 after 90"),
+    ("timeseries('CPU', 'up')", "panel 'CPU': 'up' is a str, not a catalog Signal or Query"),
+]
+
+
+@pytest.mark.parametrize("panel, message", BAD_OPTIONS, ids=[m.split(": ", 1)[1][:20] for _, m in BAD_OPTIONS])
+def test_a_bad_option_stops_the_build_with_one_line_naming_panel_and_field(tmp_path, panel, message):
+    (tmp_path / "dashboards").mkdir()
+    (tmp_path / "dashboards" / "bad.py").write_text(
+        "from airflow_dash import Dashboard, Row, gauge, stat, timeseries\n"
+        "from airflow_dash.catalog import host\nfrom airflow_dash.panels import Threshold\n"
+        f"dashboard = Dashboard('bad', 'Bad', [Row('r', [{panel}])])\n"
+    )
+    result = subprocess.run([sys.executable, "-m", "airflow_dash.cli", "build", "--out", "out"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2 and message in result.stderr, result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()  # nothing half-written
