@@ -175,7 +175,8 @@ def test_a_keyed_panel_keeps_its_id_through_a_rename_in_code():
     assert _changed_lines(section) == ['-"title": "CPU busy",', '+"title": "Processor busy",']
 
 
-def test_renaming_one_of_the_two_cpu_busy_panels_in_the_ui_diffs_as_only_that_rename(grafana):
+@pytest.mark.parametrize(("kind", "row"), [("gauge", "Overview"), ("timeseries", "CPU")])
+def test_renaming_one_of_the_two_cpu_busy_panels_in_the_ui_diffs_as_only_that_rename(grafana, kind, row):
     from airflow_dash.build import compile_dashboards
     from airflow_dash.grafana.diff import diff_against_live
     from airflow_dash.grafana.publish import PublishOptions, publish_dashboards
@@ -189,7 +190,7 @@ def test_renaming_one_of_the_two_cpu_busy_panels_in_the_ui_diffs_as_only_that_re
 
         def rename(model):
             for panel in _all_panels(model):
-                if panel["title"] == "CPU busy" and panel["type"] == "timeseries":
+                if panel["title"] == "CPU busy" and panel["type"] == kind:
                     panel["title"] = "CPU busy (all cores)"
 
         if grafana.emulator is not None:
@@ -201,13 +202,13 @@ def test_renaming_one_of_the_two_cpu_busy_panels_in_the_ui_diffs_as_only_that_re
         [d] = diff_against_live(client, [system], grafana.root_folder)
     assert d.status == "changed"
     [section] = d.sections
-    assert section.scope == 'panel "CPU busy (all cores)" -> "CPU busy" in row "CPU"'
+    assert section.scope == f'panel "CPU busy (all cores)" -> "CPU busy" in row "{row}"'
     assert _changed_lines(section) == ['-"title": "CPU busy (all cores)",',
                                                                    '+"title": "CPU busy",']
     text = render_text([d])
     assert len(text.splitlines()) < 15, text
     markdown = render_markdown([d])
-    assert '**panel "CPU busy (all cores)" -> "CPU busy" in row "CPU"**' in markdown
+    assert f'**panel "CPU busy (all cores)" -> "CPU busy" in row "{row}"**' in markdown
     assert len(markdown) < 1500, markdown
 
 
