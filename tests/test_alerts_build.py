@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +9,7 @@ import yaml
 
 from airflow_dash.alerts import FIRE, QUIET, Absent, Alert, Threshold
 from airflow_dash.catalog import airflow as af, host
+from tests.cli import assert_one_line_error, run_cli as run
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,11 +32,6 @@ alert = Alert(name="MiniCpuBusy", condition=Threshold(host.cpu_busy, ">", {thres
 '''
 
 
-def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "airflow_dash.cli", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=300)
-
-
 @pytest.fixture()
 def project(tmp_path: Path) -> Path:
     """A dashboards repository with one dashboard and one alert of its own, no bundled ones."""
@@ -47,14 +41,6 @@ def project(tmp_path: Path) -> Path:
     (tmp_path / "alerts").mkdir()
     (tmp_path / "alerts" / "mini.py").write_text(ALERT.format(threshold=90, panel="CPU"))
     return tmp_path
-
-
-def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
-    assert result.returncode == 2, (result.stdout, result.stderr)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
 
 
 def _alert(**overrides) -> Alert:

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli import assert_one_line_error, run_cli as run
+
 ROOT = Path(__file__).resolve().parent.parent
 
 GOOD_MODULE = '''
@@ -50,10 +52,6 @@ dashboards = [
 '''
 
 
-def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "airflow_dash.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=300)
-
-
 @pytest.fixture()
 def project(tmp_path: Path) -> Path:
     """A dashboards repository with one dashboard of its own and no bundled ones."""
@@ -61,15 +59,6 @@ def project(tmp_path: Path) -> Path:
     (tmp_path / "dashboards").mkdir()
     (tmp_path / "dashboards" / "mini.py").write_text(GOOD_MODULE)
     return tmp_path
-
-
-def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
-    assert result.returncode == 2, (result.stdout, result.stderr)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert "Traceback" not in result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0]
 
 
 def test_build_writes_one_file_per_dashboard_and_backend(project):

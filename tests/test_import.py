@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +14,7 @@ from airflow_dash.compile import canonical_json, compile_all
 from airflow_dash.dashboard import Dashboard
 from airflow_dash.discovery import bundled_directory, load_dashboards
 from airflow_dash.importing import import_dashboard, normalized
+from tests.cli import run_cli as run
 from tests.reference import CONTENT
 
 REFERENCE_DASHBOARDS = [
@@ -157,11 +156,6 @@ def test_unknown_panel_kinds_and_raw_queries_are_kept():
     assert (imported.recognised, imported.raw) == (0, 1)
     assert "RawPanel({" in imported.source and "'grafana-clock-panel'" in imported.source
     assert canonical_json(normalized(again)) == canonical_json(normalized(model))
-
-
-def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "airflow_dash.cli", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=300)
 
 
 def test_import_then_build_from_an_empty_project(tmp_path):

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli import assert_one_line_error, run_cli
+
 ROOT = Path(__file__).resolve().parents[1]
 # Built from parts so that this file does not match itself.
 MACHINE_PATHS = re.compile("|".join(re.escape(p) for p in ("/wo" + "rk/", "/ho" + "me/", "/Us" + "ers/", "/ro" + "ot/")))
@@ -100,20 +102,6 @@ def test_diff_against_a_revision_works_on_pythons_without_tarfile_filters(tmp_pa
 # ------------------------------------------------------------------------------------------------------------
 # A user's bad output locations: one line naming the place, exit 2, no traceback, nothing written.
 
-def cli(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "airflow_dash.cli", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=300, env=env)
-
-
-def assert_one_line(result: subprocess.CompletedProcess, *fragments: str) -> str:
-    assert result.returncode == 2, (result.stdout, result.stderr)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-    return lines[0]
-
-
 @pytest.fixture()
 def under_a_file(tmp_path: Path) -> Path:
     """A directory path below a regular file: no user (root included) can create it."""
@@ -130,8 +118,8 @@ def under_a_file(tmp_path: Path) -> Path:
     (["setup-flux-checker", "--dir", "{out}"], "cannot write the Flux checker to"),
 ])
 def test_an_output_place_that_cannot_be_created_is_one_line_exit_2(tmp_path, under_a_file, args, what):
-    result = cli(*[a.replace("{out}", str(under_a_file)) for a in args], cwd=tmp_path)
-    assert_one_line(result, what, str(under_a_file), "Not a directory")
+    result = run_cli(*[a.replace("{out}", str(under_a_file)) for a in args], cwd=tmp_path)
+    assert_one_line_error(result, what, str(under_a_file), "Not a directory")
     assert (tmp_path / "a-file").read_text() == "not a directory\n"
 
 
@@ -142,8 +130,8 @@ def test_import_into_a_dashboards_dir_that_cannot_be_created_is_one_line_exit_2(
     (compiled,) = compile_dashboards(["host-basics"], ["prometheus"], DashboardSource())
     exported = tmp_path / "host.json"
     exported.write_text(compiled.to_json())
-    result = cli("import", str(exported), "--dashboards-dir", str(under_a_file), cwd=tmp_path)
-    assert_one_line(result, "cannot write the dashboard module to", str(under_a_file))
+    result = run_cli("import", str(exported), "--dashboards-dir", str(under_a_file), cwd=tmp_path)
+    assert_one_line_error(result, "cannot write the dashboard module to", str(under_a_file))
 
 
 def test_pull_into_a_directory_that_cannot_be_created_is_one_line_exit_2(tmp_path, under_a_file):
@@ -157,10 +145,10 @@ def test_pull_into_a_directory_that_cannot_be_created_is_one_line_exit_2(tmp_pat
     try:
         emulator.add_dashboard(compiled.model)
         env = {**os.environ, "GRAFANA_URL": url, "GRAFANA_TOKEN": emulator.admin_token or ""}
-        result = cli("pull", "--out", str(under_a_file), compiled.uid, cwd=tmp_path, env=env)
+        result = run_cli("pull", "--out", str(under_a_file), compiled.uid, cwd=tmp_path, env=env)
     finally:
         emulator.stop()
-    assert_one_line(result, "cannot write dashboards to", str(under_a_file))
+    assert_one_line_error(result, "cannot write dashboards to", str(under_a_file))
 
 
 def test_a_dashboard_module_whose_dashboard_has_another_name_is_an_error_not_skipped(tmp_path):
@@ -172,7 +160,7 @@ def test_a_dashboard_module_whose_dashboard_has_another_name_is_an_error_not_ski
     (tmp_path / "dashboards" / "_helpers.py").write_text(
         "from airflow_dash import Dashboard\nbase = Dashboard('base', 'Base', [])\n")
     for command in (["list"], ["build", "--out", "out"]):
-        assert_one_line(cli(*command, cwd=tmp_path), "load.py", "'load' is named `board`", "`dashboard = Dashboard(...)`")
+        assert_one_line_error(run_cli(*command, cwd=tmp_path), "load.py", "'load' is named `board`", "`dashboard = Dashboard(...)`")
     assert not (tmp_path / "out").exists()
 
 
@@ -183,7 +171,7 @@ def test_init_from_a_checkout_install_makes_setup_install_that_checkout(tmp_path
 
     assert installed_from() == str(ROOT)  # the suite's venv: `pip install -e .` of this checkout
     team = tmp_path / "team"
-    result = cli("init", str(team), cwd=tmp_path)
+    result = run_cli("init", str(team), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "/local.mk\n" in (team / ".gitignore").read_text()
     planned = subprocess.run(["make", "-n", "setup"], cwd=team, capture_output=True, text=True, timeout=60)
@@ -212,14 +200,14 @@ def _closed_port() -> int:
 ])
 def test_verify_without_a_server_says_the_connection_was_refused(tmp_path, backend, extra, what):
     url = f"http://127.0.0.1:{_closed_port()}"
-    result = cli("verify", "--backend", backend, "--url", url, *extra, "host-basics", cwd=tmp_path)
+    result = run_cli("verify", "--backend", backend, "--url", url, *extra, "host-basics", cwd=tmp_path)
     assert result.returncode == 1, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and f"cannot reach {what} at {url}" in lines[0] and "(connection refused)" in lines[0], lines
 
 
 def test_verify_with_a_url_that_is_not_one_is_bad_input(tmp_path):
-    assert_one_line(cli("verify", "--backend", "prometheus", "--url", "prometheus:9090", cwd=tmp_path),
+    assert_one_line_error(run_cli("verify", "--backend", "prometheus", "--url", "prometheus:9090", cwd=tmp_path),
                     "--url (or PROMETHEUS_URL)", "expected an http(s):// URL, got 'prometheus:9090'")
 
 
@@ -231,10 +219,10 @@ def test_verify_with_a_url_that_is_not_one_is_bad_input(tmp_path):
     (["nosuchcommand"], ["No such command 'nosuchcommand'", "'airflow-dash --help'"]),
 ])
 def test_a_usage_mistake_is_one_line_like_every_other_error(tmp_path, args, fragments):
-    line = assert_one_line(cli(*args, cwd=tmp_path), *fragments)
+    line = assert_one_line_error(run_cli(*args, cwd=tmp_path), *fragments)
     assert line.startswith("error: ") and "Usage:" not in line
 
 
 def test_bare_command_shows_the_help(tmp_path):
-    result = cli(cwd=tmp_path)
+    result = run_cli(cwd=tmp_path)
     assert result.returncode in (0, 2) and "Commands:" in result.stdout + result.stderr and "error:" not in result.stderr.lower()
