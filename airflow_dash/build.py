@@ -12,14 +12,16 @@ import tempfile
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from airflow_dash.alert_rules import CompiledAlerts, compile_alerts
-from airflow_dash.backends import BACKENDS, get_backend
-from airflow_dash.compile import CompiledDashboard, CompiledQuery, compile_all, dashboard_uid
-from airflow_dash.dashboard import Dashboard
-from airflow_dash.discovery import SourceLike, alerts_for, as_source, select_dashboards
+from airflow_dash.discovery import DashboardSource, SourceLike, as_source
 from airflow_dash.errors import UserError, writing
+
+# Imported where they are used: an unchanged re-build (see airflow_dash.build_cache) needs none of them.
+if TYPE_CHECKING:
+    from airflow_dash.alert_rules import CompiledAlerts
+    from airflow_dash.compile import CompiledDashboard, CompiledQuery
+    from airflow_dash.dashboard import Dashboard
 
 ALERTS_OUT = "alerts"  # OUT/alerts/<backend>/...: YAML only, so `publish --from-dir OUT` never takes it for a dashboard
 
@@ -45,6 +47,10 @@ def compile_dashboards(
     """Compile the named dashboards (default all) for the given backends (default all).
     `dashboards_dir` is a directory, or a DashboardSource (bundled dashboards plus a directory); `loaded`: its
     dashboards when the caller has already loaded them."""
+    from airflow_dash.backends import BACKENDS, get_backend
+    from airflow_dash.compile import compile_all
+    from airflow_dash.discovery import select_dashboards
+
     for backend in backends or ():
         get_backend(backend)
     dashboards = list(loaded) if loaded is not None else as_source(dashboards_dir).load()
@@ -61,6 +67,9 @@ def compile_dashboards(
 def local_definitions(dashboards: Sequence[Dashboard]) -> list[tuple[str, str | None]]:
     """(uid, folder) of every dashboard these definitions produce on every backend, selected or not: what
     exists locally, for `publish --prune` and `diff` to know what must never be called deleted."""
+    from airflow_dash.backends import BACKENDS
+    from airflow_dash.compile import dashboard_uid
+
     return [(dashboard_uid(d.key, backend), d.folder) for d in dashboards for backend in BACKENDS.values()]
 
 
@@ -127,25 +136,44 @@ def write_dashboards(compiled: Sequence[CompiledDashboard], out: Path | str, rep
 
 
 def _write_dashboards(compiled: Sequence[CompiledDashboard], out: Path, replace_all: bool) -> list[Path]:
+    """A file that already holds exactly its dashboard's JSON is left alone (its mtime too, for make and
+    rsync); with `replace_all`, whatever else is in a backend's directory goes."""
     out.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".build-", dir=out))
-    written = []
+    names: dict[str, set[str]] = defaultdict(set)  # backend -> file names of this build
     try:
         for dashboard in compiled:
-            target = staging / dashboard.backend / f"{dashboard.uid}.json"
+            name = f"{dashboard.uid}.json"
+            names[dashboard.backend].add(name)
+            text = dashboard.to_json()
+            if _holds(out / dashboard.backend / name, text):
+                continue
+            target = staging / dashboard.backend / name
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(dashboard.to_json(), encoding="utf-8")
-        for backend_dir in sorted(p for p in staging.iterdir() if p.is_dir()):
-            final = out / backend_dir.name
-            if replace_all and final.exists():
-                shutil.rmtree(final)
+            target.write_text(text, encoding="utf-8")
+        for backend in sorted(names):
+            final = out / backend
+            if replace_all and final.is_dir():
+                for stale in [p for p in final.iterdir() if p.name not in names[backend]]:
+                    shutil.rmtree(stale) if stale.is_dir() and not stale.is_symlink() else stale.unlink()
+            elif replace_all and final.exists():
+                final.unlink()
             final.mkdir(exist_ok=True)
-            for file in sorted(backend_dir.iterdir()):
-                os.replace(file, final / file.name)
-                written.append(final / file.name)
+            if (staging / backend).is_dir():
+                for file in sorted((staging / backend).iterdir()):
+                    os.replace(file, final / file.name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return written
+    return [out / backend / name for backend in sorted(names) for name in sorted(names[backend])]
+
+
+def _holds(path: Path, text: str) -> bool:
+    """Whether `path` is a regular file holding `text`, as written (sizes compared first)."""
+    data = text.encode("utf-8")
+    try:
+        return path.is_file() and not path.is_symlink() and path.stat().st_size == len(data) and path.read_bytes() == data
+    except OSError:
+        return False
 
 
 def compile_alert_rules(
@@ -158,6 +186,11 @@ def compile_alert_rules(
     """The alert rules for the given backends (default all), linked to their panels: the bundled alerts of the
     bundled dashboards in `dashboards_dir` (a DashboardSource) and those of `alerts_dir` (none if missing).
     `compiled`: every dashboard of the source already compiled for these backends (saves a compile)."""
+    from airflow_dash.alert_rules import CompiledAlerts, compile_alerts
+    from airflow_dash.backends import BACKENDS, get_backend
+    from airflow_dash.compile import compile_all
+    from airflow_dash.discovery import alerts_for
+
     chosen = list(backends or BACKENDS)
     for backend in chosen:
         get_backend(backend)
@@ -197,8 +230,20 @@ def write_alerts(alerts: CompiledAlerts, out: Path | str) -> list[Path]:
     files = alerts.files()  # renders every rule file as YAML: once, it is most of an unchanged re-build
     if not files and not target.exists():
         return []
+    if _tree_holds(target, files):
+        return [target / relative for relative in files]  # already exactly these files: nothing to swap
     with writing("alert rules", target):
         return _swap_in(target, files)
+
+
+def _tree_holds(target: Path, files: Mapping[str, str]) -> bool:
+    """Whether `target` holds exactly `files` (relative path -> text) and nothing else."""
+    if not target.is_dir() or target.is_symlink():
+        return False
+    present = {p.relative_to(target) for p in target.rglob("*")}
+    wanted = {Path(relative) for relative in files}
+    wanted |= {parent for relative in wanted for parent in relative.parents if parent != Path(".")}
+    return present == wanted and all(_holds(target / relative, text) for relative, text in files.items())
 
 
 def _swap_in(target: Path, files: Mapping[str, str]) -> list[Path]:
@@ -236,7 +281,24 @@ def build_all(
     datasource_regexes: Mapping[str, str] | None = None,
     cache: bool = True,
 ) -> BuildResult:
-    """Dashboards, and (for a full build, no NAMES) the alert rules; everything checked before any write."""
+    """Dashboards, and (for a full build, no NAMES) the alert rules; everything checked before any write.
+
+    With `cache`, query check results of earlier builds are reused (airflow_dash.validate.cache), and a re-build
+    of the same request over unchanged files, whose output is still in place, writes and checks nothing
+    (airflow_dash.build_cache)."""
+    from airflow_dash import build_cache
+
+    recorder = None
+    if cache:
+        request = _build_request(names, backends, out, dashboards_dir, alerts_dir, datasource_uids, datasource_regexes)
+        hit = build_cache.lookup(request, validate)
+        if hit is not None:
+            return BuildResult([Path(out) / p for p in hit.dashboards], [Path(out) / p for p in hit.alerts])
+        source = as_source(dashboards_dir)
+        recorder = build_cache.BuildRecorder(request, [d for d in (request["dashboards_dir"], request["alerts_dir"]) if d]
+                                             + _bundled_dirs(source))
+    from airflow_dash.alert_rules import CompiledAlerts
+
     compiled = compile_dashboards(names, backends, dashboards_dir, datasource_uids, datasource_regexes)
     alerts = CompiledAlerts(None, {}) if names else compile_alert_rules(
         backends, dashboards_dir, alerts_dir, datasource_uids, compiled=compiled)
@@ -244,7 +306,36 @@ def build_all(
         validate_or_fail(compiled, cache, alerts)
     written = write_dashboards(compiled, out, replace_all=not names)
     alert_files = write_alerts(alerts, out) if not names else []
+    if recorder is not None:
+        languages = {q.language for d in compiled for q in d.queries} | {language for language, _, _ in alerts.queries()}
+        owned = ([] if names else sorted({d.backend for d in compiled})) + ([] if names else [ALERTS_OUT])
+        recorder.record(validated_languages=languages if validate else None, dashboards=written, alerts=alert_files,
+                        owned_dirs=owned)
     return BuildResult(written, alert_files)
+
+
+def _build_request(names: Sequence[str] | None, backends: Sequence[str] | None, out: Path | str,
+                   dashboards_dir: SourceLike, alerts_dir: Path | str | None, datasource_uids: Mapping[str, str] | None,
+                   datasource_regexes: Mapping[str, str] | None) -> dict[str, Any]:
+    from airflow_dash.build_cache import build_request
+
+    source = as_source(dashboards_dir)
+    return build_request(names=list(names or ()), backends=list(backends or ()), out=out,
+                         dashboards_dir=source.directory, bundled=source.bundled, alerts_dir=alerts_dir,
+                         datasource_uids=dict(datasource_uids or {}), datasource_regexes=dict(datasource_regexes or {}))
+
+
+def _bundled_dirs(source: DashboardSource) -> list[str]:
+    """The bundled dashboards' and alerts' directories, when `source` includes bundled dashboards."""
+    if source.bundled is False:
+        return []
+    from airflow_dash.discovery import bundled_alerts_directory, bundled_directory
+
+    try:
+        found = [bundled_directory(), bundled_alerts_directory()]
+    except UserError:
+        return []
+    return [str(d) for d in found if d is not None]
 
 
 def build(

@@ -17,11 +17,13 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Iterator, Sequence, Union
+from typing import TYPE_CHECKING, Iterator, Sequence, Union
 
-from airflow_dash.alerts import Alert
-from airflow_dash.dashboard import Dashboard
 from airflow_dash.errors import UserError
+
+if TYPE_CHECKING:  # imported where used: an unchanged re-build needs a DashboardSource, not the dashboards
+    from airflow_dash.alerts import Alert
+    from airflow_dash.dashboard import Dashboard
 
 _PACKAGE = "_airflow_dash_dashboards"
 _ALERTS_PACKAGE = "_airflow_dash_alerts"
@@ -83,6 +85,8 @@ def _modules(directory: Path) -> Iterator[tuple[Path, ModuleType]]:
 
 def load_dashboards_with_paths(directory: Path | str = "dashboards") -> dict[str, tuple[Dashboard, Path]]:
     """key -> (dashboard, defining module) for every dashboard in `directory`; keys must be unique."""
+    from airflow_dash.dashboard import Dashboard
+
     directory = Path(directory)
     if not directory.is_dir():
         raise UserError(f"dashboards directory not found: {directory}")
@@ -104,6 +108,8 @@ def load_dashboards_with_paths(directory: Path | str = "dashboards") -> dict[str
 
 def _no_unread_dashboard(path: Path, module: object) -> None:
     """A module that builds a Dashboard under another name would be skipped without a word: say so."""
+    from airflow_dash.dashboard import Dashboard
+
     for name, value in vars(module).items():
         if isinstance(value, Dashboard):
             raise UserError(f"{path}: Dashboard {value.key!r} is named `{name}`, but only `dashboard = Dashboard(...)` "
@@ -188,6 +194,8 @@ def load_alerts(directory: Path | str = "alerts") -> list[Alert]:
         raise UserError(f"alerts directory is not a directory: {directory}")
     bundled = bundled_alerts_directory()
     is_bundled = bundled is not None and directory.resolve() == bundled
+    from airflow_dash.alerts import Alert
+
     found: dict[str, tuple[Alert, Path]] = {}
     for stem in _module_stems(directory):
         path = directory / f"{stem}.py"

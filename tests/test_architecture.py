@@ -19,7 +19,7 @@ RANKS = {
     "airflow_dash.panels": 4,
     "airflow_dash.dashboard": 5, "airflow_dash.alerts": 5,
     "airflow_dash.layout": 6, "airflow_dash.compile": 6, "airflow_dash.alert_rules": 6, "airflow_dash.validate": 6, "airflow_dash.collectors": 6,
-    "airflow_dash.discovery": 7, "airflow_dash.build": 7, "airflow_dash.importing": 7, "airflow_dash.canonical_query": 7, "airflow_dash.live": 7,
+    "airflow_dash.discovery": 7, "airflow_dash.build": 7, "airflow_dash.build_cache": 7, "airflow_dash.importing": 7, "airflow_dash.canonical_query": 7, "airflow_dash.live": 7,
     "airflow_dash.grafana": 8, "airflow_dash.settings": 8, "airflow_dash.lint": 8, "airflow_dash.preview": 8,
     "airflow_dash.testing": 8, "airflow_dash.scaffold": 8,
     "airflow_dash.commands": 9, "airflow_dash.cli": 9,

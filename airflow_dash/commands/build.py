@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 @click.option("--alerts-dir", type=click.Path(path_type=Path), default="alerts", show_default=True,
               help="Where your alert modules live (none if missing).")
 @click.option("--no-validate", is_flag=True, help="Skip the offline query checks (not recommended).")
-@click.option("--no-cache", is_flag=True, help="Check every query again instead of reusing results of earlier builds.")
+@click.option("--no-cache", is_flag=True,
+              help="Build everything and check every query again instead of reusing results of earlier builds.")
 @click.argument("names", nargs=-1)
 def build(backends: tuple[str, ...], out: Path, dashboards_dir: Path | None, alerts_dir: Path, no_validate: bool,
           no_cache: bool, names: tuple[str, ...]) -> None:
@@ -32,7 +33,10 @@ def build(backends: tuple[str, ...], out: Path, dashboards_dir: Path | None, ale
     OUT/alerts/<backend>/grafana-alert-rules.yaml (Grafana-managed rules, file-provisioning format) for the
     InfluxDB backends. Every query is checked offline first (PromQL parser, Flux language server, InfluxQL
     structure); nothing is written if one fails. Query check results are cached per user
-    (${XDG_CACHE_HOME:-~/.cache}/airflow-dash, or $AIRFLOW_DASH_CHECK_CACHE), keyed by checker version and text.
+    (${XDG_CACHE_HOME:-~/.cache}/airflow-dash, or $AIRFLOW_DASH_CHECK_CACHE), keyed by checker version and text,
+    and so is each build: a re-build whose files, settings, environment and checkers are unchanged, and whose
+    output is still in place, checks and writes nothing. Output files that already hold their bytes are left
+    alone.
     """
     from airflow_dash.build import build_all
 
