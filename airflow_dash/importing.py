@@ -7,8 +7,9 @@ works on every backend: queries are compared semantically (`airflow_dash.canonic
 variable spelling `$x`/`${x}`/`[[x]]`, and for PromQL redundant parentheses and the order of label matchers
 and `by` labels), and the legend becomes `Query(signal, legend=...)` where it is not the signal's own.
 Anything else is kept as written and marked raw (lint AD103). A variable that is exactly one of our
-dimension variables becomes `DimensionVariable`, a header link to a bundled dashboard `DashboardLink`; other
-variables, annotations and links become `RawVariable`, `RawAnnotation`, `RawLink`. Links inside a panel's
+dimension variables becomes `DimensionVariable`, an annotation exactly as we compile one `Annotation` (of a
+signal, or of tags), a header link to a bundled dashboard `DashboardLink`; other variables, annotations and
+links become `RawVariable`, `RawAnnotation`, `RawLink`. Links inside a panel's
 JSON keep their URLs.
 
 Documented normalisations (what `normalized()` drops before comparing, because compile sets them):
@@ -262,6 +263,34 @@ def _variables_source(variables: list[dict[str, Any]], imports: set[tuple[str, s
     return out
 
 
+def _annotation_source(body: Mapping[str, Any], catalog: _Catalog, imports: set[str]) -> str:
+    """`Annotation(name, signal)` / `Annotation(name, tags=...)` for an annotation exactly as compile writes one
+    (so a signal's annotation follows it to every backend), else `RawAnnotation`."""
+    name, color, enabled = body.get("name"), body.get("iconColor"), body.get("enable")
+    if not isinstance(name, str) or not isinstance(color, str) or not isinstance(enabled, bool):
+        return f"RawAnnotation({_literal(body)})"
+    options = (f", color={color!r}" if color != "red" else "") + ("" if enabled else ", enabled=False")
+    target = body.get("target")
+    if isinstance(target, Mapping) and target.get("type") == "tags" and isinstance(target.get("tags"), list):
+        tags = tuple(str(t) for t in target["tags"])
+        expected = {"name": name, "enable": enabled, "hide": False, "iconColor": color,
+                    "datasource": {"type": "grafana", "uid": "-- Grafana --"},
+                    "target": {"type": "tags", "tags": list(tags), "limit": 100, "matchAny": True}}  # fmt: skip
+        if tags and dict(body) == expected:
+            return f"Annotation({name!r}, tags={tags!r}{options})"
+    for backend in BACKENDS.values():
+        if (body.get("datasource") or {}).get("type") != backend.datasource_type:
+            continue
+        for module_name, signal_name, signal in _signals():
+            rendered = backend.render(signal, catalog.scope)
+            if isinstance(rendered, Unsupported):
+                continue
+            if backend.annotation_json(backend.annotation_target(rendered), name, color, enabled) == dict(body):
+                imports.add(module_name)
+                return f"Annotation({name!r}, {module_name}.{signal_name}{options})"
+    return f"RawAnnotation({_literal(body)})"
+
+
 def _link_source(body: Mapping[str, Any]) -> str:
     """`DashboardLink(title, key)` for a header link to a bundled dashboard exactly as compile writes it (so it
     points at that dashboard on whichever backend the module is built for), else `RawLink`."""
@@ -360,7 +389,7 @@ def import_dashboard(model: Mapping[str, Any], key: str | None = None) -> Import
         f"timezone={str(model.get('timezone') or '')!r}",
         f"refresh={str(model.get('refresh') or '')!r}",
         "variables=[" + ", ".join(_variables_source(kept_variables, dimension_imports)) + "]",
-        "annotations=[" + ", ".join(f"RawAnnotation({_literal(a)})" for a in annotations) + "]",
+        "annotations=[" + ", ".join(_annotation_source(a, catalog, imports) for a in annotations) + "]",
         "links=[" + ", ".join(_link_source(link) for link in model.get("links") or [] if isinstance(link, dict)) + "]",
         "rows=[\n    " + ",\n    ".join(rows_source) + ",\n]",
     ]
@@ -372,7 +401,7 @@ def import_dashboard(model: Mapping[str, Any], key: str | None = None) -> Import
         f'"""{title}: imported by `airflow-dash import` ({recognised} queries recognised as catalog signals, '
         f'{raw} kept raw)."""\n\n'
         f"{catalog_import}"
-        "from airflow_dash.dashboard import Dashboard, DashboardLink, DimensionVariable, RawAnnotation, RawLink, RawVariable\n"
+        "from airflow_dash.dashboard import (\n    Annotation, Dashboard, DashboardLink, DimensionVariable, RawAnnotation, RawLink, RawVariable,\n)\n"
         f"from airflow_dash.panels import {'Query, ' if uses_query else ''}RawPanel, Row\n\n"
         "# fmt: off\n"
         "dashboard = Dashboard(\n" + "".join(f"    {a},\n" for a in arguments) + ")\n"

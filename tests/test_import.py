@@ -3,6 +3,7 @@ equivalent dashboard (normalized forms equal: see airflow_dash.importing for wha
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -11,7 +12,8 @@ import pytest
 
 from airflow_dash.build import find_invalid_queries
 from airflow_dash.compile import canonical_json, compile_all
-from airflow_dash.dashboard import Dashboard
+from airflow_dash.catalog import airflow
+from airflow_dash.dashboard import Annotation, Dashboard
 from airflow_dash.discovery import bundled_directory, load_dashboards
 from airflow_dash.importing import import_dashboard, normalized
 from tests.cli import run_cli as run
@@ -59,15 +61,22 @@ def test_our_compiled_output_imports_back_to_the_same_dashboard(key, backend):
     assert again == original.model
 
 
+ANNOTATED = dataclasses.replace(BUNDLED["system"], annotations=(
+    Annotation("Task failures", airflow.ti_failures_rate), Annotation("Deploys", tags=("deploy",), color="blue", enabled=False)))
+
+
 @pytest.mark.parametrize("source", BACKEND_NAMES)
 def test_an_import_from_one_backend_builds_for_the_others(source):
-    """Recognised signals, variables and links follow the catalog: the imported system dashboard compiles for
-    every backend to what the catalog compiles there."""
-    imported = import_dashboard(COMPILED[("system", source)].model)
+    """Recognised signals, variables, annotations and links follow the catalog: the imported system dashboard
+    (with a signal's annotation and a tag annotation) compiles for every backend to what the catalog compiles there."""
+    compiled = {c.backend: c.model for c in compile_all([ANNOTATED])}
+    imported = import_dashboard(compiled[source])
+    assert "RawAnnotation(" not in imported.source and "Annotation('Task failures', airflow.ti_failures_rate)" in imported.source
     dashboard = _module_dashboard(imported.source)
+    assert dashboard.annotations == ANNOTATED.annotations
     for backend in BACKEND_NAMES:
         (again,) = compile_all([dashboard], [backend])
-        assert again.model == COMPILED[("system", backend)].model, (source, backend)
+        assert again.model == compiled[backend], (source, backend)
 
 
 def _respelled(query: str, language: str) -> str:
