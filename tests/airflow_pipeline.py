@@ -194,6 +194,17 @@ def _le_text(value: float) -> str:
     return repr(float(value))
 
 
+def _replayed(capture: Capture, end_offset_s: float, now: float | None, step_s: float) -> tuple[list[Sample], float, float, float]:
+    """The capture's events in time order (sets left out), their first and last capture times, and the shift
+    that puts `last + step_s` at `end_offset_s` before `now` (default: the wall clock)."""
+    events = sorted((s for s in capture.samples if s.type != "s"), key=lambda s: s.t)
+    if not events:
+        raise ValueError("capture has no samples")
+    now = time.time() if now is None else now
+    first, last = events[0].t, events[-1].t
+    return events, first, last, (now - end_offset_s) - (last + step_s)
+
+
 _PROM_KIND = {"c": "counter", "g": "gauge"}
 
 
@@ -204,12 +215,7 @@ def prometheus_samples(
 
     Returns `(samples, start, end)`: samples for `tests.servers.openmetrics_from_samples`, and the
     unix time range they cover."""
-    events = sorted((s for s in capture.samples if s.type != "s"), key=lambda s: s.t)
-    if not events:
-        raise ValueError("capture has no samples")
-    now = time.time() if now is None else now
-    first, last = events[0].t, events[-1].t
-    shift = (now - end_offset_s) - (last + SCRAPE_S)
+    events, first, last, shift = _replayed(capture, end_offset_s, now, SCRAPE_S)
     series: dict[tuple, _PromSeries] = {}
     index = 0
     t = first
@@ -275,12 +281,7 @@ def telegraf_points(
     host: str = HOST,
 ) -> tuple[list[tuple[str, dict[str, str], dict[str, object], int]], float, float]:
     """`(measurement, tags, fields, unix_ns)` per Telegraf flush, and the unix time range covered."""
-    events = sorted((s for s in capture.samples if s.type != "s"), key=lambda s: s.t)
-    if not events:
-        raise ValueError("capture has no samples")
-    now = time.time() if now is None else now
-    first, last = events[0].t, events[-1].t
-    shift = (now - end_offset_s) - (last + FLUSH_S)
+    events, first, last, shift = _replayed(capture, end_offset_s, now, FLUSH_S)
     shift -= (first + shift) % FLUSH_S  # flushes are aligned to the wall clock (round_interval)
     by_flush: dict[int, dict[tuple, _TelegrafAggregate]] = defaultdict(dict)
     for sample in events:
