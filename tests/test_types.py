@@ -20,7 +20,7 @@ LIBRARY_MODULES = [
     "airflow_dash/discovery.py", "airflow_dash/settings.py", "airflow_dash/scrub.py", "airflow_dash/cli.py",
     "airflow_dash/collectors", "airflow_dash/grafana", "airflow_dash/commands", "airflow_dash/live",
     "airflow_dash/validate", "airflow_dash/build.py", "airflow_dash/preview", "airflow_dash/frozen.py",
-    "airflow_dash/catalog", "dashboards", "alerts",
+    "airflow_dash/catalog", "airflow_dash/importing.py", "airflow_dash/canonical_query.py", "dashboards", "alerts",
 ]  # fmt: skip
 
 pytest.importorskip("mypy", reason="mypy is a test extra: pip install -e '.[test]'")
