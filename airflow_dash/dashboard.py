@@ -230,6 +230,9 @@ class Dashboard:
         ):  # fmt: skip
             object.__setattr__(self, name, value)
         self._check_time(key)
+        if folder is not None and (not isinstance(folder, str) or not all(p.strip() for p in folder.split("/"))):
+            raise ValueError(f"dashboard {key}: folder {folder!r}: expected a folder path such as 'Components' or "
+                             "'Team/Components', without empty parts")
         for row in self.rows:
             if not isinstance(row, Row):
                 raise TypeError(f"dashboard {key}: rows takes Row values, got {type(row).__name__}")

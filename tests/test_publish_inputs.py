@@ -185,3 +185,14 @@ def test_pull_writes_each_file_inside_out_and_replaces_a_symlink_instead_of_foll
     assert files == ["in-Mixed.Case_1.json", "in-fine.json"]
     assert not (tmp_path / "out" / "in-fine.json").is_symlink()
     assert json.loads((tmp_path / "out" / "in-fine.json").read_text())["uid"] == "in-fine"
+
+
+@pytest.mark.parametrize("folder", ["", "/", "Team//Components", "Team/"])
+def test_a_dashboard_folder_with_an_empty_part_is_refused_where_it_is_defined(folder):
+    from airflow_dash.catalog import host
+    from airflow_dash.dashboard import Dashboard
+    from airflow_dash.panels import Row, stat
+
+    with pytest.raises(ValueError, match="without empty parts"):
+        Dashboard("x", "X", [Row("R", [stat("Load", host.load1)])], folder=folder)
+    assert Dashboard("x", "X", [Row("R", [stat("Load", host.load1)])], folder="Team/Components").folder
