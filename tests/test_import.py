@@ -183,6 +183,21 @@ def test_import_then_build_from_an_empty_project(tmp_path):
     assert canonical_json(normalized(compiled)) == canonical_json(expected)
 
 
+def test_an_exported_flux_dashboard_builds_for_every_backend_from_an_empty_project(tmp_path):
+    """`import` of a Flux dashboard, then the real `build` (every query through the offline checkers) for all
+    three backends: each is what the catalog compiles for that backend."""
+    exported = {**COMPILED[("system", "flux")].model, "uid": "team-hosts", "title": "Team hosts"}
+    (tmp_path / "exported.json").write_text(json.dumps({"dashboard": exported}))
+    result = run("import", "exported.json", cwd=tmp_path)
+    assert result.returncode == 0 and " raw)" in result.stdout and ", 0 raw)" in result.stdout, result.stdout
+    built = run("build", "--out", "out", "team-hosts", cwd=tmp_path)
+    assert built.returncode == 0, built.stderr
+    for backend, suffix in (("prometheus", "prom"), ("flux", "flux"), ("influxql", "iql")):
+        compiled = json.loads((tmp_path / "out" / backend / f"airflow-dash-team-hosts-{suffix}.json").read_text())
+        expected = normalized({**COMPILED[("system", backend)].model, "title": "Team hosts"})
+        assert canonical_json(normalized(compiled)) == canonical_json(expected), backend
+
+
 def test_import_of_something_else_is_one_line_exit_2(tmp_path):
     (tmp_path / "not.json").write_text('{"hello": 1}')
     result = run("import", "not.json", cwd=tmp_path)
