@@ -117,3 +117,13 @@ def test_frozen_values_copy_pickle_and_thaw_to_fresh_plain_json():
     assert frozen["a"] == [1, {"b": (2, 3)}]
     assert frozen == {"a": [1, {"b": (2, 3)}], "c": {"d": None}}
     assert repr(freeze({"x": [1]})) == "FrozenDict({'x': FrozenList([1])})"
+
+
+def test_dashboards_made_of_the_same_parts_are_equal_and_hash_alike():
+    def board():
+        return Dashboard("d", "D", [Row("R", [timeseries("CPU", host.cpu_busy, options={"legend": {"calcs": ["max"]}}),
+                                              RawPanel({"type": "text", "title": "T"})])],
+                         variables=[DimensionVariable(HOST), RawVariable({"name": "env", "type": "custom"})],
+                         annotations=[RawAnnotation({"name": "A"})], links=[RawLink({"title": "L", "url": "/x"})])  # fmt: skip
+
+    assert board() == board() and hash(board()) == hash(board()) and len({board(), board()}) == 1
