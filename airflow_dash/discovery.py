@@ -17,7 +17,7 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Iterator, Sequence, Union
+from typing import TYPE_CHECKING, Iterator, Sequence, TypeVar, Union
 
 from airflow_dash.errors import UserError
 
@@ -92,28 +92,37 @@ def load_dashboards_with_paths(directory: Path | str = "dashboards") -> dict[str
         raise UserError(f"dashboards directory not found: {directory}")
     found: dict[str, tuple[Dashboard, Path]] = {}
     for path, module in _modules(directory):
-        items = list(getattr(module, "dashboards", []))
-        if hasattr(module, "dashboard"):
-            items.append(module.dashboard)
-        elif not hasattr(module, "dashboards"):
-            _no_unread_dashboard(path, module)
-        for item in items:
-            if not isinstance(item, Dashboard):
-                raise UserError(f"{path}: `dashboard(s)` must hold airflow_dash.Dashboard objects, got {type(item).__name__}")
-            if item.key in found:
-                raise UserError(f"{path}: dashboard key {item.key!r} is already defined in {found[item.key][1]}")
-            found[item.key] = (item, path)
+        for item in _defined(path, module, "dashboard", Dashboard, "airflow_dash.Dashboard"):
+            _add_unique(found, item.key, item, path, "dashboard key")
     return found
 
 
-def _no_unread_dashboard(path: Path, module: object) -> None:
-    """A module that builds a Dashboard under another name would be skipped without a word: say so."""
-    from airflow_dash.dashboard import Dashboard
+_T = TypeVar("_T")
 
-    for name, value in vars(module).items():
-        if isinstance(value, Dashboard):
-            raise UserError(f"{path}: Dashboard {value.key!r} is named `{name}`, but only `dashboard = Dashboard(...)` "
-                            "or `dashboards = [...]` are read: rename it (a helper module's name starts with _)")
+
+def _defined(path: Path, module: ModuleType, singular: str, cls: type[_T], shown: str) -> list[_T]:
+    """What a dashboards or alerts module defines: `<singular>` and the list `<singular>s`, each a `cls`. One
+    that builds a `cls` under another name would be skipped without a word: that is an error naming it."""
+    items = list(getattr(module, f"{singular}s", []))
+    if hasattr(module, singular):
+        items.append(getattr(module, singular))
+    elif not hasattr(module, f"{singular}s"):
+        for name, value in vars(module).items():
+            if isinstance(value, cls):
+                label = getattr(value, "key", None) or getattr(value, "name", "")
+                raise UserError(f"{path}: {cls.__name__} {label!r} is named `{name}`, but only `{singular} = "
+                                f"{cls.__name__}(...)` or `{singular}s = [...]` are read: rename it (a helper "
+                                "module's name starts with _)")
+    for item in items:
+        if not isinstance(item, cls):
+            raise UserError(f"{path}: `{singular}(s)` must hold {shown} objects, got {type(item).__name__}")
+    return items
+
+
+def _add_unique(found: dict[str, tuple[_T, Path]], key: str, item: _T, path: Path, what: str) -> None:
+    if key in found:
+        raise UserError(f"{path}: {what} {key!r} is already defined in {found[key][1]}")
+    found[key] = (item, path)
 
 
 def load_dashboards(directory: Path | str = "dashboards") -> list[Dashboard]:
@@ -201,15 +210,8 @@ def load_alerts(directory: Path | str = "alerts") -> list[Alert]:
         path = directory / f"{stem}.py"
         module = (importlib.import_module(f"{BUNDLED_ALERTS_PACKAGE}.{stem}") if is_bundled
                   else _load_module(path, package=_ALERTS_PACKAGE, kind="alert"))
-        items = list(getattr(module, "alerts", []))
-        if hasattr(module, "alert"):
-            items.append(module.alert)
-        for item in items:
-            if not isinstance(item, Alert):
-                raise UserError(f"{path}: `alert(s)` must hold airflow_dash.alerts.Alert objects, got {type(item).__name__}")
-            if item.name in found:
-                raise UserError(f"{path}: alert {item.name!r} is already defined in {found[item.name][1]}")
-            found[item.name] = (item, path)
+        for item in _defined(path, module, "alert", Alert, "airflow_dash.alerts.Alert"):
+            _add_unique(found, item.name, item, path, "alert")
     return [alert for alert, _ in found.values()]
 
 

@@ -226,3 +226,15 @@ def test_a_usage_mistake_is_one_line_like_every_other_error(tmp_path, args, frag
 def test_bare_command_shows_the_help(tmp_path):
     result = run_cli(cwd=tmp_path)
     assert result.returncode in (0, 2) and "Commands:" in result.stdout + result.stderr and "error:" not in result.stderr.lower()
+
+
+def test_an_alert_module_whose_alert_has_another_name_is_an_error_not_skipped(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[tool.airflow-dash]\nbundled = ["system"]\n')
+    (tmp_path / "alerts").mkdir()
+    (tmp_path / "alerts" / "cpu.py").write_text(
+        "from airflow_dash.alerts import Alert, Threshold\nfrom airflow_dash.catalog import host\n"
+        "cpu_alert = Alert(name='TeamCpuBusy', condition=Threshold(host.cpu_busy, '>', 90), summary='CPU {{host}}',\n"
+        "                  description='{{value}}', runbook='top', dashboard='system', panel='CPU busy')\n")
+    result = run_cli("build", "--backend", "prometheus", "--out", "out", cwd=tmp_path)
+    assert_one_line_error(result, "cpu.py", "Alert 'TeamCpuBusy' is named `cpu_alert`", "`alert = Alert(...)`")
+    assert not (tmp_path / "out").exists()
