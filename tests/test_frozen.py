@@ -79,7 +79,7 @@ def test_what_is_read_back_cannot_be_changed():
     panel = timeseries("CPU", host.cpu_busy, options={"legend": {"calcs": ["max"]}})
     with pytest.raises(TypeError):
         panel.options["legend"] = {}  # type: ignore[index]
-    with pytest.raises(AttributeError):
+    with pytest.raises(TypeError):
         panel.options["legend"]["calcs"].append("min")
     raw = RawPanel({"type": "text", "title": "T", "gridPos": {"w": 6, "h": 3}})
     with pytest.raises(TypeError):
@@ -108,7 +108,16 @@ def test_public_objects_hash_and_equal_by_value():
 
 
 def test_frozen_values_copy_pickle_and_thaw_to_fresh_plain_json():
+    import json
+
     frozen = freeze({"a": [1, {"b": (2, 3)}], "c": {"d": None}})
+    assert json.loads(json.dumps(frozen)) == {"a": [1, {"b": [2, 3]}], "c": {"d": None}}  # serialises like a dict
+    assert isinstance(frozen, dict) and isinstance(frozen["a"], list)
+    for change in (lambda: frozen.update(x=1), lambda: frozen.pop("a"), lambda: frozen.setdefault("x", 1),
+                   lambda: frozen["a"].extend([2]), lambda: frozen["a"].sort(), lambda: frozen.clear()):  # fmt: skip
+        with pytest.raises(TypeError, match="read-only"):
+            change()
+    assert frozen == {"a": [1, {"b": (2, 3)}], "c": {"d": None}}
     assert isinstance(frozen, FrozenDict) and isinstance(frozen["a"], FrozenList)
     assert pickle.loads(pickle.dumps(frozen)) == frozen and copy.deepcopy(frozen) == frozen
     plain = thaw(frozen)
