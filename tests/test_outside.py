@@ -238,3 +238,9 @@ def test_an_alert_module_whose_alert_has_another_name_is_an_error_not_skipped(tm
     result = run_cli("build", "--backend", "prometheus", "--out", "out", cwd=tmp_path)
     assert_one_line_error(result, "cpu.py", "Alert 'TeamCpuBusy' is named `cpu_alert`", "`alert = Alert(...)`")
     assert not (tmp_path / "out").exists()
+
+
+def test_diff_against_a_revision_outside_a_git_repository_says_so(tmp_path):
+    env = {**os.environ, "GIT_CEILING_DIRECTORIES": str(tmp_path.parent)}  # no repository above tmp_path either
+    assert_one_line_error(run_cli("diff", "--against", "HEAD", cwd=tmp_path, env=env),
+                          "is not in a git repository", "--against live")

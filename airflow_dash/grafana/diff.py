@@ -335,10 +335,12 @@ import airflow_dash
 # repository compiles its old dashboards with the installed airflow-dash.
 if (root / "airflow_dash").is_dir() and root not in Path(airflow_dash.__file__).resolve().parents:
     sys.exit("airflow_dash was imported from outside the exported revision")
-try:
-    from airflow_dash.build import compile_dashboards
-except ImportError:  # revisions from before airflow_dash.build existed
+# Revisions from before airflow_dash.build existed compile with airflow_dash.compile. Asked by file, not by
+# trying the import: the installed package's finder would hand them today's build.py, half of a mix.
+if (root / "airflow_dash").is_dir() and not (root / "airflow_dash" / "build.py").is_file():
     from airflow_dash.compile import compile_dashboards
+else:
+    from airflow_dash.build import compile_dashboards
 args = json.loads(sys.argv[1])
 source, options = Path(args["dashboards_dir"]), {}
 if not (root / "airflow_dash").is_dir():
@@ -383,6 +385,10 @@ def compile_at_revision(ref: str, *, repo_root: Path, dashboards_dir: Path, back
     probe = subprocess.run([git, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], cwd=repo_root,
                            capture_output=True, text=True)
     if probe.returncode != 0:
+        inside = subprocess.run([git, "rev-parse", "--git-dir"], cwd=repo_root, capture_output=True, text=True)
+        if inside.returncode != 0:
+            raise UserError(f"diff --against {ref} compares with a git revision, but {repo_root} is not in a git "
+                            "repository (diff --against live compares with Grafana)")
         raise UserError(f"unknown git revision {ref!r} in {repo_root}")
     dashboards_rel = Path(dashboards_dir)
     if dashboards_rel.is_absolute():
