@@ -115,7 +115,7 @@ class FaultPlan:
     def _take(self, method: str, path: str) -> _FaultRule | None:
         with self._lock:
             for entry in self._pending:
-                rule, _ = entry
+                rule: _FaultRule = entry[0]
                 if rule.matches(method, path):
                     entry[1] -= 1
                     if entry[1] == 0:
@@ -221,7 +221,7 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             return
         self._respond(status, payload, headers)
 
-    def _respond(self, status: int, payload: Any, headers: dict) -> None:
+    def _respond(self, status: int, payload: Any, headers: dict[str, Any]) -> None:
         data = b"" if status == 204 else json.dumps(payload).encode()  # 204 No Content carries no body
         try:
             self.send_response(status)

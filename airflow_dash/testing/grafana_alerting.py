@@ -27,7 +27,7 @@ import re
 from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:  # pragma: no cover
-    from airflow_dash.testing.grafana_emulator import GrafanaEmulator
+    from airflow_dash.testing.grafana_emulator import GrafanaEmulator, Query, RouteSpec, _ApiError, _Identity
 
 RULES_PATH = "/api/v1/provisioning/alert-rules"
 REQUIRED = ("condition", "data", "execErrState", "folderUID", "for", "noDataState", "orgID", "ruleGroup", "title")
@@ -42,22 +42,22 @@ class AlertRuleStore:
 
     def __init__(self, emulator: "GrafanaEmulator") -> None:
         self.emulator = emulator
-        self.rules: dict[str, dict] = {}
+        self.rules: dict[str, dict[str, Any]] = {}
         self.intervals: dict[tuple[str, str], int] = {}
         self._next_id = 1
 
     # -- inspection and seeding, for tests -------------------------------------------------------------
 
-    def rule(self, uid: str) -> dict | None:
+    def rule(self, uid: str) -> dict[str, Any] | None:
         with self.emulator._lock:
             return copy.deepcopy(self.rules.get(uid))
 
-    def add_rule(self, rule: dict, *, provenance: str = "") -> dict:
+    def add_rule(self, rule: dict[str, Any], *, provenance: str = "") -> dict[str, Any]:
         """Store a rule as if made elsewhere (the UI: provenance "", files: "file")."""
         with self.emulator._lock:
             return copy.deepcopy(self._store(copy.deepcopy(rule), provenance, rule.get("uid") or None))
 
-    def edit_rule_as_user(self, uid: str, mutate: Callable[[dict], None]) -> None:
+    def edit_rule_as_user(self, uid: str, mutate: Callable[[dict[str, Any]], None]) -> None:
         """Change a stored rule the way a UI edit would (the object is mutated in place)."""
         with self.emulator._lock:
             mutate(self.rules[uid])
@@ -65,7 +65,7 @@ class AlertRuleStore:
 
     # -- routes ------------------------------------------------------------------------------------------
 
-    def routes(self) -> list[tuple[str, str, Callable, bool]]:
+    def routes(self) -> list[RouteSpec]:
         seg = r"([^/]+)"
         return [
             ("GET", RULES_PATH, self._list, True),
@@ -76,18 +76,18 @@ class AlertRuleStore:
             ("GET", rf"/api/v1/provisioning/folder/{seg}/rule-groups/{seg}", self._get_group, True),
         ]
 
-    def _list(self, identity, params, query, body) -> list:
+    def _list(self, identity: _Identity, params: list[str], query: Query, body: bytes) -> list[dict[str, Any]]:
         with self.emulator._lock:
             return [copy.deepcopy(r) for r in sorted(self.rules.values(), key=lambda r: r["id"])]
 
-    def _get(self, identity, params, query, body) -> dict:
+    def _get(self, identity: _Identity, params: list[str], query: Query, body: bytes) -> dict[str, Any]:
         with self.emulator._lock:
             rule = self.rules.get(params[0])
             if rule is None:
                 raise _error(404, "not found")
             return copy.deepcopy(rule)
 
-    def _post(self, identity, params, query, body) -> dict:
+    def _post(self, identity: _Identity, params: list[str], query: Query, body: bytes) -> dict[str, Any]:
         self._writable(identity)
         cmd = self._validated(body)
         with self.emulator._lock:
@@ -98,7 +98,7 @@ class AlertRuleStore:
             stored = self._store(cmd, "api", uid)
             raise _answer(201, copy.deepcopy(stored))
 
-    def _put(self, identity, params, query, body) -> dict:
+    def _put(self, identity: _Identity, params: list[str], query: Query, body: bytes) -> dict[str, Any]:
         self._writable(identity)
         cmd = self._validated(body)
         with self.emulator._lock:
@@ -112,7 +112,7 @@ class AlertRuleStore:
             stored = self._store(cmd, "api", params[0], rule_id=current["id"])
             return copy.deepcopy(stored)
 
-    def _delete(self, identity, params, query, body) -> dict:
+    def _delete(self, identity: _Identity, params: list[str], query: Query, body: bytes) -> dict[str, Any]:
         self._writable(identity)
         with self.emulator._lock:
             current = self.rules.get(params[0])
@@ -121,7 +121,7 @@ class AlertRuleStore:
             self.rules.pop(params[0], None)
         raise _answer(204, None)
 
-    def _get_group(self, identity, params, query, body) -> dict:
+    def _get_group(self, identity: _Identity, params: list[str], query: Query, body: bytes) -> dict[str, Any]:
         folder, group = params
         with self.emulator._lock:
             rules = [copy.deepcopy(r) for r in self.rules.values() if r["folderUID"] == folder and r["ruleGroup"] == group]
@@ -133,12 +133,12 @@ class AlertRuleStore:
     # -- helpers ----------------------------------------------------------------------------------------
 
     @staticmethod
-    def _writable(identity) -> None:
+    def _writable(identity: _Identity | None) -> None:
         if identity is not None and identity.role == "Viewer":
             raise _error(403, "You'll need additional permissions to perform this action. "
                               "Permissions needed: alert.provisioning:write")
 
-    def _validated(self, body: bytes) -> dict:
+    def _validated(self, body: bytes) -> dict[str, Any]:
         try:
             cmd = json.loads(body or b"null")
         except (ValueError, UnicodeDecodeError):
@@ -161,11 +161,11 @@ class AlertRuleStore:
             raise _error(400, f"invalid alert rule: condition {cmd['condition']!r} is not a refId of its data")
         return cmd
 
-    def _check_folder(self, cmd: dict) -> None:
+    def _check_folder(self, cmd: dict[str, Any]) -> None:
         if self.emulator.folder(cmd["folderUID"]) is None:
             raise _error(400, f"folder {cmd['folderUID']!r} does not exist")
 
-    def _store(self, cmd: dict, provenance: str, uid: str | None, rule_id: int | None = None) -> dict:
+    def _store(self, cmd: dict[str, Any], provenance: str, uid: str | None, rule_id: int | None = None) -> dict[str, Any]:
         from airflow_dash.testing.grafana_emulator import _short_uid
 
         if rule_id is None:
@@ -189,20 +189,20 @@ def _now() -> str:
     return emulator_now()
 
 
-def _error(status: int, message: str):
+def _error(status: int, message: str) -> _ApiError:
     from airflow_dash.testing.grafana_emulator import _ApiError
 
     return _ApiError(status, {"message": message})
 
 
-def _answer(status: int, body: Any):
+def _answer(status: int, body: Any) -> _ApiError:
     """A success other than 200 (201 Created, 204 No Content), carried through the emulator's answer path."""
     from airflow_dash.testing.grafana_emulator import _ApiError
 
     return _ApiError(status, body if body is not None else {})
 
 
-def mount(emulator: "GrafanaEmulator") -> list[tuple[str, str, Callable, bool]]:
+def mount(emulator: "GrafanaEmulator") -> list[RouteSpec]:
     """Attach the alert-rule store to `emulator` (as `emulator.alerting`) and return its routes."""
     store = AlertRuleStore(emulator)
     emulator.alerting = store

@@ -72,10 +72,13 @@ import string
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable, NamedTuple
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from airflow_dash.testing.emulator_http import EmulatorHandler, EmulatorServer, FaultPlan, RecordedRequest
+
+if TYPE_CHECKING:
+    from airflow_dash.testing.grafana_alerting import AlertRuleStore
 
 __all__ = ["GrafanaEmulator", "FaultPlan", "RecordedRequest", "FLAVORS", "Answer"]
 
@@ -111,6 +114,20 @@ class Answer(NamedTuple):
     body: Any
 
 
+Query = dict[str, list[str]]  # the request's query string, as parse_qs reads it
+# A route's handler: (identity, path parameters, query, body) -> the JSON body (status 200) or an Answer. The
+# identity is an `_Identity`, or None on routes that need no authentication, so signatures differ by route.
+Handler = Callable[..., Any]
+RouteSpec = tuple[str, str, Handler, bool]  # method, path regex, handler, needs authentication
+Route = tuple[str, "re.Pattern[str]", Handler, bool]
+
+
+class RouteProvider(Protocol):
+    """What `GrafanaEmulator.mount` takes (e.g. `grafana_resources.ResourceRoutes`)."""
+
+    def routes(self, emulator: GrafanaEmulator) -> list[RouteSpec]: ...
+
+
 # --------------------------------------------------------------------------- internal state
 
 
@@ -127,7 +144,7 @@ class _Dashboard:
     id: int
     uid: str
     title: str
-    data: dict
+    data: dict[str, Any]
     folder_uid: str  # "" = General (root)
     version: int
     created: str
@@ -140,9 +157,9 @@ class _Dashboard:
     # metadata annotations and labels a resource write set, and the schema v2 spec of a v2 save.
     stored_version: str = "v0alpha1"
     resource_version: int = 0
-    annotations: dict = field(default_factory=dict)
-    labels: dict = field(default_factory=dict)
-    v2_spec: dict | None = None
+    annotations: dict[str, Any] = field(default_factory=dict[str, Any])
+    labels: dict[str, Any] = field(default_factory=dict[str, Any])
+    v2_spec: dict[str, Any] | None = None
 
 
 @dataclass
@@ -170,7 +187,7 @@ class _Version:
     created: str
     created_by: str
     message: str
-    data: dict
+    data: dict[str, Any]
 
 
 @dataclass
@@ -179,8 +196,8 @@ class _Datasource:
     uid: str
     name: str
     type: str
-    fields: dict  # access, url, user, database, basicAuth, basicAuthUser, withCredentials, isDefault, jsonData
-    secure: dict = field(default_factory=dict)
+    fields: dict[str, Any]  # access, url, user, database, basicAuth, basicAuthUser, withCredentials, isDefault, jsonData
+    secure: dict[str, Any] = field(default_factory=dict[str, Any])
     version: int = 1
     read_only: bool = False
 
@@ -188,7 +205,7 @@ class _Datasource:
 class _ApiError(Exception):
     """Raised by handlers; rendered as ``status`` with ``body``."""
 
-    def __init__(self, status: int, body: dict, headers: dict | None = None) -> None:
+    def __init__(self, status: int, body: dict[str, Any], headers: dict[str, Any] | None = None) -> None:
         super().__init__(body.get("message"))
         self.status, self.body, self.headers = status, body, headers or {}
 
@@ -256,6 +273,8 @@ class GrafanaEmulator:
     like Grafana's database (the version check and the write are atomic).
     """
 
+    alerting: AlertRuleStore  # the alert-rule provisioning API's store (set by grafana_alerting.mount)
+
     def __init__(self, *, tokens: dict[str, str] | None = None,
                  users: dict[tuple[str, str], str] | None = None,
                  flavor: str = "grafana11", version: str | None = None,
@@ -296,12 +315,12 @@ class GrafanaEmulator:
         self._datasources: dict[str, _Datasource] = {}
         self._write_hooks: list[Callable[[], None]] = []
         self._next_rv = 1
-        self._mounted: list[tuple[str, re.Pattern, Callable, bool]] = []
+        self._mounted: list[Route] = []
 
         self._requests_lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
 
-        self._server: ThreadingHTTPServer | None = None
+        self._server: EmulatorServer | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._open_sockets: set[socket.socket] = set()
@@ -317,7 +336,7 @@ class GrafanaEmulator:
         """Grafana 13 behaviour (see the module docstring)."""
         return self.flavor == "grafana13"
 
-    def mount(self, provider: Any) -> None:
+    def mount(self, provider: RouteProvider) -> None:
         """Serve the routes of another module (``provider.routes(self)``), e.g. the resource APIs."""
         self._mounted += [(m, re.compile(p), h, a) for m, p, h, a in provider.routes(self)]
 
@@ -348,7 +367,7 @@ class GrafanaEmulator:
                                         name="grafana-emulator", daemon=True)
         self._thread.start()
         host, port = server.server_address[:2]
-        self.url = f"{scheme}://{host}:{port}"
+        self.url = f"{scheme}://{host.decode() if isinstance(host, bytes) else host}:{port}"
         return self.url
 
     def stop(self) -> None:
@@ -395,19 +414,19 @@ class GrafanaEmulator:
 
     # ------------------------------------------------------------------ inspection and seeding
 
-    def dashboard(self, uid: str) -> dict | None:
+    def dashboard(self, uid: str) -> dict[str, Any] | None:
         """The stored model (a copy) with server-set id/uid/version, or None."""
         with self._lock:
             dash = self._dashboards.get(uid)
             return self._model_of(dash) if dash else None
 
-    def folder(self, uid: str) -> dict | None:
+    def folder(self, uid: str) -> dict[str, Any] | None:
         """The folder as GET /api/folders/:uid would return it, or None."""
         with self._lock:
             folder = self._folders.get(uid)
             return self._folder_dto(folder, "Admin") if folder else None
 
-    def datasource(self, uid: str) -> dict | None:
+    def datasource(self, uid: str) -> dict[str, Any] | None:
         """The stored data source *including* its secrets (``secureJsonData``), or None."""
         with self._lock:
             ds = self._datasources.get(uid)
@@ -415,7 +434,7 @@ class GrafanaEmulator:
                 return None
             return {**self._ds_dto(ds), "secureJsonData": dict(ds.secure)}
 
-    def dashboard_versions(self, uid: str) -> list[dict]:
+    def dashboard_versions(self, uid: str) -> list[dict[str, Any]]:
         """Version entries of a dashboard, oldest first, each with ``data``."""
         with self._lock:
             dash = self._dashboards.get(uid)
@@ -423,7 +442,7 @@ class GrafanaEmulator:
                 return []
             return [self._version_dto(v, dash, with_data=True) for v in self._versions.get(dash.id, [])]
 
-    def edit_dashboard_as_user(self, uid: str, mutate: Callable[[dict], None] = lambda model: None,
+    def edit_dashboard_as_user(self, uid: str, mutate: Callable[[dict[str, Any]], None] = lambda model: None,
                                message: str = "edited in UI", *, user: str = "admin", as_v2: bool = False) -> int:
         """Apply ``mutate`` to the stored model like a save from the UI; return the new version.
 
@@ -451,8 +470,8 @@ class GrafanaEmulator:
             self._add_version(dash, parent, message, user)
             return dash.version
 
-    def add_dashboard(self, model: dict, folder_uid: str | None = None, *, provisioned: bool = False,
-                      plugin_id: str | None = None) -> dict:
+    def add_dashboard(self, model: dict[str, Any], folder_uid: str | None = None, *, provisioned: bool = False,
+                      plugin_id: str | None = None) -> dict[str, Any]:
         """Seed a dashboard directly (no API checks); returns a save-like response."""
         with self._lock:
             if folder_uid and folder_uid not in self._folders:
@@ -474,7 +493,7 @@ class GrafanaEmulator:
             self._add_version(dash, 0, "", by)
             return self._save_response(dash)
 
-    def add_folder(self, uid: str, title: str, parent_uid: str | None = None) -> dict:
+    def add_folder(self, uid: str, title: str, parent_uid: str | None = None) -> dict[str, Any]:
         """Seed a folder directly; returns the folder as the API shows it."""
         with self._lock:
             if parent_uid and parent_uid not in self._folders:
@@ -488,7 +507,7 @@ class GrafanaEmulator:
             self._folders[uid] = folder
             return self._folder_dto(folder, "Admin")
 
-    def add_datasource(self, payload: dict, *, read_only: bool = False) -> dict:
+    def add_datasource(self, payload: dict[str, Any], *, read_only: bool = False) -> dict[str, Any]:
         """Seed a data source (``read_only=True`` acts like a provisioned one)."""
         with self._lock:
             try:
@@ -510,7 +529,7 @@ class GrafanaEmulator:
 
     # ------------------------------------------------------------------ request entry point
 
-    def _handle(self, method: str, raw_path: str, headers: Any, body: bytes) -> tuple[int, dict | list, dict]:
+    def _handle(self, method: str, raw_path: str, headers: Any, body: bytes) -> tuple[int, dict[str, Any] | list[Any], dict[str, Any]]:
         """Route and run one request; returns (status, JSON body, extra headers)."""
         split = urlsplit(raw_path)
         query = parse_qs(split.query, keep_blank_values=True)
@@ -536,7 +555,7 @@ class GrafanaEmulator:
             return 405, {"message": "Method Not Allowed"}, {"Allow": ", ".join(sorted(set(allowed_methods)))}
         return 404, {"message": "Not found"}, {}
 
-    def _build_routes(self) -> list[tuple[str, re.Pattern, Callable, bool]]:
+    def _build_routes(self) -> list[Route]:
         seg = r"([^/]+)"
         table = [
             ("GET", r"/api/health", self._get_health, False),
@@ -595,13 +614,13 @@ class GrafanaEmulator:
 
     # ------------------------------------------------------------------ misc endpoints
 
-    def _get_health(self, identity, params, query, body) -> dict:
+    def _get_health(self, identity: _Identity | None, params: list[str], query: Query, body: bytes) -> dict[str, Any]:
         return {"commit": "0000000000", "database": "ok", "version": self.version}
 
-    def _get_org(self, identity, params, query, body) -> dict:
+    def _get_org(self, identity: _Identity | None, params: list[str], query: Query, body: bytes) -> dict[str, Any]:
         return copy.deepcopy(_ORG)
 
-    def _get_user(self, identity: _Identity, params, query, body) -> dict:
+    def _get_user(self, identity: _Identity, params: list[str], query: Query, body: bytes) -> dict[str, Any]:
         is_sa = identity.is_service_account
         return {
             "id": identity.user_id, "uid": f"u{identity.user_id:013d}",
@@ -622,7 +641,7 @@ class GrafanaEmulator:
         except (ValueError, UnicodeDecodeError):
             raise _err(400, "bad request data") from None
 
-    def _post_dashboard(self, identity: _Identity, params, query, body: bytes) -> dict:
+    def _post_dashboard(self, identity: _Identity, params: list[str], query: Query, body: bytes) -> dict[str, Any]:
         # RBAC middleware runs before the body is bound.
         if identity.role == "Viewer":
             raise _err(403, "Access denied to save dashboard")
@@ -639,7 +658,7 @@ class GrafanaEmulator:
             dash = self._save_dashboard(cmd, identity.login)
             return self._save_response(dash)
 
-    def _save_dashboard(self, cmd: dict, user: str, *, restored_from: int = 0) -> _Dashboard:
+    def _save_dashboard(self, cmd: dict[str, Any], user: str, *, restored_from: int = 0) -> _Dashboard:
         """Grafana 11 PostDashboard + BuildSaveDashboardCommand + legacy store, under the lock."""
         data = copy.deepcopy(cmd.get("dashboard") or {})
         overwrite = cmd.get("overwrite") is True
@@ -705,10 +724,10 @@ class GrafanaEmulator:
         return self._store_dashboard(target, uid, title, data, folder_uid, posted_version, message, user,
                                      restored_from=restored_from)
 
-    def _store_dashboard(self, target: _Dashboard | None, uid: str, title: str, data: dict, folder_uid: str,
+    def _store_dashboard(self, target: _Dashboard | None, uid: str, title: str, data: dict[str, Any], folder_uid: str,
                          posted_version: int, message: str, user: str, *, restored_from: int = 0,
-                         stored_version: str = "v0alpha1", annotations: dict | None = None,
-                         labels: dict | None = None) -> _Dashboard:
+                         stored_version: str = "v0alpha1", annotations: dict[str, Any] | None = None,
+                         labels: dict[str, Any] | None = None) -> _Dashboard:
         """Create or update under the lock, checks done. Grafana 13 writes the legacy route as v0alpha1
         and resets annotations/labels to what the request carried."""
         now = _now()
@@ -734,7 +753,7 @@ class GrafanaEmulator:
         self._add_version(dash, parent_version, message, user, restored_from=restored_from)
         return dash
 
-    def _resolve_folder(self, cmd: dict) -> str:
+    def _resolve_folder(self, cmd: dict[str, Any]) -> str:
         folder_uid = _as_str(cmd.get("folderUid")).strip()
         folder_id = _as_int(cmd.get("folderId"))
         if folder_uid:
@@ -753,7 +772,7 @@ class GrafanaEmulator:
             return _err(409, "Dashboard already exists. Use overwrite flag to update.")
         return _err(412, "The dashboard has been changed by someone else", "version-mismatch")
 
-    def _save_response(self, dash: _Dashboard) -> dict:
+    def _save_response(self, dash: _Dashboard) -> dict[str, Any]:
         slug = _slugify(dash.title)
         response = {"id": dash.id, "slug": slug, "status": "success", "uid": dash.uid,
                     "url": f"/d/{dash.uid}/{slug}", "version": dash.version}
@@ -774,10 +793,10 @@ class GrafanaEmulator:
         self._versions.setdefault(dash.id, []).append(entry)
 
     @staticmethod
-    def _model_of(dash: _Dashboard) -> dict:
+    def _model_of(dash: _Dashboard) -> dict[str, Any]:
         return {**copy.deepcopy(dash.data), "id": dash.id, "uid": dash.uid, "version": dash.version}
 
-    def _get_dashboard(self, identity: _Identity, params, query, body) -> dict:
+    def _get_dashboard(self, identity: _Identity, params: list[str], query: Query, body: bytes) -> dict[str, Any]:
         with self._lock:
             dash = self._dashboards.get(params[0])
             if dash is None:
@@ -805,7 +824,7 @@ class GrafanaEmulator:
             }
             return {"dashboard": self._model_of(dash), "meta": meta}
 
-    def _delete_dashboard(self, identity: _Identity, params, query, body) -> dict:
+    def _delete_dashboard(self, identity: _Identity, params: list[str], query: Query, body: bytes) -> dict[str, Any]:
         if identity.role == "Viewer":
             raise _rbac_denied("dashboards:delete")
         with self._lock:
@@ -838,7 +857,7 @@ class GrafanaEmulator:
 
     # ------------------------------------------------------------------ versions
 
-    def _version_dto(self, version: _Version, dash: _Dashboard, *, with_data: bool) -> dict:
+    def _version_dto(self, version: _Version, dash: _Dashboard, *, with_data: bool) -> dict[str, Any]:
         dto = {"id": version.id, "dashboardId": version.dashboard_id, "uid": dash.uid,
                "parentVersion": version.parent_version, "restoredFrom": version.restored_from,
                "version": version.version, "created": version.created, "createdBy": version.created_by,
@@ -847,7 +866,7 @@ class GrafanaEmulator:
             dto["data"] = copy.deepcopy(version.data)
         return dto
 
-    def _get_versions(self, identity, params, query, body) -> dict:
+    def _get_versions(self, identity: _Identity | None, params: list[str], query: Query, body: bytes) -> dict[str, Any]:
         limit = _query_int(query, "limit", 0) or 1000
         start = max(_query_int(query, "start", 0), 0)
         with self._lock:
@@ -858,7 +877,7 @@ class GrafanaEmulator:
             page = newest_first[start:start + limit]
             return {"continueToken": "", "versions": [self._version_dto(v, dash, with_data=False) for v in page]}
 
-    def _get_version(self, identity, params, query, body) -> dict:
+    def _get_version(self, identity: _Identity | None, params: list[str], query: Query, body: bytes) -> dict[str, Any]:
         uid, raw_version = params
         with self._lock:
             dash = self._dashboards.get(uid)
@@ -871,7 +890,7 @@ class GrafanaEmulator:
                 raise _err(404, "Dashboard version not found")
             return self._version_dto(found, dash, with_data=True)
 
-    def _restore_version(self, identity: _Identity, params, query, body) -> dict:
+    def _restore_version(self, identity: _Identity, params: list[str], query: Query, body: bytes) -> dict[str, Any]:
         if identity.role == "Viewer":
             raise _err(403, "Access denied to save dashboard")
         cmd = self._json_body(body)
@@ -895,7 +914,7 @@ class GrafanaEmulator:
 
     # ------------------------------------------------------------------ search
 
-    def _search(self, identity, params, query, body) -> list:
+    def _search(self, identity: _Identity | None, params: list[str], query: Query, body: bytes) -> list[dict[str, Any]]:
         text = (query.get("query") or [""])[0].lower()
         tags = [t for t in query.get("tag", []) if t]
         kind = (query.get("type") or [""])[0]
@@ -910,7 +929,7 @@ class GrafanaEmulator:
                             "access hits beyond limit")
         page = max(_query_int(query, "page", 1), 1)
         with self._lock:
-            hits: list[dict] = []
+            hits: list[dict[str, Any]] = []
             if starred:
                 return []  # nothing is ever starred here
             want_folders = kind in ("", "dash-folder") and not tags and not dashboard_uids and not dashboard_ids
@@ -945,7 +964,7 @@ class GrafanaEmulator:
         return parent_uid in folder_uids or (parent is not None and parent.id in folder_ids)
 
     def _hit(self, item_id: int, uid: str, title: str, kind: str, tags: list[str], url: str,
-             folder_uid: str) -> dict:
+             folder_uid: str) -> dict[str, Any]:
         hit = {"id": item_id, "uid": uid, "title": title, "uri": f"db/{_slugify(title)}", "url": url,
                "slug": "", "type": kind, "tags": tags, "isStarred": False, "sortMeta": 0}
         folder = self._folders.get(folder_uid)
@@ -960,7 +979,7 @@ class GrafanaEmulator:
     def _folder_url(folder: _Folder) -> str:
         return f"/dashboards/f/{folder.uid}/{_slugify(folder.title)}"
 
-    def _folder_dto(self, folder: _Folder, role: str) -> dict:
+    def _folder_dto(self, folder: _Folder, role: str) -> dict[str, Any]:
         can_edit = role in ("Admin", "Editor")
         dto = {"id": folder.id, "uid": folder.uid, "orgId": 1, "title": folder.title,
                "url": self._folder_url(folder), "hasAcl": False, "canSave": can_edit, "canEdit": can_edit,
@@ -969,7 +988,8 @@ class GrafanaEmulator:
                "version": folder.version}
         if folder.parent_uid:
             dto["parentUid"] = folder.parent_uid
-            parents, cursor = [], self._folders.get(folder.parent_uid)
+            parents: list[dict[str, Any]] = []
+            cursor = self._folders.get(folder.parent_uid)
             while cursor is not None:
                 parents.insert(0, {"id": cursor.id, "uid": cursor.uid, "orgId": 1, "title": cursor.title,
                                    "url": self._folder_url(cursor)})
@@ -977,7 +997,7 @@ class GrafanaEmulator:
             dto["parents"] = parents
         return dto
 
-    def _list_folders(self, identity, params, query, body) -> list:
+    def _list_folders(self, identity: _Identity | None, params: list[str], query: Query, body: bytes) -> list[dict[str, Any]]:
         parent = (query.get("parentUid") or [""])[0]
         limit = _query_int(query, "limit", 0) or 1000
         page = max(_query_int(query, "page", 1), 1)
@@ -986,14 +1006,14 @@ class GrafanaEmulator:
                               key=lambda f: (f.title.lower(), f.id))
             return [{"id": f.id, "uid": f.uid, "title": f.title} for f in children][(page - 1) * limit: page * limit]
 
-    def _get_folder(self, identity: _Identity, params, query, body) -> dict:
+    def _get_folder(self, identity: _Identity, params: list[str], query: Query, body: bytes) -> dict[str, Any]:
         with self._lock:
             folder = self._folders.get(params[0])
             if folder is None:
                 raise _ApiError(404, {"status": "not-found", "message": "folder not found"})
             return self._folder_dto(folder, identity.role)
 
-    def _post_folder(self, identity: _Identity, params, query, body: bytes) -> dict:
+    def _post_folder(self, identity: _Identity, params: list[str], query: Query, body: bytes) -> dict[str, Any]:
         if identity.role == "Viewer":
             raise _rbac_denied("folders:create")
         cmd = self._json_body(body)
@@ -1027,7 +1047,7 @@ class GrafanaEmulator:
             self._folders[folder.uid] = folder
             return self._folder_dto(folder, identity.role)
 
-    def _put_folder(self, identity: _Identity, params, query, body: bytes) -> dict:
+    def _put_folder(self, identity: _Identity, params: list[str], query: Query, body: bytes) -> dict[str, Any]:
         if identity.role == "Viewer":
             raise _rbac_denied("folders:write")
         cmd = self._json_body(body)
@@ -1056,7 +1076,7 @@ class GrafanaEmulator:
             folder.resource_version = self._take_rv()
             return self._folder_dto(folder, identity.role)
 
-    def _delete_folder(self, identity: _Identity, params, query, body) -> dict:
+    def _delete_folder(self, identity: _Identity, params: list[str], query: Query, body: bytes) -> dict[str, Any]:
         if identity.role == "Viewer":
             raise _rbac_denied("folders:delete")
         with self._lock:
@@ -1076,7 +1096,7 @@ class GrafanaEmulator:
 
     # ------------------------------------------------------------------ data sources
 
-    def _ds_dto(self, ds: _Datasource) -> dict:
+    def _ds_dto(self, ds: _Datasource) -> dict[str, Any]:
         fields = ds.fields
         return {
             "id": ds.id, "uid": ds.uid, "orgId": 1, "name": ds.name, "type": ds.type,
@@ -1088,8 +1108,8 @@ class GrafanaEmulator:
             "secureJsonFields": {key: True for key, value in ds.secure.items() if value}, "version": ds.version, "readOnly": ds.read_only,
         }
 
-    def _ds_fields(self, cmd: dict) -> tuple[dict, dict]:
-        fields = {key: copy.deepcopy(cmd[key]) for key in
+    def _ds_fields(self, cmd: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        fields: dict[str, Any] = {key: copy.deepcopy(cmd[key]) for key in
                   ("access", "url", "user", "database", "basicAuth", "basicAuthUser", "withCredentials",
                    "isDefault", "jsonData") if key in cmd}
         secure = {k: v for k, v in (cmd.get("secureJsonData") or {}).items() if isinstance(k, str)}
@@ -1098,7 +1118,7 @@ class GrafanaEmulator:
                 secure.setdefault(legacy, cmd[legacy])
         return fields, secure
 
-    def _create_datasource(self, cmd: dict) -> _Datasource:
+    def _create_datasource(self, cmd: dict[str, Any]) -> _Datasource:
         ds_type = _as_str(cmd.get("type"))
         if not ds_type:
             raise _err(400, "bad request data")
@@ -1129,7 +1149,7 @@ class GrafanaEmulator:
                 if other is not ds:
                     other.fields["isDefault"] = False
 
-    def _list_datasources(self, identity, params, query, body) -> list:
+    def _list_datasources(self, identity: _Identity | None, params: list[str], query: Query, body: bytes) -> list[dict[str, Any]]:
         with self._lock:
             items = []
             for ds in sorted(self._datasources.values(), key=lambda d: d.name.lower()):
@@ -1140,21 +1160,21 @@ class GrafanaEmulator:
                              | {"typeName": ds.type.capitalize()})
             return items
 
-    def _get_datasource_by_uid(self, identity, params, query, body) -> dict:
+    def _get_datasource_by_uid(self, identity: _Identity | None, params: list[str], query: Query, body: bytes) -> dict[str, Any]:
         with self._lock:
             ds = self._datasources.get(params[0])
             if ds is None:
                 raise _err(404, "Data source not found")
             return self._ds_dto(ds)
 
-    def _get_datasource_by_name(self, identity, params, query, body) -> dict:
+    def _get_datasource_by_name(self, identity: _Identity | None, params: list[str], query: Query, body: bytes) -> dict[str, Any]:
         with self._lock:
             ds = next((d for d in self._datasources.values() if d.name == params[0]), None)
             if ds is None:
                 raise _err(404, "Data source not found")
             return self._ds_dto(ds)
 
-    def _post_datasource(self, identity: _Identity, params, query, body: bytes) -> dict:
+    def _post_datasource(self, identity: _Identity, params: list[str], query: Query, body: bytes) -> dict[str, Any]:
         if identity.role != "Admin":
             raise _rbac_denied("datasources:create")
         cmd = self._json_body(body)
@@ -1164,7 +1184,7 @@ class GrafanaEmulator:
             ds = self._create_datasource(cmd)
             return {"datasource": self._ds_dto(ds), "id": ds.id, "message": "Datasource added", "name": ds.name}
 
-    def _put_datasource(self, identity: _Identity, params, query, body: bytes) -> dict:
+    def _put_datasource(self, identity: _Identity, params: list[str], query: Query, body: bytes) -> dict[str, Any]:
         if identity.role != "Admin":
             raise _rbac_denied("datasources:write")
         cmd = self._json_body(body)
@@ -1190,7 +1210,7 @@ class GrafanaEmulator:
             self._single_default(ds)
             return {"datasource": self._ds_dto(ds), "id": ds.id, "message": "Datasource updated", "name": ds.name}
 
-    def _delete_datasource(self, identity: _Identity, params, query, body) -> dict:
+    def _delete_datasource(self, identity: _Identity, params: list[str], query: Query, body: bytes) -> dict[str, Any]:
         if identity.role != "Admin":
             raise _rbac_denied("datasources:delete")
         with self._lock:
@@ -1203,7 +1223,7 @@ class GrafanaEmulator:
             return {"message": "Data source deleted", "id": ds.id}
 
 
-def _v2_spec_of(model: dict) -> dict:
+def _v2_spec_of(model: dict[str, Any]) -> dict[str, Any]:
     """A schema v2 (v2beta1) spec as a dynamic-dashboards UI save would store it: panels become named
     elements, laid out in tabs (a layout the classic model has no way to express)."""
     panels = [p for p in model.get("panels") or [] if isinstance(p, dict) and p.get("type") != "row"]
@@ -1239,6 +1259,6 @@ def _query_int(query: dict[str, list[str]], name: str, default: int) -> int:
         return default
 
 
-def _tags_of(model: dict) -> list[str]:
+def _tags_of(model: dict[str, Any]) -> list[str]:
     tags = model.get("tags")
     return [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []

@@ -26,7 +26,8 @@ import re
 from typing import Any, Callable, NamedTuple
 
 from airflow_dash.testing.grafana_emulator import (
-    MAX_FOLDER_DEPTH, Answer, _ApiError, _as_str, _Dashboard, _Folder, _now, _query_int,
+    MAX_FOLDER_DEPTH, Answer, GrafanaEmulator, Query, RouteSpec, _ApiError, _as_str, _Dashboard, _Folder, _Identity,
+    _now, _query_int,
 )
 
 DASHBOARD_GROUP = "dashboard.grafana.app"
@@ -81,7 +82,7 @@ def _forbidden(resource: str, group: str, verb: str) -> _ApiError:
                                      f'in API group "{group}"', group=group, kind=resource)
 
 
-def _migrated(spec: dict) -> dict:
+def _migrated(spec: dict[str, Any]) -> dict[str, Any]:
     """What a v1 read does to a classic model stored at an older schemaVersion: it runs the migrations."""
     spec = copy.deepcopy(spec)
     if isinstance(spec.get("schemaVersion"), int) and spec["schemaVersion"] < LATEST_SCHEMA_VERSION:
@@ -92,7 +93,7 @@ def _migrated(spec: dict) -> dict:
 class ResourceRoutes:
     """Routes for `GrafanaEmulator.mount`."""
 
-    def routes(self, emulator) -> list[tuple[str, str, Any, bool]]:
+    def routes(self, emulator: GrafanaEmulator) -> list[RouteSpec]:
         self.emulator = emulator
         ns = r"/namespaces/([^/]+)"
         dash = rf"/apis/{re.escape(DASHBOARD_GROUP)}/([^/]+){ns}/dashboards"
@@ -115,19 +116,19 @@ class ResourceRoutes:
     # -- discovery ----------------------------------------------------------------------------------------------
 
     @staticmethod
-    def _group_doc(group: str) -> dict:
+    def _group_doc(group: str) -> dict[str, Any]:
         versions = DASHBOARD_VERSIONS if group == DASHBOARD_GROUP else FOLDER_VERSIONS
         entries = [{"groupVersion": f"{group}/{v}", "version": v} for v in versions]
         return {"kind": "APIGroup", "apiVersion": "v1", "name": group, "versions": entries,
                 "preferredVersion": entries[0]}
 
-    def _group_list(self, identity, params, query, body) -> dict:
+    def _group_list(self, identity: _Identity, params: list[str], query: Query, body: bytes) -> dict[str, Any]:
         groups = [self._group_doc(g) for g in (DASHBOARD_GROUP, FOLDER_GROUP)]
         for group in groups:
             group.pop("kind"), group.pop("apiVersion")
         return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
 
-    def _group(self, identity, params, query, body) -> dict:
+    def _group(self, identity: _Identity, params: list[str], query: Query, body: bytes) -> dict[str, Any]:
         return self._group_doc(params[0])
 
     # -- helpers ------------------------------------------------------------------------------------------------
@@ -141,7 +142,7 @@ class ResourceRoutes:
         if namespace != NAMESPACE:
             raise _forbidden("dashboards" if group == DASHBOARD_GROUP else "folders", group, "access namespace")
 
-    def _body(self, raw: bytes, group_version: str, kind: str, url_name: str | None) -> tuple[dict, dict, dict]:
+    def _body(self, raw: bytes, group_version: str, kind: str, url_name: str | None) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
         try:
             obj = json.loads(raw or b"null")
         except (ValueError, UnicodeDecodeError):
@@ -151,8 +152,10 @@ class ResourceRoutes:
         if obj.get("apiVersion") not in (None, group_version):
             raise _status(400, "BadRequest", f"the API version in the data ({obj.get('apiVersion')}) does not match "
                                              f"the expected API version ({group_version})")
-        metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
-        spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else None
+        metadata = obj.get("metadata")
+        metadata = metadata if isinstance(metadata, dict) else {}
+        spec = obj.get("spec")
+        spec = spec if isinstance(spec, dict) else None
         name = _as_str(metadata.get("name"))
         if url_name is not None and name and name != url_name:
             raise _status(400, "BadRequest", "the name of the object does not match the name on the URL")
@@ -163,14 +166,14 @@ class ResourceRoutes:
             raise _status(400, "BadRequest", f"{kind} spec is required")
         return obj, metadata, spec
 
-    def _dashboard_object(self, dash: _Dashboard, version: str) -> dict:
+    def _dashboard_object(self, dash: _Dashboard, version: str) -> dict[str, Any]:
         annotations = {**dash.annotations, "grafana.app/createdBy": f"user:{dash.created_by}",
                        "grafana.app/updatedBy": f"user:{dash.updated_by}", "grafana.app/updatedTimestamp": dash.updated}
         if dash.folder_uid:
             annotations[FOLDER_ANNOTATION] = dash.folder_uid
         else:
             annotations.pop(FOLDER_ANNOTATION, None)
-        status: dict = {}
+        status: dict[str, Any] = {}
         if version.startswith("v2"):
             spec = copy.deepcopy(dash.v2_spec) if dash.v2_spec is not None else {"title": dash.title, "elements": {}}
         else:
@@ -187,7 +190,7 @@ class ResourceRoutes:
                              "annotations": annotations},
                 "spec": spec, "status": status}
 
-    def _folder_object(self, folder: _Folder, version: str) -> dict:
+    def _folder_object(self, folder: _Folder, version: str) -> dict[str, Any]:
         annotations = {"grafana.app/createdBy": f"user:{folder.created_by}",
                        "grafana.app/updatedBy": f"user:{folder.updated_by}",
                        "grafana.app/updatedTimestamp": folder.updated}
@@ -203,16 +206,17 @@ class ResourceRoutes:
                 "spec": spec, "status": {}}
 
     @staticmethod
-    def _page(items: list[dict], query: dict, kind: str, group_version: str) -> dict:
+    def _page(items: list[dict[str, Any]], query: dict[str, Any], kind: str, group_version: str) -> dict[str, Any]:
         limit = _query_int(query, "limit", 0) or 500
         start = _query_int(query, "continue", 0)
         page = items[start:start + limit]
-        metadata: dict = {"resourceVersion": ""}
+        metadata: dict[str, Any] = {"resourceVersion": ""}
         if start + limit < len(items):
             metadata["continue"] = str(start + limit)
         return {"kind": kind, "apiVersion": group_version, "metadata": metadata, "items": page}
 
-    def _list(self, resource: _Resource, render: Callable[[Any, str], dict], params, query) -> dict:
+    def _list(self, resource: _Resource, render: Callable[[Any, str], dict[str, Any]], params: list[str],
+              query: Query) -> dict[str, Any]:
         """GET of a collection, the same for dashboards and folders: every object by name, paged."""
         version, namespace = params
         self._check(version, namespace, resource.group, resource.versions)
@@ -222,7 +226,7 @@ class ResourceRoutes:
             items = [render(obj, version) for obj in sorted(stored.values(), key=lambda obj: obj.uid)]
         return self._page(items, query, resource.list_kind, f"{resource.group}/{version}")
 
-    def _get(self, resource: _Resource, render: Callable[[Any, str], dict], params) -> dict:
+    def _get(self, resource: _Resource, render: Callable[[Any, str], dict[str, Any]], params: list[str]) -> dict[str, Any]:
         """GET of one object by name (404 in the Status form when there is none)."""
         version, namespace, name = params
         self._check(version, namespace, resource.group, resource.versions)
@@ -235,19 +239,20 @@ class ResourceRoutes:
 
     # -- dashboards ---------------------------------------------------------------------------------------------
 
-    def _list_dashboards(self, identity, params, query, body) -> dict:
+    def _list_dashboards(self, identity: _Identity, params: list[str], query: Query, body: bytes) -> dict[str, Any]:
         return self._list(DASHBOARDS, self._dashboard_object, params, query)
 
-    def _get_dashboard(self, identity, params, query, body) -> dict:
+    def _get_dashboard(self, identity: _Identity, params: list[str], query: Query, body: bytes) -> dict[str, Any]:
         return self._get(DASHBOARDS, self._dashboard_object, params)
 
-    def _create_dashboard(self, identity, params, query, raw: bytes) -> Answer:
+    def _create_dashboard(self, identity: _Identity, params: list[str], query: Query, raw: bytes) -> Answer | dict[str, Any]:
         return self._write_dashboard(identity, params[0], params[1], None, raw)
 
-    def _put_dashboard(self, identity, params, query, raw: bytes) -> Answer | dict:
+    def _put_dashboard(self, identity: _Identity, params: list[str], query: Query, raw: bytes) -> Answer | dict[str, Any]:
         return self._write_dashboard(identity, params[0], params[1], params[2], raw)
 
-    def _write_dashboard(self, identity, version: str, namespace: str, url_name: str | None, raw: bytes):
+    def _write_dashboard(self, identity: _Identity, version: str, namespace: str, url_name: str | None,
+                         raw: bytes) -> Answer | dict[str, Any]:
         self._check(version, namespace, DASHBOARD_GROUP, DASHBOARD_VERSIONS)
         em = self.emulator
         if identity.role == "Viewer":
@@ -301,7 +306,7 @@ class ResourceRoutes:
             answer = self._dashboard_object(dash, version)
         return Answer(201, answer) if target is None else answer
 
-    def _delete_dashboard(self, identity, params, query, body) -> dict:
+    def _delete_dashboard(self, identity: _Identity, params: list[str], query: Query, body: bytes) -> dict[str, Any]:
         version, namespace, name = params
         self._check(version, namespace, DASHBOARD_GROUP, DASHBOARD_VERSIONS)
         em = self.emulator
@@ -320,19 +325,20 @@ class ResourceRoutes:
 
     # -- folders ------------------------------------------------------------------------------------------------
 
-    def _list_folders(self, identity, params, query, body) -> dict:
+    def _list_folders(self, identity: _Identity, params: list[str], query: Query, body: bytes) -> dict[str, Any]:
         return self._list(FOLDERS, self._folder_object, params, query)
 
-    def _get_folder(self, identity, params, query, body) -> dict:
+    def _get_folder(self, identity: _Identity, params: list[str], query: Query, body: bytes) -> dict[str, Any]:
         return self._get(FOLDERS, self._folder_object, params)
 
-    def _create_folder(self, identity, params, query, raw: bytes) -> Answer:
+    def _create_folder(self, identity: _Identity, params: list[str], query: Query, raw: bytes) -> Answer | dict[str, Any]:
         return self._write_folder(identity, params[0], params[1], None, raw)
 
-    def _put_folder(self, identity, params, query, raw: bytes):
+    def _put_folder(self, identity: _Identity, params: list[str], query: Query, raw: bytes) -> Answer | dict[str, Any]:
         return self._write_folder(identity, params[0], params[1], params[2], raw)
 
-    def _write_folder(self, identity, version: str, namespace: str, url_name: str | None, raw: bytes):
+    def _write_folder(self, identity: _Identity, version: str, namespace: str, url_name: str | None,
+                      raw: bytes) -> Answer | dict[str, Any]:
         self._check(version, namespace, FOLDER_GROUP, FOLDER_VERSIONS)
         em = self.emulator
         if identity.role == "Viewer":
@@ -380,7 +386,7 @@ class ResourceRoutes:
             existing.resource_version = em._take_rv()
             return self._folder_object(existing, version)
 
-    def _delete_folder(self, identity, params, query, body) -> dict:
+    def _delete_folder(self, identity: _Identity, params: list[str], query: Query, body: bytes) -> dict[str, Any]:
         version, namespace, name = params
         self._check(version, namespace, FOLDER_GROUP, FOLDER_VERSIONS)
         em = self.emulator
