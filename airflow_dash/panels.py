@@ -138,7 +138,8 @@ PanelLinkLike = Union[PanelLink, UrlLink]
 
 
 def _freeze(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
-    return freeze(value or {})  # type: ignore[no-any-return]
+    frozen: Mapping[str, Any] = freeze(value or {})  # a FrozenDict: freeze keeps a mapping a mapping
+    return frozen
 
 
 @dataclass(frozen=True)

@@ -122,7 +122,8 @@ def _unit(panel: dict[str, Any]) -> str:
 
 def _grid(panel: dict[str, Any]) -> tuple[int, int, int, int]:
     pos = panel.get("gridPos") or {}
-    return tuple(int(pos.get(k, 0)) for k in ("x", "y", "w", "h"))  # type: ignore[return-value]
+    x, y, w, h = (int(pos.get(k, 0)) for k in ("x", "y", "w", "h"))
+    return x, y, w, h
 
 
 def layout_of(model: dict[str, Any]) -> PreviewLayout:

@@ -37,7 +37,10 @@ class FieldExpr:
     'mean("used") / mean("total") * 100'
     """
 
-    precedence = _ATOM
+    @property
+    def precedence(self) -> int:
+        """How tightly the expression binds (an atom unless overridden): where parentheses are needed."""
+        return _ATOM
 
     def render(self) -> str:  # pragma: no cover - abstract
         """The expression's InfluxQL text (what `str()` gives).
@@ -174,7 +177,7 @@ class Arith(FieldExpr):
     rhs: FieldExpr
 
     @property
-    def precedence(self) -> int:  # type: ignore[override]
+    def precedence(self) -> int:
         return _ADDITIVE if self.op in "+-" else _MULTIPLICATIVE
 
     def render(self) -> str:

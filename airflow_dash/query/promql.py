@@ -55,7 +55,10 @@ class Expr:
     ('(a + 1) * 2', 'a > bool 0')
     """
 
-    precedence = _ATOM
+    @property
+    def precedence(self) -> int:
+        """How tightly the expression binds (an atom unless overridden): where parentheses are needed."""
+        return _ATOM
 
     def render(self) -> str:  # pragma: no cover - abstract
         """The query text (what `str()` gives).
@@ -205,7 +208,7 @@ class Number(Expr):
         object.__setattr__(self, "value", float(self.value))
 
     @property
-    def precedence(self) -> int:  # type: ignore[override]
+    def precedence(self) -> int:
         return _UNARY if self.value < 0 else _ATOM
 
     def render(self) -> str:
@@ -448,7 +451,7 @@ class BinaryOp(Expr):
     matching: VectorMatching | None = None
 
     @property
-    def precedence(self) -> int:  # type: ignore[override]
+    def precedence(self) -> int:
         return _PRECEDENCE[self.op]
 
     def render(self) -> str:

@@ -14,8 +14,11 @@ import socket
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import parse_qs, urlsplit
+
+if TYPE_CHECKING:  # the emulator imports this module
+    from airflow_dash.testing.grafana_emulator import GrafanaEmulator
 
 __all__ = ["FaultPlan", "RecordedRequest", "EmulatorServer", "EmulatorHandler"]
 
@@ -144,27 +147,29 @@ class EmulatorServer(ThreadingHTTPServer):
     # The default backlog of 5 drops SYNs when a publisher opens 8+ connections at once,
     # which costs a 1 s TCP retransmit: not something a real Grafana would do.
     request_queue_size = 128
+    emulator: GrafanaEmulator  # the state behind the routes, set by GrafanaEmulator.start
 
 
 class EmulatorHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, like Grafana behind a client session
     server_version = "grafana-emulator"
+    server: EmulatorServer
 
     def setup(self) -> None:
         super().setup()
         # Headers and body go out in separate writes; without this, Nagle + delayed ACK add ~40 ms.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        with self.server.emulator._requests_lock:  # type: ignore[attr-defined]
-            self.server.emulator._open_sockets.add(self.connection)  # type: ignore[attr-defined]
-            self.server.emulator.connections_opened += 1  # type: ignore[attr-defined]
+        with self.server.emulator._requests_lock:
+            self.server.emulator._open_sockets.add(self.connection)
+            self.server.emulator.connections_opened += 1
 
     def finish(self) -> None:
         try:
             super().finish()
         except OSError:
             pass
-        with self.server.emulator._requests_lock:  # type: ignore[attr-defined]
-            self.server.emulator._open_sockets.discard(self.connection)  # type: ignore[attr-defined]
+        with self.server.emulator._requests_lock:
+            self.server.emulator._open_sockets.discard(self.connection)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - keep test output quiet
         pass
@@ -185,7 +190,7 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         self._serve("PATCH")
 
     def _serve(self, method: str) -> None:
-        emulator = self.server.emulator  # type: ignore[attr-defined]
+        emulator = self.server.emulator
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         split = urlsplit(self.path)

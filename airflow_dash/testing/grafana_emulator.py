@@ -353,7 +353,7 @@ class GrafanaEmulator:
             return self.url
         self._stopping.clear()
         server = EmulatorServer(("127.0.0.1", 0), EmulatorHandler)
-        server.emulator = self  # type: ignore[attr-defined]
+        server.emulator = self
         scheme = "http"
         if self.tls is not None:
             import ssl
