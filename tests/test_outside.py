@@ -244,3 +244,20 @@ def test_diff_against_a_revision_outside_a_git_repository_says_so(tmp_path):
     env = {**os.environ, "GIT_CEILING_DIRECTORIES": str(tmp_path.parent)}  # no repository above tmp_path either
     assert_one_line_error(run_cli("diff", "--against", "HEAD", cwd=tmp_path, env=env),
                           "is not in a git repository", "--against live")
+
+
+def test_lint_of_a_dashboards_module_lints_the_dashboards_it_defines(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[tool.airflow-dash]\nbundled = false\nbackends = ["prometheus"]\n')
+    (tmp_path / "dashboards").mkdir()
+    (tmp_path / "dashboards" / "raw.py").write_text(
+        "from airflow_dash import Dashboard, Row, timeseries\nfrom airflow_dash.catalog.model import Signal\n"
+        "from airflow_dash.query import promql as P\n"
+        "s = Signal(key='x.y', title='Y', unit='short', description='d', prometheus=P.raw('rate(foo_total[5m])'))\n"
+        "dashboard = Dashboard('raw', 'Raw', [Row('R', [timeseries('Y', s)])])\n")
+    by_name = run_cli("lint", "raw", cwd=tmp_path)
+    assert by_name.returncode == 0 and "AD302" in by_name.stdout, by_name.stderr
+    for target in ("dashboards/raw.py", "dashboards"):
+        by_module = run_cli("lint", target, cwd=tmp_path)
+        assert (by_module.returncode, by_module.stdout) == (0, by_name.stdout), by_module.stderr
+    (tmp_path / "elsewhere.py").write_text("x = 1\n")
+    assert_one_line_error(run_cli("lint", "elsewhere.py", cwd=tmp_path), "elsewhere.py: defines none of the dashboards")

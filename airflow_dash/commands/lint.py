@@ -28,8 +28,9 @@ def lint(output: str, backends: tuple[str, ...], dashboards_dir: Path | None, al
     """Check dashboards and alerts: query validity, variables, PromQL/Flux/InfluxQL practice, layout, and
     alert definitions (for, runbook, counters, a panel showing the signal).
 
-    TARGETS are dashboard JSON files, directories of them, or dashboard names (default: every dashboard,
-    bundled and yours, compiled, and every alert). Exit 1 when any error is found, 0 with warnings only.
+    TARGETS are dashboard JSON files, directories of them, dashboard names, or your dashboard modules
+    (dashboards/team.py: the dashboards it defines, compiled) (default: every dashboard, bundled and yours,
+    compiled, and every alert). Exit 1 when any error is found, 0 with warnings only.
     Silence a rule with `lint-disable AD123` in the dashboard's or the panel's description.
     """
     from dataclasses import replace

@@ -76,6 +76,18 @@ def compiled_documents(names: Sequence[str], backends: Sequence[str], dashboards
     ]
 
 
+def _dashboards_defined_in(path: Path, dashboards_dir: SourceLike) -> list[str]:
+    """The keys of the dashboards a dashboards module (or a directory of them) defines: `lint
+    dashboards/team.py` lints what that module builds, compiled like any named dashboard."""
+    target = path.resolve()
+    found = as_source(dashboards_dir).load_with_paths()
+    keys = [key for key, (_, where) in found.items() if target in (where.resolve(), where.resolve().parent)]
+    if not keys:
+        raise UserError(f"{path}: defines none of the dashboards airflow-dash reads (from the dashboards_dir "
+                        "setting and the bundled ones); lint takes dashboard names, modules of those, or JSON files")
+    return keys
+
+
 def collect_documents(
     arguments: Sequence[str], backends: Sequence[str] = (), dashboards_dir: SourceLike = "dashboards",
     datasource_uids: Mapping[str, str] | None = None, datasource_regexes: Mapping[str, str] | None = None,
@@ -91,9 +103,14 @@ def collect_documents(
         path = Path(argument)
         if path.is_dir():
             found = load_directory(path)
+            if not found and any(path.glob("*.py")):
+                names.extend(_dashboards_defined_in(path, dashboards_dir))
+                continue
             if not found:
                 raise UserError(f"{path}: no dashboard JSON files found")
             documents.extend(found)
+        elif path.is_file() and path.suffix == ".py":
+            names.extend(_dashboards_defined_in(path, dashboards_dir))
         elif path.is_file():
             documents.append(load_file(path))
         elif "/" in argument or argument.endswith(".json"):
