@@ -178,3 +178,22 @@ def test_init_scaffold_builds_lints_and_publishes_to_the_emulator(venv, dist, tm
         datasources = {d["uid"] for d in requests.get(f"{grafana.url}/api/datasources", headers=headers,
                                                       timeout=10).json()}
         assert datasources == {"prometheus", "influxdb-influxql"}  # only the chosen backends' datasources
+
+
+def test_the_installed_wheel_is_typed_for_a_teams_mypy_strict(venv, tmp_path):
+    """mypy (this checkout's) checks a scaffold's dashboards against the installed wheel: py.typed ships, the
+    bundled dashboards are importable typed (`airflow_dash.bundled`), and the example is clean under --strict."""
+    pytest.importorskip("mypy", reason="mypy is a test extra: pip install -e '.[test]'")
+    team = tmp_path / "team"
+    ok(run([venv / "bin" / "airflow-dash", "init", team], cwd=tmp_path, env=clean_env(HOME=str(tmp_path))))
+    checked = run([sys.executable, "-m", "mypy", "--strict", "--config-file", os.devnull,
+                   "--python-executable", venv / "bin" / "python", "--cache-dir", tmp_path / "mypy-cache",
+                   "dashboards"], cwd=team, env=clean_env())
+    assert checked.returncode == 0, checked.stdout[-3000:] + checked.stderr[-3000:]
+    assert "no issues found in 1 source file" in checked.stdout
+    revealed = team / "reveal.py"
+    revealed.write_text("from airflow_dash.bundled import system\nreveal_type(system.dashboard)\n")
+    checked = run([sys.executable, "-m", "mypy", "--strict", "--config-file", os.devnull,
+                   "--python-executable", venv / "bin" / "python", "--cache-dir", tmp_path / "mypy-cache",
+                   revealed], cwd=team, env=clean_env())
+    assert checked.returncode == 0 and "airflow_dash.dashboard.Dashboard" in checked.stdout, checked.stdout
