@@ -10,14 +10,16 @@ Two queries are equivalent when their canonical forms are equal. What the forms 
   number or duration is written (`[300s]` is `[5m]`). A PromQL text that does not parse is compared by its
   whitespace-normalised text.
 
-Flux and InfluxQL are compared as text with those two normalisations only: our catalog writes them one way,
-so what it compiled is recognised, and a hand-written query that differs otherwise stays raw.
+Flux and InfluxQL are compared token by token (literals whole), InfluxQL with its keywords in any case and
+simple identifiers quoted or not (`"cpu"` is `cpu`); anything else must be the same. Our catalog writes them
+one way, so what it compiled is recognised, and a hand-written query that differs otherwise stays raw.
 
 >>> canonical('sum by (job, instance) ((rate(up{instance=~"$host", job="x"}[5m])))', "promql") == \\
 ...     canonical('sum(rate(up{job="x",instance=~"${host}"}[300s])) by (instance, job)', "promql")
 True
->>> canonical('from(bucket: v.defaultBucket)\\n  |> range(start: v.timeRangeStart)', "flux")
-'from(bucket:v.defaultBucket)|>range(start:v.timeRangeStart)'
+>>> canonical('SELECT mean("usage_idle") FROM "cpu" WHERE $timeFilter', "influxql") == \\
+...     canonical('select  mean(usage_idle)\\nfrom cpu where [[timeFilter]]', "influxql")
+True
 """
 
 from __future__ import annotations
@@ -33,9 +35,6 @@ from airflow_dash.validate.promql import stand_in_value as promql_stand_in
 LANGUAGES = ("promql", "flux", "influxql")
 _FLUX_REGEX_AFTER = ("=~", "!~", "(", ",", ":", "=", "[", "{", "and", "or", "not", "return")
 _INFLUXQL_REGEX_AFTER = re.compile(r"(=~|!~|\bfrom|,|\()\s*$", re.IGNORECASE)
-# Whitespace next to one of these is never needed to keep two tokens apart (`-` and `/` are left out: `- -1`,
-# `/ /re/`, InfluxQL's `--` comments).
-_TIGHT = set("(),[]{}|>:=<!+*.;")
 
 
 def canonical(text: str, language: str) -> str:
@@ -53,7 +52,7 @@ def canonical(text: str, language: str) -> str:
         return _text_form(text, "\"'`", None, "#")
     if language == "flux":
         return _text_form(text, '"', _flux_regex_allowed, "//")
-    return _text_form(text, "'\"", lambda before: bool(_INFLUXQL_REGEX_AFTER.search(before)), "--")
+    return _text_form(text, "'\"", lambda before: bool(_INFLUXQL_REGEX_AFTER.search(before)), "--", influxql=True)
 
 
 def equivalent(a: str, b: str, language: str) -> bool:
@@ -75,31 +74,34 @@ def _flux_regex_allowed(before: str) -> bool:
     return not stripped or stripped.endswith(_FLUX_REGEX_AFTER)
 
 
-def _text_form(text: str, quotes: str, regex_allowed: Any, comment: str) -> str:
-    """Variables spelled one way; whitespace outside literals collapsed, and dropped where not needed."""
+def _text_form(text: str, quotes: str, regex_allowed: Any, comment: str, influxql: bool = False) -> str:
+    """The query as tokens joined by one space: variables spelled one way, literals kept whole (whitespace
+    inside them is their value). InfluxQL: keywords in capitals, simple identifiers without quotes."""
     spelled = substitute(text, _reference).text
     spans = string_and_regex_spans(spelled, quotes, regex_allowed=regex_allowed, line_comment=comment)
-    out: list[str] = []
+    tokens: list[str] = []
     cursor = 0
-    for start, end, _ in [*spans, (len(spelled), len(spelled), "")]:
-        out.append(_squeeze(spelled[cursor:start]))
-        out.append(spelled[start:end])
+    for start, end, opener in [*spans, (len(spelled), len(spelled), "")]:
+        for token in _TOKEN.findall(spelled[cursor:start]):
+            tokens.append(token.upper() if influxql and token.upper() in _INFLUXQL_KEYWORDS else token)
+        literal = spelled[start:end]
+        if literal:
+            body = literal[1:-1]
+            simple = opener == '"' and _IDENTIFIER.fullmatch(body) and body.upper() not in _INFLUXQL_KEYWORDS
+            tokens.append(body if influxql and simple else literal)
         cursor = end
-    return "".join(out)
+    return " ".join(tokens)
 
 
-def _squeeze(code: str) -> str:
-    pieces = re.split(r"(\s+)", code)
-    out = []
-    for index, piece in enumerate(pieces):
-        if not piece or not piece.isspace():
-            out.append(piece)
-            continue
-        before = pieces[index - 1][-1:] if index > 0 else ""
-        after = pieces[index + 1][:1] if index + 1 < len(pieces) else ""
-        # At either end of the piece a literal (or the text's end) follows: no space needed there either.
-        out.append("" if (before in _TIGHT or after in _TIGHT or not before or not after) else " ")
-    return "".join(out)
+_TOKEN = re.compile(r"\$\{[^}]*\}|\w+|\S")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_INFLUXQL_KEYWORDS = frozenset(
+    "ALL ALTER ANY AS ASC BEGIN BY CREATE CONTINUOUS DATABASE DATABASES DEFAULT DELETE DESC DESTINATIONS DIAGNOSTICS "
+    "DISTINCT DROP DURATION END EVERY EXPLAIN FIELD FOR FROM GRANT GRANTS GROUP GROUPS IN INF INSERT INTO KEY KEYS "
+    "KILL LIMIT SHOW MEASUREMENT MEASUREMENTS NAME OFFSET ON ORDER PASSWORD POLICY POLICIES PRIVILEGES QUERIES QUERY "
+    "READ REPLICATION RESAMPLE RETENTION REVOKE SELECT SERIES SET SHARD SHARDS SLIMIT SOFFSET STATS SUBSCRIPTION "
+    "SUBSCRIPTIONS TAG TO USER USERS VALUES WHERE WITH WRITE AND OR NOT".split()
+)
 
 
 # --- PromQL: a parsed tree ------------------------------------------------------------------------------------

@@ -51,6 +51,8 @@ def test_promql_meaning_something_else_is_not(a, b):
     ('from(bucket: v.defaultBucket)\n  |> range(start: v.timeRangeStart)', 'from(bucket:v.defaultBucket) |> range(start:v.timeRangeStart)', "flux"),
     ('filter(fn: (r) => r.host =~ /^${host:regex}$/)', 'filter(fn:(r)=>r.host=~/^[[host:regex]]$/)', "flux"),
     ('SELECT mean("x") FROM "cpu" WHERE $timeFilter', 'SELECT  mean("x")\nFROM "cpu"\nWHERE ${timeFilter}', "influxql"),
+    ('SELECT mean("x") FROM "cpu" GROUP BY "host"', 'select mean(x) from cpu group by host', "influxql"),
+    ('from(bucket: v.defaultBucket)|>range(start: -1h)', 'from(bucket:v.defaultBucket)\n  |>  range(start:-1h)', "flux"),
 ])  # fmt: skip
 def test_flux_and_influxql_ignore_whitespace_and_variable_spelling(a, b, language):
     assert equivalent(a, b, language)
@@ -63,6 +65,9 @@ def test_flux_and_influxql_ignore_whitespace_and_variable_spelling(a, b, languag
     ("WHERE \"host\" = 'a b'", "WHERE \"host\" = 'a  b'", "influxql"),
     ('SELECT mean("x") FROM "cpu"', 'SELECT max("x") FROM "cpu"', "influxql"),
     ("WHERE host =~ /${host:regex}/", "WHERE host =~ /${host}/", "influxql"),
+    ('SELECT mean("my field") FROM "cpu"', "SELECT mean(my field) FROM cpu", "influxql"),  # quotes that matter
+    ('SELECT mean("x") FROM "select"', "SELECT mean(x) FROM select", "influxql"),  # a keyword needs its quotes
+    ("WHERE \"cpu\" = 'cpu-total'", "WHERE \"cpu\" = 'CPU-TOTAL'", "influxql"),  # values keep their case
 ])  # fmt: skip
 def test_flux_and_influxql_literals_and_names_count(a, b, language):
     assert not equivalent(a, b, language)

@@ -80,14 +80,17 @@ def test_an_import_from_one_backend_builds_for_the_others(source):
 
 
 def _respelled(query: str, language: str) -> str:
-    """`query` written the way a person might: other variable spellings, whitespace, and for PromQL label
-    matchers reversed and redundant parentheses."""
+    """`query` written the way a person might: other variable spellings, whitespace, for PromQL label matchers
+    reversed and redundant parentheses, for InfluxQL keywords in lower case and identifiers without quotes."""
     text = re.sub(r"\$\{(\w+)(:\w+)?\}", lambda m: f"[[{m.group(1)}{m.group(2) or ''}]]", query)
     text = re.sub(r"\$(\w+)", lambda m: "${" + m.group(1) + "}", text)
     if language == "promql":
         text = re.sub(r"\{([^{}]*)\}", lambda m: "{" + ",".join(reversed(re.split(r",\s*(?=\w+\s*[=!])", m.group(1)))) + "}", text)
         return f"(  {text.replace(' by (', ' by(')} )"
-    return text.replace("|> ", "\n    |>  ").replace(" FROM ", "\n  FROM ").replace(" WHERE ", "  WHERE\t")
+    if language == "influxql":  # keywords in lower case, simple identifiers unquoted
+        text = re.sub(r'"(?!name")([A-Za-z_][A-Za-z0-9_]*)"', r"\1", text)  # NAME is a keyword: keeps its quotes
+        return text.replace("SELECT ", "select ").replace(" FROM ", "\n  from ").replace(" WHERE ", "  where\t")
+    return text.replace("|> ", "\n    |>  ")
 
 
 @pytest.mark.parametrize("backend", BACKEND_NAMES)
