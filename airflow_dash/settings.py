@@ -523,6 +523,12 @@ class Settings:
             _insecure_warning(self.grafana_url)
         if self.ca_cert and not self.insecure and not Path(self.ca_cert).is_file():
             raise UserError(f"CA certificate file {self.ca_cert} does not exist")
+        if not self.grafana_token and bool(self.grafana_user) != bool(self.grafana_password):
+            # Half of basic auth would be sent as nothing, and Grafana's 401 would blame the credentials.
+            missing = ("password (GRAFANA_PASSWORD, or a context's grafana_password_env)" if self.grafana_user
+                       else "user (GRAFANA_USER, or a context's grafana_user)")
+            raise UserError(f"Grafana basic auth needs a user and a password: the {missing} is not set; or use a "
+                            "token (GRAFANA_TOKEN)")
         return GrafanaClient(self.grafana_url, token=self.grafana_token, user=self.grafana_user,
                              password=self.grafana_password, org_id=self.grafana_org_id, verify=self.verify,
                              timeout=(self.connect_timeout, self.read_timeout), retries=self.retries,

@@ -261,3 +261,15 @@ def test_lint_of_a_dashboards_module_lints_the_dashboards_it_defines(tmp_path):
         assert (by_module.returncode, by_module.stdout) == (0, by_name.stdout), by_module.stderr
     (tmp_path / "elsewhere.py").write_text("x = 1\n")
     assert_one_line_error(run_cli("lint", "elsewhere.py", cwd=tmp_path), "elsewhere.py: defines none of the dashboards")
+
+
+@pytest.mark.parametrize("variable, missing", [("GRAFANA_USER", "the password (GRAFANA_PASSWORD"),
+                                               ("GRAFANA_PASSWORD", "the user (GRAFANA_USER")])
+def test_half_of_basic_auth_is_named_before_asking_grafana(tmp_path, variable, missing):
+    from airflow_dash.testing import GrafanaEmulator
+
+    with GrafanaEmulator() as grafana:
+        env = {**os.environ, "GRAFANA_URL": grafana.url, variable: "admin"}
+        result = run_cli("publish", "--dry-run", "--no-datasources", "--backend", "prometheus", cwd=tmp_path, env=env)
+        assert not grafana.requests  # refused before a request that Grafana would answer with a 401
+    assert_one_line_error(result, "basic auth needs a user and a password", missing)
