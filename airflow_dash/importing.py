@@ -291,6 +291,15 @@ def _annotation_source(body: Mapping[str, Any], catalog: _Catalog, imports: set[
     return f"RawAnnotation({_literal(body)})"
 
 
+_DASHBOARD_NAMES = ("Annotation", "Dashboard", "DashboardLink", "DimensionVariable", "RawAnnotation", "RawLink",
+                   "RawVariable")  # fmt: skip
+
+
+def _used(body: str, names: Iterable[str]) -> list[str]:
+    """The names the module's code calls (its imports, so none is unused); Dashboard and Row always."""
+    return [name for name in names if name in ("Dashboard", "Row") or re.search(rf"\b{name}\(", body)]
+
+
 def _link_source(body: Mapping[str, Any]) -> str:
     """`DashboardLink(title, key)` for a header link to a bundled dashboard exactly as compile writes it (so it
     points at that dashboard on whichever backend the module is built for), else `RawLink`."""
@@ -342,7 +351,6 @@ def import_dashboard(model: Mapping[str, Any], key: str | None = None) -> Import
     catalog = _Catalog({str(v.get("name")): reference(v) for v in kept_variables})
     imports: set[str] = set()
     dimension_imports: set[tuple[str, str]] = set()
-    uses_query = False
     recognised = raw = 0
     rows_source = []
     for row, panels in _panels_by_row(model):
@@ -362,7 +370,6 @@ def import_dashboard(model: Mapping[str, Any], key: str | None = None) -> Import
                 defaults = body.setdefault("fieldConfig", {}).setdefault("defaults", {})
                 defaults.setdefault("unit", None)  # None: no unit, as before (else compile sets the signal's)
                 imports.update(q.removeprefix("Query(").split(".")[0] for q in found)
-                uses_query = uses_query or any(q.startswith("Query(") for q in found)
                 recognised += len(targets)
                 items.append(f"RawPanel({_literal(body)}, queries=({', '.join(found)},){size}),")
             else:
@@ -397,12 +404,13 @@ def import_dashboard(model: Mapping[str, Any], key: str | None = None) -> Import
     for module_name in sorted({m for m, _ in dimension_imports}):
         names = sorted(n for m, n in dimension_imports if m == module_name)
         catalog_import += f"from airflow_dash.catalog.{module_name} import {', '.join(names)}\n"
+    code = "".join(arguments)
     source = (
         f'"""{title}: imported by `airflow-dash import` ({recognised} queries recognised as catalog signals, '
         f'{raw} kept raw)."""\n\n'
         f"{catalog_import}"
-        "from airflow_dash.dashboard import (\n    Annotation, Dashboard, DashboardLink, DimensionVariable, RawAnnotation, RawLink, RawVariable,\n)\n"
-        f"from airflow_dash.panels import {'Query, ' if uses_query else ''}RawPanel, Row\n\n"
+        f"from airflow_dash.dashboard import {', '.join(_used(code, _DASHBOARD_NAMES))}\n"
+        f"from airflow_dash.panels import {', '.join(_used(code, ('Query', 'RawPanel', 'Row')))}\n\n"
         "# fmt: off\n"
         "dashboard = Dashboard(\n" + "".join(f"    {a},\n" for a in arguments) + ")\n"
     )

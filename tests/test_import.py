@@ -43,6 +43,15 @@ BACKEND_NAMES = ("prometheus", "flux", "influxql")
 COMPILED = {(c.name, c.backend): c for c in compile_all(list(BUNDLED.values()))}
 
 
+def _unused_imports(source: str) -> list[str]:
+    import ast
+
+    tree = ast.parse(source)
+    imported = [a.asname or a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) for a in n.names]
+    used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    return [name for name in imported if name not in used]
+
+
 def _targets(model: dict) -> list[dict]:
     panels = [p for p in model["panels"] for p in [p, *(p.get("panels") or [])]]
     return [t for p in panels for t in p.get("targets") or []]
@@ -57,6 +66,7 @@ def test_our_compiled_output_imports_back_to_the_same_dashboard(key, backend):
     # Every query is recognised as the catalog signal it came from, on every backend, none kept raw...
     assert (imported.recognised, imported.raw) == (len(_targets(original.model)), 0)
     assert "RawVariable(" not in imported.source  # ...and our variables as the catalog's
+    assert _unused_imports(imported.source) == []
     # ...so building it gives back exactly what we compiled, not merely something equivalent.
     assert again == original.model
 
@@ -167,6 +177,7 @@ def test_unknown_panel_kinds_and_raw_queries_are_kept():
     again, imported = _round_trip(model)
     assert (imported.recognised, imported.raw) == (0, 1)
     assert "RawPanel({" in imported.source and "'grafana-clock-panel'" in imported.source
+    assert _unused_imports(imported.source) == []
     assert canonical_json(normalized(again)) == canonical_json(normalized(model))
 
 
