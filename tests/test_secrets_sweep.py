@@ -52,6 +52,14 @@ class EchoHandler(BaseHTTPRequestHandler):
     def log_message(self, *args) -> None:
         pass
 
+    def _send(self, status: int, body: dict) -> None:
+        payload = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
     def _echo(self, status: int) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length).decode("utf-8", "replace") if length else ""
@@ -63,12 +71,7 @@ class EchoHandler(BaseHTTPRequestHandler):
         echo = (f"echo Authorization={self.headers.get('Authorization')} secure={json.dumps(secure)} "
                 f"token-header={self.headers.get('Authorization', '').split(' ')[-1]} {self.command} {self.path} "
                 f"body={raw[:2000]}")
-        payload = json.dumps({"message": echo, "error": echo, "code": "invalid"}).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+        self._send(status, {"message": echo, "error": echo, "code": "invalid"})
 
     def do_GET(self) -> None:
         if self.path.startswith("/api/dashboards/uid/echoed"):  # a dashboard that carries the request back
@@ -76,20 +79,10 @@ class EchoHandler(BaseHTTPRequestHandler):
                      "description": f"seen: Authorization={self.headers.get('Authorization')} "
                                     f"token={self.headers.get('Authorization', '').split(' ')[-1]} "
                                     f"from {self.headers.get('Host')}"}
-            payload = json.dumps({"dashboard": model, "meta": {"folderUid": ""}}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+            self._send(200, {"dashboard": model, "meta": {"folderUid": ""}})
             return
         if self.path.startswith("/api/health"):
-            payload = json.dumps({"commit": "abc", "database": "ok", "version": "11.3.0"}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+            self._send(200, {"commit": "abc", "database": "ok", "version": "11.3.0"})
             return
         self._echo(500)
 
