@@ -10,8 +10,9 @@ Two queries are equivalent when their canonical forms are equal. What the forms 
   number or duration is written (`[300s]` is `[5m]`). A PromQL text that does not parse is compared by its
   whitespace-normalised text.
 
-Flux and InfluxQL are compared token by token (literals whole), InfluxQL with its keywords in any case and
-simple identifiers quoted or not (`"cpu"` is `cpu`); anything else must be the same. Our catalog writes them
+Flux and InfluxQL are compared token by token (literals whole): Flux with `r["host"]` as `r.host`, InfluxQL
+with its keywords in any case and simple identifiers quoted or not (`"cpu"` is `cpu`); anything else must be
+the same. Our catalog writes them
 one way, so what it compiled is recognised, and a hand-written query that differs otherwise stays raw.
 
 >>> canonical('sum by (job, instance) ((rate(up{instance=~"$host", job="x"}[5m])))', "promql") == \\
@@ -90,7 +91,28 @@ def _text_form(text: str, quotes: str, regex_allowed: Any, comment: str, influxq
             simple = opener == '"' and _IDENTIFIER.fullmatch(body) and body.upper() not in _INFLUXQL_KEYWORDS
             tokens.append(body if influxql and simple else literal)
         cursor = end
+    if not influxql:  # Flux: `r["host"]` is `r.host` (the form InfluxDB's query builder writes)
+        tokens = _flux_members(tokens)
     return " ".join(tokens)
+
+
+_FLUX_KEYWORDS = frozenset("and import not return option test empty in or package builtin if then else exists".split())
+
+
+def _flux_members(tokens: list[str]) -> list[str]:
+    out: list[str] = []
+    index = 0
+    while index < len(tokens):
+        window = tokens[index:index + 3]
+        if (len(window) == 3 and out and _IDENTIFIER.fullmatch(out[-1]) and window[0] == "[" and window[2] == "]"
+                and window[1][:1] == '"' and _IDENTIFIER.fullmatch(window[1][1:-1])
+                and window[1][1:-1] not in _FLUX_KEYWORDS):  # fmt: skip
+            out.extend([".", window[1][1:-1]])
+            index += 3
+            continue
+        out.append(tokens[index])
+        index += 1
+    return out
 
 
 _TOKEN = re.compile(r"\$\{[^}]*\}|\w+|\S")

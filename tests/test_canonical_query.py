@@ -53,6 +53,7 @@ def test_promql_meaning_something_else_is_not(a, b):
     ('SELECT mean("x") FROM "cpu" WHERE $timeFilter', 'SELECT  mean("x")\nFROM "cpu"\nWHERE ${timeFilter}', "influxql"),
     ('SELECT mean("x") FROM "cpu" GROUP BY "host"', 'select mean(x) from cpu group by host', "influxql"),
     ('from(bucket: v.defaultBucket)|>range(start: -1h)', 'from(bucket:v.defaultBucket)\n  |>  range(start:-1h)', "flux"),
+    ('filter(fn: (r) => r._measurement == "cpu" and r.host == "a")', 'filter(fn: (r) => r["_measurement"] == "cpu" and r["host"] == "a")', "flux"),
 ])  # fmt: skip
 def test_flux_and_influxql_ignore_whitespace_and_variable_spelling(a, b, language):
     assert equivalent(a, b, language)
@@ -62,6 +63,8 @@ def test_flux_and_influxql_ignore_whitespace_and_variable_spelling(a, b, languag
     ('r.host == "a b"', 'r.host == "a  b"', "flux"),  # inside a string, whitespace is the value
     ('r.host =~ /a b/', 'r.host =~ /a  b/', "flux"),  # and inside a regex literal
     ('r.host == "$host"', 'r.host == "$hosts"', "flux"),
+    ('r["my tag"] == "a"', 'r.my tag == "a"', "flux"),  # not an identifier: the brackets are needed
+    ('r.host == "a"', 'r["host"] == "b"', "flux"),
     ("WHERE \"host\" = 'a b'", "WHERE \"host\" = 'a  b'", "influxql"),
     ('SELECT mean("x") FROM "cpu"', 'SELECT max("x") FROM "cpu"', "influxql"),
     ("WHERE host =~ /${host:regex}/", "WHERE host =~ /${host}/", "influxql"),

@@ -91,7 +91,8 @@ def test_an_import_from_one_backend_builds_for_the_others(source):
 
 def _respelled(query: str, language: str) -> str:
     """`query` written the way a person might: other variable spellings, whitespace, for PromQL label matchers
-    reversed and redundant parentheses, for InfluxQL keywords in lower case and identifiers without quotes."""
+    reversed and redundant parentheses, for InfluxQL keywords in lower case and identifiers without quotes,
+    for Flux `r["column"]`."""
     text = re.sub(r"\$\{(\w+)(:\w+)?\}", lambda m: f"[[{m.group(1)}{m.group(2) or ''}]]", query)
     text = re.sub(r"\$(\w+)", lambda m: "${" + m.group(1) + "}", text)
     if language == "promql":
@@ -100,6 +101,7 @@ def _respelled(query: str, language: str) -> str:
     if language == "influxql":  # keywords in lower case, simple identifiers unquoted
         text = re.sub(r'"(?!name")([A-Za-z_][A-Za-z0-9_]*)"', r"\1", text)  # NAME is a keyword: keeps its quotes
         return text.replace("SELECT ", "select ").replace(" FROM ", "\n  from ").replace(" WHERE ", "  where\t")
+    text = re.sub(r"\br\.(\w+)", r'r["\1"]', text)  # Flux: columns the way InfluxDB's query builder writes them
     return text.replace("|> ", "\n    |>  ")
 
 
