@@ -4,13 +4,15 @@ The module compiles back to an equivalent dashboard. Panels become `RawPanel`s h
 every target of a panel means what a catalog signal compiles to, on any backend (PromQL, Flux or InfluxQL,
 with the dashboard's variables), the panel's queries become those signals, so it follows the catalog and
 works on every backend: queries are compared semantically (`airflow_dash.canonical_query`: whitespace,
-variable spelling `$x`/`${x}`/`[[x]]`, and for PromQL redundant parentheses and the order of label matchers
-and `by` labels), and the legend becomes `Query(signal, legend=...)` where it is not the signal's own.
+variable spelling `$x`/`${x}`/`[[x]]`; for PromQL redundant parentheses and the order of label matchers and
+`by` labels; for InfluxQL keyword case and identifier quotes; for Flux `r["x"]`), and the legend becomes
+`Query(signal, legend=...)` where it is not the signal's own. A recognised panel keeps everything else of its
+JSON (a panel without a unit stays without one).
 Anything else is kept as written and marked raw (lint AD103). A variable that is exactly one of our
 dimension variables becomes `DimensionVariable`, an annotation exactly as we compile one `Annotation` (of a
 signal, or of tags), a header link to a bundled dashboard `DashboardLink`; other variables, annotations and
-links become `RawVariable`, `RawAnnotation`, `RawLink`. Links inside a panel's
-JSON keep their URLs.
+links become `RawVariable`, `RawAnnotation`, `RawLink`. Links inside a panel's JSON keep their URLs (a panel
+link to one of our dashboards keeps pointing at the backend it was exported from).
 
 Documented normalisations (what `normalized()` drops before comparing, because compile sets them):
 ids and `gridPos` x/y (panels are re-flowed left to right within their row, keeping w/h), the uid (from the
@@ -22,7 +24,8 @@ built-in annotation (compile adds both), a panel or target datasource left unset
 set to null (Grafana reads null as unset; compile drops them, except a threshold step's null value), the
 spelling of target queries (compared in canonical form: a recognised query is compiled the catalog's way),
 and what a Prometheus target leaves at Grafana's default (`instant` false, `range` true, `format`
-time_series, no `interval`, no exemplars, no legend) or sets for the query editor only (`editorMode`), and an empty `fieldConfig`.
+time_series, no `interval`, no exemplars, no legend) or sets for the query editor only (`editorMode`), and
+an empty `fieldConfig`.
 """
 
 from __future__ import annotations
