@@ -352,3 +352,60 @@ def build(
     if validate:
         validate_or_fail(compiled, cache)
     return write_dashboards(compiled, out, replace_all=not names)
+
+
+@dataclass(frozen=True, eq=False)
+class DeferredDashboard:
+    """A dashboard for one backend, compiled each time its `model` is asked for and not kept: what publish
+    needs to stream thousands of dashboards in flat memory (it asks once per dashboard). uid, title and folder
+    are known without compiling. A definition error surfaces when the model is first asked for."""
+
+    definition: Dashboard
+    backend: str
+    uids: dict[str, str]  # shared by every dashboard of the backend, never copied (compile_all's rule)
+    linked: Mapping[str, Dashboard]
+    datasource_uid: str | None = None
+    datasource_regex: str | None = None
+
+    @property
+    def uid(self) -> str:
+        return self.uids[self.definition.key]
+
+    @property
+    def title(self) -> str:
+        from airflow_dash.backends import get_backend
+        from airflow_dash.compile import dashboard_title
+
+        return dashboard_title(self.definition, get_backend(self.backend))
+
+    @property
+    def folder(self) -> str | None:
+        return self.definition.folder
+
+    @property
+    def model(self) -> dict[str, Any]:
+        from airflow_dash import compile as compiling
+        from airflow_dash.backends import get_backend
+
+        try:
+            return compiling.compile_dashboard(self.definition, get_backend(self.backend), self.uids,
+                                     self.datasource_uid, self.datasource_regex, self.linked).model
+        except ValueError as exc:
+            raise UserError(f"dashboard definition error: {exc}") from exc
+
+
+def deferred_dashboards(dashboards: Sequence[Dashboard], backends: Sequence[str] | None = None,
+                        datasource_uids: Mapping[str, str] | None = None,
+                        datasource_regexes: Mapping[str, str] | None = None) -> list[DeferredDashboard]:
+    """`compile_all`'s dashboards, in its order, compiled on demand (see `DeferredDashboard`)."""
+    from airflow_dash.backends import BACKENDS, get_backend
+    from airflow_dash.compile import dashboard_uid
+
+    linked = {d.key: d for d in dashboards}
+    result = []
+    for name in backends or list(BACKENDS):
+        backend = get_backend(name)
+        uids = {d.key: dashboard_uid(d.key, backend) for d in dashboards}
+        result += [DeferredDashboard(d, backend.name, uids, linked, (datasource_uids or {}).get(backend.name),
+                                     (datasource_regexes or {}).get(backend.name)) for d in dashboards]
+    return result

@@ -84,7 +84,11 @@ class DashboardStep:
     live_version: int | None = None
     live_revision: str | None = None  # the token a conditional write carries (see airflow_dash.grafana.api)
     prune: bool = False  # True: this step deletes a dashboard that no longer exists locally
+    # What a write posts: encoded when planning needed it (the dashboard exists), else at the write, from
+    # `source` retargeted to `schema_version`, so a plan of new dashboards holds no model at all.
     desired: EncodedModel | None = field(default=None, repr=False, compare=False)
+    source: DashboardLike | None = field(default=None, repr=False, compare=False)
+    schema_version: int | None = field(default=None, repr=False, compare=False)
     live_model: dict[str, Any] | None = field(default=None, repr=False, compare=False)  # prune steps only
     diff: str = field(default="", repr=False, compare=False)  # refused steps only
 
@@ -281,13 +285,14 @@ def _known_folders(steps: Sequence[tuple[DashboardStep, str | None]],
     return known
 
 
-def _classify(dashboard: DashboardLike, desired: EncodedModel, path: tuple[str, ...], target_folder: str | None,
-              live: LiveDashboard | None) -> DashboardStep:
+def _classify(dashboard: DashboardLike, desired: EncodedModel | None, path: tuple[str, ...],
+              target_folder: str | None, live: LiveDashboard | None) -> DashboardStep:
     """The step for one dashboard. Only a refused step keeps anything of the live dashboard (its diff)."""
     base = DashboardStep(uid=dashboard.uid, title=dashboard.title, action="create", folder_path=path,
                          folder_uid=target_folder, backend=dashboard.backend, desired=desired)
     if live is None:
         return replace(base, reason="new")
+    assert desired is not None  # encoded whenever there is a live copy to compare with
 
     def refused(action: str, reason: str) -> DashboardStep:
         from airflow_dash.grafana.diff import diff_models, render_text
@@ -314,7 +319,7 @@ def _classify(dashboard: DashboardLike, desired: EncodedModel, path: tuple[str, 
     same = live_hash == desired.hash
     moved = live.folder_uid != target_folder
     if same and not moved:
-        return replace(base, action="unchanged")
+        return replace(base, action="unchanged", desired=None)  # nothing to write: nothing kept
     reason = "" if same else "content changed"
     if moved:
         reason = (reason + "; " if reason else "") + "moves to folder " + "/".join(path)
@@ -329,9 +334,11 @@ def plan_publish(client: GrafanaClient, dashboards: Iterable[DashboardLike], *, 
     `local` is everything defined locally (see `LocalInventory`); without it, `dashboards` are taken to be
     all there is. Callers that publish a selection must pass it, or a prune would delete the rest.
 
-    Streamed: each dashboard's model is asked for once (it may be compiled on demand), encoded and hashed
-    once (`EncodedModel`), and its live copy is compared and dropped right away, so neither all models nor
-    all live copies are held at once.
+    Streamed: each dashboard's model is asked for once (it may be compiled on demand, see
+    `airflow_dash.build.DeferredDashboard`) and encoded and hashed once (`EncodedModel`): here when a live
+    copy exists (which is compared and dropped right away; only an update keeps its encoded model), else
+    when it is written. So neither all models nor all live copies are ever held at once. A model that cannot
+    be encoded as JSON fails that dashboard's write.
 
     Reads: the first dashboard is read by uid. If it exists, this is most likely a republish: every other one
     is read by uid too (a 404 says a uid is free anywhere in the organisation), and the folders they are in
@@ -360,15 +367,19 @@ def plan_publish(client: GrafanaClient, dashboards: Iterable[DashboardLike], *, 
             existing = {str(hit.get("uid")) for hit in client.search(type="dash-db")}
 
     def plan_one(dashboard: DashboardLike) -> tuple[DashboardStep, str | None]:
-        desired = encoded_desired(dashboard, schema_version)
         if dashboard.uid in probed:
             live = probed.pop(dashboard.uid)
         elif existing is None or dashboard.uid in existing:
             live = client.get_dashboard(dashboard.uid)
         else:
             live = None
+        # A new dashboard is encoded when it is written (nothing to compare it with now).
+        desired = encoded_desired(dashboard, schema_version) if live is not None else None
         path = paths[dashboard.uid]
-        return _classify(dashboard, desired, path, folder_uid(path), live), live.folder_uid if live else None
+        step = _classify(dashboard, desired, path, folder_uid(path), live)
+        if step.action == "create":
+            step = replace(step, source=dashboard, schema_version=schema_version)
+        return step, live.folder_uid if live else None
 
     planned = each(plan_one, items, concurrency)
     folders = _folder_steps(all_paths, _known_folders(planned, all_paths), client, concurrency)
@@ -611,10 +622,15 @@ def apply_plan(client: GrafanaClient, plan: Plan, *, concurrency: int = 4, messa
         if any(step.folder_path[: len(p)] == p for p in failed_paths) and not (stop or cancel.is_set()):
             return record(ItemResult("dashboard", step.uid, step.title, step.action, "not attempted",
                                      f"folder {step.folder_label!r} could not be created"))
-        note = message or f"airflow-dash publish ({step.backend or 'dashboard'}) {step.desired.hash[:19] if step.desired else ''}"
         stopping = _stopping(step)
         if stopping is not None:  # checked right before the write: once `cancel` is set, no new write starts
             return record(stopping)
+        if step.desired is None and step.source is not None:
+            try:
+                step = replace(step, desired=encoded_desired(step.source, step.schema_version))
+            except (UserError, TypeError, ValueError) as exc:  # a model that cannot be JSON: this one fails
+                return record(ItemResult("dashboard", step.uid, step.title, step.action, "failed", str(exc)))
+        note = message or f"airflow-dash publish ({step.backend or 'dashboard'}) {step.desired.hash[:19] if step.desired else ''}"
         try:
             return record(_write_dashboard(client, step, note, plan.force))
         except _Settled as settled:

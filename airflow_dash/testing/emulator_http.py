@@ -23,6 +23,19 @@ if TYPE_CHECKING:  # the emulator imports this module
 __all__ = ["FaultPlan", "RecordedRequest", "EmulatorServer", "EmulatorHandler"]
 
 
+def json_copy(value: Any) -> Any:
+    """A deep copy of JSON-shaped data (dicts, lists, tuples of scalars): what copy.deepcopy gives for it, at
+    a fraction of the cost (deepcopy was half of the emulator's time per dashboard save, which a benchmark
+    against the emulator would count against the client)."""
+    if isinstance(value, dict):
+        return {key: json_copy(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [json_copy(item) for item in value]
+    if isinstance(value, tuple):
+        return tuple(json_copy(item) for item in value)
+    return value
+
+
 class RecordedRequest(NamedTuple):
     """One request as the emulator saw it. ``status`` is None when the connection was dropped."""
 

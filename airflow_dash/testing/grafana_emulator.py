@@ -63,7 +63,6 @@ about Grafana 11, not verified against a live server; the contract tests in
 from __future__ import annotations
 
 import base64
-import copy
 import json
 import re
 import secrets
@@ -75,7 +74,9 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from airflow_dash.testing.emulator_http import EmulatorHandler, EmulatorServer, FaultPlan, RecordedRequest
+from airflow_dash.testing.emulator_http import (
+    EmulatorHandler, EmulatorServer, FaultPlan, RecordedRequest, json_copy,
+)
 
 if TYPE_CHECKING:
     from airflow_dash.testing.grafana_alerting import AlertRuleStore
@@ -455,7 +456,7 @@ class GrafanaEmulator:
             dash = self._dashboards.get(uid)
             if dash is None:
                 raise KeyError(f"no dashboard with uid {uid!r}")
-            data = copy.deepcopy(dash.data)
+            data = json_copy(dash.data)
             mutate(data)
             title = _as_str(data.get("title")).strip() or dash.title
             parent = dash.version
@@ -487,7 +488,7 @@ class GrafanaEmulator:
             dash = _Dashboard(id=self._take_id(), uid=uid, title=title, data={}, folder_uid=folder_uid or "",
                               version=1, created=now, updated=now, created_by=by, updated_by=by,
                               provisioned=provisioned, plugin_id=plugin_id or "")
-            dash.data = {**copy.deepcopy(model), "id": dash.id, "uid": uid, "title": title, "version": 1}
+            dash.data = {**json_copy(model), "id": dash.id, "uid": uid, "title": title, "version": 1}
             dash.resource_version = self._take_rv()
             self._dashboards[uid] = dash
             self._add_version(dash, 0, "", by)
@@ -618,7 +619,7 @@ class GrafanaEmulator:
         return {"commit": "0000000000", "database": "ok", "version": self.version}
 
     def _get_org(self, identity: _Identity | None, params: list[str], query: Query, body: bytes) -> dict[str, Any]:
-        return copy.deepcopy(_ORG)
+        return json_copy(_ORG)
 
     def _get_user(self, identity: _Identity, params: list[str], query: Query, body: bytes) -> dict[str, Any]:
         is_sa = identity.is_service_account
@@ -660,7 +661,7 @@ class GrafanaEmulator:
 
     def _save_dashboard(self, cmd: dict[str, Any], user: str, *, restored_from: int = 0) -> _Dashboard:
         """Grafana 11 PostDashboard + BuildSaveDashboardCommand + legacy store, under the lock."""
-        data = copy.deepcopy(cmd.get("dashboard") or {})
+        data = json_copy(cmd.get("dashboard") or {})
         overwrite = cmd.get("overwrite") is True
         message = _as_str(cmd.get("message"))
         if data.get("isFolder") is True:
@@ -788,13 +789,13 @@ class GrafanaEmulator:
                      restored_from: int = 0) -> None:
         entry = _Version(id=self._next_version_id, dashboard_id=dash.id, parent_version=parent,
                          restored_from=restored_from, version=dash.version, created=dash.updated,
-                         created_by=user, message=message, data=copy.deepcopy(dash.data))
+                         created_by=user, message=message, data=json_copy(dash.data))
         self._next_version_id += 1
         self._versions.setdefault(dash.id, []).append(entry)
 
     @staticmethod
     def _model_of(dash: _Dashboard) -> dict[str, Any]:
-        return {**copy.deepcopy(dash.data), "id": dash.id, "uid": dash.uid, "version": dash.version}
+        return {**json_copy(dash.data), "id": dash.id, "uid": dash.uid, "version": dash.version}
 
     def _get_dashboard(self, identity: _Identity, params: list[str], query: Query, body: bytes) -> dict[str, Any]:
         with self._lock:
@@ -863,7 +864,7 @@ class GrafanaEmulator:
                "version": version.version, "created": version.created, "createdBy": version.created_by,
                "message": version.message}
         if with_data:
-            dto["data"] = copy.deepcopy(version.data)
+            dto["data"] = json_copy(version.data)
         return dto
 
     def _get_versions(self, identity: _Identity | None, params: list[str], query: Query, body: bytes) -> dict[str, Any]:
@@ -904,7 +905,7 @@ class GrafanaEmulator:
             found = next((v for v in self._versions.get(dash.id, []) if v.version == wanted), None)
             if found is None:
                 raise _err(404, "Dashboard version not found")
-            restored = {**copy.deepcopy(found.data), "id": dash.id, "uid": dash.uid, "version": dash.version}
+            restored = {**json_copy(found.data), "id": dash.id, "uid": dash.uid, "version": dash.version}
             saved = self._save_dashboard({"dashboard": restored, "folderUid": dash.folder_uid, "overwrite": True,
                                           "message": f"Restored from version {wanted}"},
                                          identity.login, restored_from=wanted)
@@ -1104,12 +1105,12 @@ class GrafanaEmulator:
             "url": fields.get("url", ""), "user": fields.get("user", ""), "database": fields.get("database", ""),
             "basicAuth": bool(fields.get("basicAuth", False)), "basicAuthUser": fields.get("basicAuthUser", ""),
             "withCredentials": bool(fields.get("withCredentials", False)),
-            "isDefault": bool(fields.get("isDefault", False)), "jsonData": copy.deepcopy(fields.get("jsonData") or {}),
+            "isDefault": bool(fields.get("isDefault", False)), "jsonData": json_copy(fields.get("jsonData") or {}),
             "secureJsonFields": {key: True for key, value in ds.secure.items() if value}, "version": ds.version, "readOnly": ds.read_only,
         }
 
     def _ds_fields(self, cmd: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-        fields: dict[str, Any] = {key: copy.deepcopy(cmd[key]) for key in
+        fields: dict[str, Any] = {key: json_copy(cmd[key]) for key in
                   ("access", "url", "user", "database", "basicAuth", "basicAuthUser", "withCredentials",
                    "isDefault", "jsonData") if key in cmd}
         secure = {k: v for k, v in (cmd.get("secureJsonData") or {}).items() if isinstance(k, str)}

@@ -20,11 +20,11 @@ sources: docs/grafana-facts.md. In short:
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 from typing import Any, Callable, NamedTuple
 
+from airflow_dash.testing.emulator_http import json_copy
 from airflow_dash.testing.grafana_emulator import (
     MAX_FOLDER_DEPTH, Answer, GrafanaEmulator, Query, RouteSpec, _ApiError, _as_str, _Dashboard, _Folder, _Identity,
     _now, _query_int,
@@ -84,7 +84,7 @@ def _forbidden(resource: str, group: str, verb: str) -> _ApiError:
 
 def _migrated(spec: dict[str, Any]) -> dict[str, Any]:
     """What a v1 read does to a classic model stored at an older schemaVersion: it runs the migrations."""
-    spec = copy.deepcopy(spec)
+    spec = json_copy(spec)
     if isinstance(spec.get("schemaVersion"), int) and spec["schemaVersion"] < LATEST_SCHEMA_VERSION:
         spec["schemaVersion"] = LATEST_SCHEMA_VERSION
     return spec
@@ -175,9 +175,9 @@ class ResourceRoutes:
             annotations.pop(FOLDER_ANNOTATION, None)
         status: dict[str, Any] = {}
         if version.startswith("v2"):
-            spec = copy.deepcopy(dash.v2_spec) if dash.v2_spec is not None else {"title": dash.title, "elements": {}}
+            spec = json_copy(dash.v2_spec) if dash.v2_spec is not None else {"title": dash.title, "elements": {}}
         else:
-            spec = {k: v for k, v in copy.deepcopy(dash.data).items() if k not in ("id", "uid", "version")}
+            spec = {k: v for k, v in json_copy(dash.data).items() if k not in ("id", "uid", "version")}
             if dash.stored_version == "v0alpha1" and version != "v0alpha1":
                 spec = _migrated(spec)
         if dash.stored_version != version:
@@ -277,7 +277,7 @@ class ResourceRoutes:
         labels = {k: v for k, v in (metadata.get("labels") or {}).items() if isinstance(k, str) and isinstance(v, str)}
         labels.pop("grafana.app/deprecatedInternalID", None)
         sent_rv = _as_str(metadata.get("resourceVersion"))
-        data = {k: v for k, v in copy.deepcopy(spec).items() if k not in ("id", "uid", "version")}
+        data = {k: v for k, v in json_copy(spec).items() if k not in ("id", "uid", "version")}
         with em._lock:
             hooks, em._write_hooks = em._write_hooks, []
         for hook in hooks:  # outside the lock, as on the legacy route: see on_next_dashboard_write
