@@ -319,6 +319,10 @@ def _link_source(body: Mapping[str, Any]) -> str:
     return f"RawLink({_literal(body)})"
 
 
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _panels_by_row(model: Mapping[str, Any]) -> list[tuple[dict[str, Any] | None, list[dict[str, Any]]]]:
     """(row or None for panels above the first row, its panels), in order; collapsed rows hold theirs."""
     rows: list[tuple[dict[str, Any] | None, list[dict[str, Any]]]] = [(None, [])]
@@ -326,12 +330,13 @@ def _panels_by_row(model: Mapping[str, Any]) -> list[tuple[dict[str, Any] | None
         if not isinstance(panel, dict):
             continue
         if panel.get("type") == "row":
-            rows.append((panel, [p for p in panel.get("panels") or [] if isinstance(p, dict)]))
+            rows.append((panel, [p for p in _list(panel.get("panels")) if isinstance(p, dict)]))
         else:
             rows[-1][1].append(panel)
-    for legacy in model.get("rows") or []:  # schemaVersion < 16
-        rows.append(({"title": legacy.get("title") or "", "collapsed": bool(legacy.get("collapse"))},
-                     [p for p in legacy.get("panels") or [] if isinstance(p, dict)]))
+    for legacy in _list(model.get("rows")):  # schemaVersion < 16
+        if isinstance(legacy, dict):
+            rows.append(({"title": legacy.get("title") or "", "collapsed": bool(legacy.get("collapse"))},
+                         [p for p in _list(legacy.get("panels")) if isinstance(p, dict)]))
     return [(row, panels) for row, panels in rows if row is not None or panels]
 
 
@@ -348,6 +353,64 @@ def import_dashboard(model: Mapping[str, Any], key: str | None = None) -> Import
     key = key or dashboard_key(model)
     if not _KEY.fullmatch(key):
         raise ValueError(f"dashboard key {key!r}: use 1-31 lowercase letters, digits, '-' or '_'")
+    _check_shape(model)
+    try:
+        module = _import(model, key)
+    except (AttributeError, KeyError, TypeError, IndexError) as exc:  # a shape _check_shape does not know
+        raise ValueError(f"unexpected dashboard JSON ({type(exc).__name__}: {exc})") from None
+    namespace: dict[str, Any] = {}
+    try:  # the module must build: what does not is the dashboard's problem, said in one line now
+        exec(compile(module.source, f"{key}.py", "exec"), namespace)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
+    return module
+
+
+def _check_shape(model: Mapping[str, Any]) -> None:
+    """One line naming what is not Grafana dashboard JSON the importer can read."""
+    for name, kind in (("panels", list), ("rows", list), ("templating", dict), ("annotations", dict), ("links", list),
+                       ("time", dict), ("tags", list)):  # fmt: skip
+        if model.get(name) is not None and not isinstance(model[name], kind):
+            raise ValueError(f"dashboard {name} is a {type(model[name]).__name__}, expected a {kind.__name__}")
+    if not all(isinstance(tag, str) for tag in model.get("tags") or []):
+        raise ValueError(f"dashboard tags must be strings: {json_text(model['tags'])}")
+    for name in ("title", "description", "timezone", "refresh"):  # Grafana writes `"refresh": false` for off
+        if model.get(name) not in (None, False) and not isinstance(model[name], str):
+            raise ValueError(f"dashboard {name} is a {type(model[name]).__name__}, expected a string")
+    for section in ("templating", "annotations"):
+        items = (model.get(section) or {}).get("list")
+        if items is not None and not isinstance(items, list):
+            raise ValueError(f"dashboard {section}.list is a {type(items).__name__}, expected a list")
+    for variable in ((model.get("templating") or {}).get("list") or []):
+        if isinstance(variable, dict) and (not isinstance(variable.get("name"), str) or not variable["name"]):
+            raise ValueError(f"a template variable has no name: {json_text(variable)}")
+    for _, panels in _panels_by_row(model):
+        for panel in panels:
+            where = f"panel {str(panel.get('title') or '')!r}"
+            if not isinstance(panel.get("type"), str) or not panel["type"]:
+                raise ValueError(f"{where}: needs a 'type' (the Grafana panel plugin id)")
+            for name, kind in (("targets", list), ("gridPos", dict), ("fieldConfig", dict), ("links", list)):
+                if panel.get(name) is not None and not isinstance(panel[name], kind):
+                    raise ValueError(f"{where}: {name} is a {type(panel[name]).__name__}, expected a {kind.__name__}")
+            grid = panel.get("gridPos") or {}
+            for name, low, high in (("w", 1, 24), ("h", 1, 10_000)):
+                value = grid.get(name)
+                if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high):
+                    raise ValueError(f"{where}: gridPos.{name} {value!r} is not a size in grid units ({low}-{high})")
+            overrides = (panel.get("fieldConfig") or {}).get("overrides")
+            if overrides is not None and not isinstance(overrides, list):
+                raise ValueError(f"{where}: fieldConfig.overrides is a {type(overrides).__name__}, expected a list")
+
+
+def json_text(value: Any) -> str:
+    """At most 60 characters of `value` as JSON, for messages."""
+    import json
+
+    text = json.dumps(value, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _import(model: Mapping[str, Any], key: str) -> ImportedModule:
     variables = [v for v in (model.get("templating") or {}).get("list") or [] if isinstance(v, dict)]
     ours = [v for v in variables if v.get("name") == "datasource" and v.get("type") == "datasource"]
     kept_variables = [v for v in variables if v not in ours]
@@ -401,7 +464,7 @@ def import_dashboard(model: Mapping[str, Any], key: str | None = None) -> Import
         "variables=[" + ", ".join(_variables_source(kept_variables, dimension_imports)) + "]",
         "annotations=[" + ", ".join(_annotation_source(a, catalog, imports) for a in annotations) + "]",
         "links=[" + ", ".join(_link_source(link) for link in model.get("links") or [] if isinstance(link, dict)) + "]",
-        "rows=[\n    " + ",\n    ".join(rows_source) + ",\n]",
+        "rows=[\n    " + ",\n    ".join(rows_source) + ",\n]" if rows_source else "rows=[]",
     ]
     catalog_import = f"from airflow_dash.catalog import {', '.join(sorted(imports))}\n" if imports else ""
     for module_name in sorted({m for m, _ in dimension_imports}):
@@ -417,7 +480,6 @@ def import_dashboard(model: Mapping[str, Any], key: str | None = None) -> Import
         "# fmt: off\n"
         "dashboard = Dashboard(\n" + "".join(f"    {a},\n" for a in arguments) + ")\n"
     )
-    compile(source, f"{key}.py", "exec")  # a module that does not parse is our bug, not the user's
     return ImportedModule(key, source, recognised, raw)
 
 

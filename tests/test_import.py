@@ -9,6 +9,8 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from airflow_dash.build import find_invalid_queries
 from airflow_dash.compile import canonical_json, compile_all
@@ -230,3 +232,44 @@ def test_raw_queries_are_marked_in_the_module():
     imported = import_dashboard(model)
     (line,) = [line for line in imported.source.splitlines() if "RawPanel(" in line]
     assert line.endswith("# raw queries, kept as written (lint AD103)")
+
+
+_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-3, 30), st.text(max_size=4),
+                     st.sampled_from(["${datasource}", "up", "prometheus", "A", "row"]))  # fmt: skip
+_KEYS = st.sampled_from(["type", "title", "expr", "query", "refId", "datasource", "targets", "fieldConfig", "overrides",
+                         "defaults", "gridPos", "w", "h", "name", "panels", "legendFormat", "matcher", "options",
+                         "properties", "id", "value", "links", "url", "target", "tags", "iconColor", "enable",
+                         "multi", "includeAll", "label", "hide", "collapsed", "repeat"])  # fmt: skip
+_JSON = st.recursive(_SCALARS, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_KEYS, inner, max_size=5),
+                     max_leaves=10)  # fmt: skip
+_PANELS = st.fixed_dictionaries(
+    {"type": st.sampled_from(["timeseries", "row", "stat", "text", ""]), "title": st.text(max_size=4)},
+    optional={name: _JSON for name in ("targets", "fieldConfig", "datasource", "gridPos", "panels", "links", "options")},
+)
+_BOARDS = st.fixed_dictionaries(
+    {"uid": st.sampled_from(["a", "b-1"]), "panels": st.lists(_PANELS, max_size=4)},
+    optional={"templating": st.fixed_dictionaries({"list": st.lists(_JSON, max_size=3)}),
+              "annotations": st.fixed_dictionaries({"list": st.lists(_JSON, max_size=3)}),
+              "links": st.lists(_JSON, max_size=2), "time": _JSON, "tags": _JSON, "title": _JSON, "refresh": _JSON},
+)  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(model=_BOARDS)
+def test_any_json_imports_to_a_module_that_builds_or_is_one_clear_error(model):
+    """Whatever a file holds, import writes a module that builds, or stops with one line (the CLI's exit 2),
+    never another exception (a traceback)."""
+    try:
+        imported = import_dashboard(model)
+    except ValueError as error:
+        assert str(error) and "\n" not in str(error)
+        return
+    compile_all([_module_dashboard(imported.source)], ["prometheus"])
+
+
+def test_a_panel_the_importer_cannot_read_is_one_line_and_nothing_written(tmp_path):
+    (tmp_path / "odd.json").write_text(json.dumps({"uid": "odd", "panels": [{"title": "Up", "gridPos": {"w": 30}, "type": "stat"}]}))
+    result = run("import", "odd.json", cwd=tmp_path)
+    assert result.returncode == 2 and result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert "panel 'Up': gridPos.w 30 is not a size in grid units (1-24)" in result.stderr
+    assert not (tmp_path / "dashboards").exists()
