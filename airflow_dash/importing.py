@@ -373,7 +373,7 @@ def _check_shape(model: Mapping[str, Any]) -> None:
         if model.get(name) is not None and not isinstance(model[name], kind):
             raise ValueError(f"dashboard {name} is a {type(model[name]).__name__}, expected a {kind.__name__}")
     if not all(isinstance(tag, str) for tag in model.get("tags") or []):
-        raise ValueError(f"dashboard tags must be strings: {json_text(model['tags'])}")
+        raise ValueError(f"dashboard tags must be strings: {_json_text(model['tags'])}")
     for name in ("title", "description", "timezone", "refresh"):  # Grafana writes `"refresh": false` for off
         if model.get(name) not in (None, False) and not isinstance(model[name], str):
             raise ValueError(f"dashboard {name} is a {type(model[name]).__name__}, expected a string")
@@ -383,7 +383,7 @@ def _check_shape(model: Mapping[str, Any]) -> None:
             raise ValueError(f"dashboard {section}.list is a {type(items).__name__}, expected a list")
     for variable in ((model.get("templating") or {}).get("list") or []):
         if isinstance(variable, dict) and (not isinstance(variable.get("name"), str) or not variable["name"]):
-            raise ValueError(f"a template variable has no name: {json_text(variable)}")
+            raise ValueError(f"a template variable has no name: {_json_text(variable)}")
     for _, panels in _panels_by_row(model):
         for panel in panels:
             where = f"panel {str(panel.get('title') or '')!r}"
@@ -402,7 +402,7 @@ def _check_shape(model: Mapping[str, Any]) -> None:
                 raise ValueError(f"{where}: fieldConfig.overrides is a {type(overrides).__name__}, expected a list")
 
 
-def json_text(value: Any) -> str:
+def _json_text(value: Any) -> str:
     """At most 60 characters of `value` as JSON, for messages."""
     import json
 
