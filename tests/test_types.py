@@ -10,19 +10,25 @@ run in a checkout analyses everything (about 10 s, 20 s on a loaded machine), la
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from tests.reference import CONTENT, needs_reference
 
 ROOT = Path(__file__).resolve().parent.parent
 # dashboards/ and alerts/ ship as airflow_dash.bundled and airflow_dash.bundled_alerts (setup.py).
 PACKAGE = ("airflow_dash", "dashboards", "alerts")
 CACHE = ROOT / ".mypy_cache"
+REFERENCE_DASHBOARDS = ("databand-airflow-dashboards/cluster-dashboard.json",
+                        "databand-airflow-dashboards/dag-dashboard.json", "airflow-mixin/apache-airflow-overview.json")
 STUBS = ("types-PyYAML", "types-requests", "types-jsonschema")  # test extras, for yaml, requests, jsonschema
 
 pytest.importorskip("mypy", reason="mypy is a test extra: pip install -e '.[test]'")
@@ -104,6 +110,38 @@ def test_the_checks_fail_on_a_type_error(tmp_path):
     result = mypy("--follow-imports=silent", str(bad), cache_dir=cache, as_user=True)
     assert result.returncode == 1 and "bad_example.py:3: error:" in result.stdout, result.stdout
     assert "[arg-type]" in result.stdout, result.stdout
+
+
+def _imported_modules(tmp_path: Path, models: list[tuple[str, dict[str, Any]]]) -> list[str]:
+    from airflow_dash.importing import import_dashboard
+
+    paths = []
+    for name, model in models:
+        path = tmp_path / f"{re.sub(r'[^a-z0-9]+', '_', name.lower())}.py"
+        path.write_text(import_dashboard(model).source)
+        paths.append(str(path))
+    return paths
+
+
+def test_modules_written_by_import_pass_mypy_strict(tmp_path):
+    """What `airflow-dash import` writes into a team's dashboards/ type-checks like hand-written code: every
+    bundled dashboard, compiled for each backend (catalog signals, raw queries), imported back."""
+    from airflow_dash.compile import compile_all
+    from airflow_dash.discovery import bundled_directory, load_dashboards
+
+    compiled = compile_all(load_dashboards(bundled_directory()))
+    paths = _imported_modules(tmp_path, [(f"{c.name}_{c.backend}", c.model) for c in compiled])
+    result = mypy("--follow-imports=silent", *paths, as_user=True)
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert f"no issues found in {len(paths)} source files" in result.stdout
+
+
+@needs_reference(*REFERENCE_DASHBOARDS)
+def test_modules_imported_from_the_reference_dashboards_pass_mypy_strict(tmp_path):
+    """Third-party dashboards: raw panels, raw targets and variables as the importer writes them."""
+    models = [(name, json.loads((CONTENT / name).read_text())) for name in REFERENCE_DASHBOARDS]
+    result = mypy("--follow-imports=silent", *_imported_modules(tmp_path, models), as_user=True)
+    assert result.returncode == 0, result.stdout[-4000:]
 
 
 def test_exports_are_visible_to_type_checkers(tmp_path):
