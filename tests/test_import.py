@@ -18,7 +18,7 @@ from airflow_dash.catalog import airflow
 from airflow_dash.dashboard import Annotation, Dashboard
 from airflow_dash.discovery import bundled_directory, load_dashboards
 from airflow_dash.importing import import_dashboard, normalized
-from tests.cli import run_cli as run
+from tests.cli import assert_one_line_error, run_cli as run
 from tests.reference import CONTENT
 
 REFERENCE_DASHBOARDS = [
@@ -273,3 +273,21 @@ def test_a_panel_the_importer_cannot_read_is_one_line_and_nothing_written(tmp_pa
     assert result.returncode == 2 and result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert "panel 'Up': gridPos.w 30 is not a size in grid units (1-24)" in result.stderr
     assert not (tmp_path / "dashboards").exists()
+
+
+def test_import_by_uid_from_grafana_builds_back_the_same_dashboard(grafana, tmp_path):
+    """`import --uid` reads the live dashboard (what publish stored, with Grafana's own additions), and the
+    module builds back to it: the Flux system dashboard, published, then imported into an empty project."""
+    uid = f"{grafana.prefix}-hosts"
+    exported = {**COMPILED[("system", "flux")].model, "uid": uid, "title": f"Hosts {grafana.prefix}"}
+    with grafana.client() as client:
+        client.save_dashboard(exported)
+    env = {**grafana.env(), "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    result = run("import", "--uid", uid, "--key", "team-hosts", cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    assert ", 0 raw)" in result.stdout and grafana.token not in result.stdout + result.stderr
+    built = run("build", "--backend", "flux", "--out", "out", "team-hosts", cwd=tmp_path)
+    assert built.returncode == 0, built.stderr
+    again = json.loads((tmp_path / "out" / "flux" / "airflow-dash-team-hosts-flux.json").read_text())
+    assert canonical_json(normalized(again)) == canonical_json(normalized(exported))
+    assert_one_line_error(run("import", "--uid", f"{uid}-nope", cwd=tmp_path, env=env), f"{uid}-nope")
