@@ -127,13 +127,21 @@ class EncodedModel:
     @classmethod
     def of(cls, unstamped: Mapping[str, Any]) -> "EncodedModel":
         """Our model: managed tag added, server fields and any old marker dropped, hashed."""
+        return cls.stamped(unstamped)[0]
+
+    @classmethod
+    def stamped(cls, unstamped: Mapping[str, Any]) -> tuple["EncodedModel", dict[str, Any]]:
+        """`of`, and the stamped model itself (sharing nested values with `unstamped`), for a write that
+        follows at once: no need to read the bytes back."""
         result = normalize(unstamped, drop_marker=True)
         tags = list(result.get("tags") or [])
         if MANAGED_TAG not in tags:
             tags.append(MANAGED_TAG)
         result["tags"] = tags
         canonical, exact = _canonical(result)
-        return cls(canonical, hash_of_canonical(canonical), exact)
+        encoded = cls(canonical, hash_of_canonical(canonical), exact)
+        result[MARKER_KEY] = {"contentHash": encoded.hash}
+        return encoded, result
 
     def model(self) -> dict[str, Any]:
         """The model to post (a fresh dict every call), marker included."""
@@ -169,6 +177,12 @@ def desired_model(dashboard: "DashboardLike", schema_version: int | None = None)
 def encoded_desired(dashboard: "DashboardLike", schema_version: int | None = None) -> EncodedModel:
     """`desired_model`, encoded once (see `EncodedModel`): what publish plans and writes with."""
     return EncodedModel.of(_retargeted(dashboard, schema_version))
+
+
+def encoded_desired_model(dashboard: "DashboardLike",
+                          schema_version: int | None = None) -> tuple[EncodedModel, dict[str, Any]]:
+    """`encoded_desired` and `desired_model` at once, hashed once: for a write that follows right away."""
+    return EncodedModel.stamped(_retargeted(dashboard, schema_version))
 
 
 def is_managed(model: Mapping[str, Any]) -> bool:

@@ -43,8 +43,8 @@ from airflow_dash.grafana.api import LiveDashboard
 from airflow_dash.grafana.client import GrafanaAuthError, GrafanaClient, GrafanaHTTPError, GrafanaUnreachable
 from airflow_dash.grafana.datasources import DatasourcePlan, apply_datasource
 from airflow_dash.grafana.model import (
-    MANAGED_TAG, DashboardLike, EncodedModel, content_hash, encoded_desired, folder_uid, has_drifted, is_managed,
-    recorded_hash, target_folder_path,
+    MANAGED_TAG, DashboardLike, EncodedModel, content_hash, encoded_desired, encoded_desired_model, folder_uid,
+    has_drifted, is_managed, recorded_hash, target_folder_path,
 )
 
 WRITE_ACTIONS = ("create", "update", "drifted", "conflict", "delete")
@@ -344,7 +344,8 @@ def plan_publish(client: GrafanaClient, dashboards: Iterable[DashboardLike], *, 
     is read by uid too (a 404 says a uid is free anywhere in the organisation), and the folders they are in
     need no read of their own, so a no-op republish reads each dashboard once and nothing else. If it does
     not, one search (a page per thousand dashboards) says which uids exist anywhere in the organisation and
-    only those are read, so a first publish does not read once per dashboard."""
+    only those are read, so a first publish does not read once per dashboard; the folders are read alongside
+    the search."""
     items = list(dashboards)
     client.use_concurrency(concurrency)
     by_uid: dict[str, DashboardLike] = {}
@@ -361,10 +362,22 @@ def plan_publish(client: GrafanaClient, dashboards: Iterable[DashboardLike], *, 
 
     probed: dict[str, LiveDashboard | None] = {}
     existing: set[str] | None = None  # None: read every dashboard
+    folders_read: dict[tuple[str, ...], bool] = {}
     if items:
         probed[items[0].uid] = client.get_dashboard(items[0].uid)
         if probed[items[0].uid] is None:
-            existing = {str(hit.get("uid")) for hit in client.search(type="dash-db")}
+            # Most likely a first publish: the search and the folder reads go out together.
+            wanted = sorted({path[:depth] for path in all_paths for depth in range(1, len(path) + 1)})
+            hits: list[dict[str, Any]] = []
+
+            def read(task: tuple[str, ...] | None) -> None:
+                if task is None:
+                    hits.extend(client.search(type="dash-db"))
+                else:
+                    folders_read[task] = client.get_folder(folder_uid(task)) is not None
+
+            each(read, [None, *wanted], concurrency)
+            existing = {str(hit.get("uid")) for hit in hits}
 
     def plan_one(dashboard: DashboardLike) -> tuple[DashboardStep, str | None]:
         if dashboard.uid in probed:
@@ -382,7 +395,7 @@ def plan_publish(client: GrafanaClient, dashboards: Iterable[DashboardLike], *, 
         return step, live.folder_uid if live else None
 
     planned = each(plan_one, items, concurrency)
-    folders = _folder_steps(all_paths, _known_folders(planned, all_paths), client, concurrency)
+    folders = _folder_steps(all_paths, {**folders_read, **_known_folders(planned, all_paths)}, client, concurrency)
     steps = [step for step, _ in planned]
     if prune:
         steps += _prune_steps(client, (local or LocalInventory(())) + LocalInventory.of(by_uid.values()),
@@ -450,9 +463,12 @@ def _settle_uncertain_write(client: GrafanaClient, step: DashboardStep, result: 
                    detail=f"{exc}; a re-read shows a different change (version {live.version if live else '-'})")
 
 
-def _write_dashboard(client: GrafanaClient, step: DashboardStep, message: str, force: bool) -> ItemResult:
+def _write_dashboard(client: GrafanaClient, step: DashboardStep, message: str, force: bool,
+                     model: dict[str, Any] | None = None) -> ItemResult:
+    """Write `step.desired` (`model`: the same, already stamped, when the caller just encoded it)."""
     result = ItemResult("dashboard", step.uid, step.title, step.action, "")
-    model = step.desired.model() if step.desired is not None else {}
+    if model is None:
+        model = step.desired.model() if step.desired is not None else {}
     overwrite = force and step.action in ("drifted", "conflict")
     try:
         # The revision we read: Grafana refuses the write if anyone saved since (None: a create).
@@ -625,14 +641,16 @@ def apply_plan(client: GrafanaClient, plan: Plan, *, concurrency: int = 4, messa
         stopping = _stopping(step)
         if stopping is not None:  # checked right before the write: once `cancel` is set, no new write starts
             return record(stopping)
+        model = None
         if step.desired is None and step.source is not None:
             try:
-                step = replace(step, desired=encoded_desired(step.source, step.schema_version))
+                desired, model = encoded_desired_model(step.source, step.schema_version)
             except (UserError, TypeError, ValueError) as exc:  # a model that cannot be JSON: this one fails
                 return record(ItemResult("dashboard", step.uid, step.title, step.action, "failed", str(exc)))
+            step = replace(step, desired=desired)
         note = message or f"airflow-dash publish ({step.backend or 'dashboard'}) {step.desired.hash[:19] if step.desired else ''}"
         try:
-            return record(_write_dashboard(client, step, note, plan.force))
+            return record(_write_dashboard(client, step, note, plan.force, model))
         except _Settled as settled:
             halt(settled.cause)
             return record(settled.result)
