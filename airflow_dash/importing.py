@@ -50,6 +50,7 @@ from airflow_dash.compile import (
     dashboard_uid,
 )
 from airflow_dash.dashboard import _KEY, BUNDLED_KEYS, Dashboard, DashboardLink, DimensionVariable
+from airflow_dash.panels import FORMATS
 from airflow_dash.query.values import Variable
 from airflow_dash.compile import raw_variable_reference as reference
 
@@ -163,19 +164,20 @@ def _recognise(panel: Mapping[str, Any], targets: list[dict[str, Any]], catalog:
             if not set(target) <= _PROMQL_FIELDS or target.get("interval") or target.get("exemplar"):
                 return None
             instant, format = bool(target.get("instant")), str(target.get("format") or "time_series")
-            if "range" in target and bool(target["range"]) == instant:
+            if ("range" in target and bool(target["range"]) == instant) or format not in FORMATS:
                 return None
             legend, query = str(target.get("legendFormat") or ""), str(target["expr"])
         elif language == "influxql":
             if not set(target) <= _INFLUXQL_FIELDS or target.get("rawQuery") is False:
+                return None
+            if target.get("resultFormat") not in (None, "time_series", "table"):
                 return None
             format = "table" if target.get("resultFormat") == "table" else "time_series"
             legend, query = str(target.get("alias") or ""), str(target["query"])
         else:
             if not set(target) <= _FLUX_FIELDS:
                 return None
-            named = [o for o in overrides if isinstance(o, dict) and (o.get("matcher") or {}).get("id") == "byFrameRefID"
-                     and (o["matcher"]).get("options") == REF_IDS[index]]  # fmt: skip
+            named = [o for o in overrides if _frame_matcher(o) == REF_IDS[index]]
             if len(named) > 1 or (named and named[0] != _display_override(REF_IDS[index], _display_name(named[0]))):
                 return None
             legend, query = (_display_name(named[0]) if named else ""), str(target["query"])
@@ -188,9 +190,18 @@ def _recognise(panel: Mapping[str, Any], targets: list[dict[str, Any]], catalog:
     return found
 
 
+def _frame_matcher(override: object) -> object:
+    """The refId an override matches by frame (`byFrameRefID`), else None."""
+    if not isinstance(override, dict) or not isinstance(override.get("matcher"), dict):
+        return None
+    matcher = override["matcher"]
+    return matcher.get("options") if matcher.get("id") == "byFrameRefID" else None
+
+
 def _display_name(override: Mapping[str, Any]) -> str:
-    properties = override.get("properties") or [{}]
-    return str(properties[0].get("value") or "") if isinstance(properties[0], dict) else ""
+    properties = override.get("properties")
+    first = properties[0] if isinstance(properties, list) and properties else None
+    return str(first.get("value") or "") if isinstance(first, dict) else ""
 
 
 def _without_display_overrides(body: dict[str, Any], count: int) -> None:
@@ -201,9 +212,8 @@ def _without_display_overrides(body: dict[str, Any], count: int) -> None:
     ours = {REF_IDS[index] for index in range(count)}
     field_config["overrides"] = [
         o for o in field_config["overrides"]
-        if not (isinstance(o, dict) and (o.get("matcher") or {}).get("id") == "byFrameRefID"
-                and o["matcher"].get("options") in ours and o == _display_override(o["matcher"]["options"], _display_name(o)))
-    ]  # fmt: skip
+        if not (_frame_matcher(o) in ours and o == _display_override(str(_frame_matcher(o)), _display_name(o)))
+    ]
 
 
 def _dimensions() -> list[tuple[str, str, Dimension]]:

@@ -291,3 +291,18 @@ def test_import_by_uid_from_grafana_builds_back_the_same_dashboard(grafana, tmp_
     again = json.loads((tmp_path / "out" / "flux" / "airflow-dash-team-hosts-flux.json").read_text())
     assert canonical_json(normalized(again)) == canonical_json(normalized(exported))
     assert_one_line_error(run("import", "--uid", f"{uid}-nope", cwd=tmp_path, env=env), f"{uid}-nope")
+
+
+def test_a_catalog_query_with_settings_we_do_not_write_stays_raw_and_the_import_still_succeeds():
+    original = COMPILED[("host-basics", "prometheus")].model
+    (target,) = [t for p in original["panels"] for t in p.get("targets") or []][:1]
+    templating = original["templating"]  # the catalog's queries are filtered by the dashboard's variables
+    panel = {"type": "timeseries", "title": "Odd", "gridPos": {"w": 12, "h": 8},
+             "fieldConfig": {"defaults": {}, "overrides": [{"matcher": "not-a-dict"}, 7]}}  # fmt: skip
+    for odd in ({"format": "logs"}, {"interval": "1m"}, {"datasource": {"uid": "elsewhere"}}, {"hide": True}):
+        model = {"uid": "odd", "title": "Odd", "templating": templating, "panels": [{**panel, "targets": [{**target, **odd}]}]}
+        again, imported = _round_trip(model)
+        assert (imported.recognised, imported.raw) == (0, 1), odd
+        assert canonical_json(normalized(again)) == canonical_json(normalized(model)), odd
+    same = {"uid": "odd", "title": "Odd", "templating": templating, "panels": [{**panel, "targets": [target]}]}
+    assert _round_trip(same)[1].recognised == 1  # the same target without them is the signal
