@@ -98,7 +98,7 @@ def test_verify_reads_the_datasource_variable_names():
     assert "needs" not in result.stderr and "deprecated" not in result.stderr
     # It got as far as asking that InfluxDB, which is not there: one line, exit 1 (urllib3 2 errors included).
     assert result.returncode == 1 and result.stderr.strip().splitlines() == [
-        "error: cannot reach InfluxDB at http://127.0.0.1:9: NewConnectionError"]
+        "error: cannot reach InfluxDB at http://127.0.0.1:9 (connection refused)"]
     missing = verify(["--backend", "influxql"], {"INFLUXQL_URL": "http://127.0.0.1:9"})
     assert missing.returncode == 2 and "INFLUXQL_DATABASE" in missing.stderr
 
