@@ -19,6 +19,7 @@ from airflow_dash.errors import UserError, writing
 
 # Imported where they are used: an unchanged re-build (see airflow_dash.build_cache) needs none of them.
 if TYPE_CHECKING:
+    from airflow_dash import build_cache
     from airflow_dash.alert_rules import CompiledAlerts
     from airflow_dash.compile import CompiledDashboard, CompiledQuery
     from airflow_dash.dashboard import Dashboard
@@ -297,6 +298,23 @@ def build_all(
         source = as_source(dashboards_dir)
         recorder = build_cache.BuildRecorder(request, [d for d in (request["dashboards_dir"], request["alerts_dir"]) if d]
                                              + _bundled_dirs(source))
+    if validate and "flux" in (backends or ("flux",)):
+        from airflow_dash.validate.flux import discard_early_checker, start_checker_early
+
+        start_checker_early()  # node loads flux-lsp while we compile; ended below if every result was cached
+        try:
+            return _build(names, backends, out, dashboards_dir, validate, alerts_dir, datasource_uids,
+                          datasource_regexes, cache, recorder)
+        finally:
+            discard_early_checker()
+    return _build(names, backends, out, dashboards_dir, validate, alerts_dir, datasource_uids, datasource_regexes,
+                  cache, recorder)
+
+
+def _build(names: Sequence[str] | None, backends: Sequence[str] | None, out: Path | str, dashboards_dir: SourceLike,
+           validate: bool, alerts_dir: Path | str | None, datasource_uids: Mapping[str, str] | None,
+           datasource_regexes: Mapping[str, str] | None, cache: bool,
+           recorder: build_cache.BuildRecorder | None) -> BuildResult:
     from airflow_dash.alert_rules import CompiledAlerts
 
     compiled = compile_dashboards(names, backends, dashboards_dir, datasource_uids, datasource_regexes)

@@ -260,3 +260,19 @@ def test_alert_rule_files_already_in_place_are_left_alone(tmp_path, monkeypatch)
     first[0].write_text("edited\n")
     write_alerts(alerts, tmp_path)
     assert first[0].read_text() != "edited\n"
+
+
+@pytest.mark.skipif(shutil.which("node") is None or find_node_modules() is None, reason="node or flux-lsp missing (make setup-node)")
+def test_a_build_that_runs_starts_the_flux_checker_once_and_leaves_none_running(project, monkeypatch):
+    from airflow_dash.build import build_all
+    from airflow_dash.validate import flux as flux_module
+
+    monkeypatch.chdir(project)
+    before = flux_module.node_launch_count()
+    build_all(backends=["flux"], out="out", dashboards_dir="dashboards", alerts_dir=None)
+    assert flux_module.node_launch_count() - before == 1 and not flux_module._started  # started early, then used
+    (project / "dashboards" / "mini.py").write_text(MODULE + "\n")  # the build runs; every check result is cached
+    build_all(backends=["flux"], out="out", dashboards_dir="dashboards", alerts_dir=None)
+    assert flux_module.node_launch_count() - before == 2 and not flux_module._started  # started early, ended unused
+    build_all(backends=["flux"], out="out", dashboards_dir="dashboards", alerts_dir=None)
+    assert flux_module.node_launch_count() - before == 2  # unchanged: nothing started

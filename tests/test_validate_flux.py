@@ -126,3 +126,34 @@ def test_env_var_may_name_the_project_or_its_node_modules(monkeypatch):
         pytest.fail("node_modules with flux-lsp-browser not found: run `make setup`")
     monkeypatch.setenv(NODE_MODULES_ENV, str(real.parent))
     assert find_node_modules() == real
+
+
+def test_a_checker_started_early_checks_the_next_batch_and_one_never_used_is_ended():
+    from airflow_dash.validate import flux as flux_module
+
+    before = node_launch_count()
+    flux_module.start_checker_early()
+    flux_module.start_checker_early()  # one at most
+    assert node_launch_count() - before == 1
+    [(_, early)] = flux_module._started
+    assert check_flux([GRAFANA_PANEL, "from(bucket: v.defaultBucket) |> meen()"])[1]
+    assert node_launch_count() - before == 1 and early.returncode == 0 and not flux_module._started
+    assert check_flux([GRAFANA_PANEL]) == [[]]  # the next batch starts its own
+    assert node_launch_count() - before == 2
+    flux_module.start_checker_early()
+    [(_, unused)] = flux_module._started
+    flux_module.discard_early_checker()
+    assert unused.returncode is not None and not flux_module._started
+
+
+def test_a_checker_started_early_with_other_node_modules_is_not_used(tmp_path, monkeypatch):
+    from airflow_dash.validate import flux as flux_module
+
+    flux_module.start_checker_early()
+    [(_, early)] = flux_module._started
+    copied = tmp_path / "node_modules"
+    shutil.copytree(find_node_modules() / flux_module.FLUX_LSP_PACKAGE, copied / flux_module.FLUX_LSP_PACKAGE)
+    monkeypatch.setenv(NODE_MODULES_ENV, str(copied))
+    before = node_launch_count()
+    assert check_flux([GRAFANA_PANEL]) == [[]]
+    assert node_launch_count() - before == 1 and early.returncode is not None and not flux_module._started

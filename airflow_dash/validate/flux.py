@@ -167,26 +167,67 @@ def substitute_flux(query: str) -> Substitution:
     return substitute(query, lambda ref: _value_for(spans, ref))
 
 
+_started: list[tuple[tuple[str, Path], subprocess.Popen[str]]] = []  # at most one, see start_checker_early
+_started_lock = threading.Lock()
+
+
+def _launch(node: str, node_modules: Path) -> subprocess.Popen[str]:
+    NODE_LAUNCHES.increment()
+    return subprocess.Popen([node, str(CHECKER_SCRIPT), str(node_modules)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def start_checker_early() -> None:
+    """Start the checker's node process now: it loads and instantiates flux-lsp (a few hundred ms) while the
+    caller compiles the queries, and the next check_flux sends them to it. Does nothing when node or the
+    package is missing (check_flux then reports it) or one is started already. `discard_early_checker` ends
+    it if no check needed it."""
+    try:
+        node, node_modules = _require_runtime()
+    except CheckerUnavailable:
+        return
+    with _started_lock:
+        if not _started:
+            try:
+                _started.append(((node, node_modules), _launch(node, node_modules)))
+            except OSError:
+                pass  # check_flux starts its own and reports what fails
+
+
+def discard_early_checker() -> None:
+    """End the process start_checker_early started, if no check took it."""
+    with _started_lock:
+        taken = _started[:]
+        _started.clear()
+    for _, process in taken:
+        process.kill()
+        process.communicate()
+
+
+def _take_started(runtime: tuple[str, Path]) -> subprocess.Popen[str] | None:
+    with _started_lock:
+        if _started and _started[0][0] == runtime:
+            return _started.pop()[1]
+    discard_early_checker()  # started for another node or node_modules: not this one's to use
+    return None
+
+
 def _run_checker(scripts: list[str]) -> list[list[dict[str, Any]]]:
     node, node_modules = _require_runtime()
-    NODE_LAUNCHES.increment()
     payload = json.dumps({"scripts": scripts, "prelude": GRAFANA_PRELUDE})
+    process = _take_started((node, node_modules)) or _launch(node, node_modules)
     try:
-        completed = subprocess.run(
-            [node, str(CHECKER_SCRIPT), str(node_modules)],
-            input=payload,
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT_SECONDS,
-        )
+        stdout, stderr = process.communicate(payload, timeout=TIMEOUT_SECONDS)
     except subprocess.TimeoutExpired as error:
+        process.kill()
+        process.communicate()
         raise OperationError(f"Flux checker timed out after {TIMEOUT_SECONDS}s") from error
-    if completed.returncode == 3:
-        raise CheckerUnavailable(f"{json.loads(completed.stdout)['unavailable']}: {INSTALL_HINT}")
-    if completed.returncode != 0:
-        last_line = (completed.stderr.strip().splitlines() or ["no output"])[-1]
-        raise OperationError(f"Flux checker failed (exit {completed.returncode}): {last_line}")
-    problems: list[list[dict[str, Any]]] = json.loads(completed.stdout)  # per script, as check-flux.mjs writes them
+    if process.returncode == 3:
+        raise CheckerUnavailable(f"{json.loads(stdout)['unavailable']}: {INSTALL_HINT}")
+    if process.returncode != 0:
+        last_line = (stderr.strip().splitlines() or ["no output"])[-1]
+        raise OperationError(f"Flux checker failed (exit {process.returncode}): {last_line}")
+    problems: list[list[dict[str, Any]]] = json.loads(stdout)  # per script, as check-flux.mjs writes them
     return problems
 
 

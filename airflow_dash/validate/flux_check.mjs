@@ -91,16 +91,20 @@ async function main() {
   if (major < 18) unavailable(`node ${process.versions.node} is too old: install Node.js >= 18`);
   const nodeModules = process.argv[2];
   if (!nodeModules) unavailable("usage: node flux_check.mjs <node_modules dir> < scripts.json");
+  // The wasm logs through console.*; keep stdout for our JSON only.
+  console.log = console.info = console.debug = console.warn = (...args) => process.stderr.write(args.join(" ") + "\n");
+  // Load and instantiate the wasm while the scripts arrive: a build can start this process before it has
+  // compiled the queries it will send.
+  const server = loadFluxLsp(nodeModules).then(startServer);
+  server.catch(() => {}); // a failure is reported where it is awaited, below
   const chunks = [];
   for await (const chunk of process.stdin) chunks.push(chunk);
   const input = JSON.parse(Buffer.concat(chunks).toString("utf8"));
   const scripts = Array.isArray(input) ? input : input.scripts;
   const prelude = Array.isArray(input) ? "" : input.prelude || "";
-  // The wasm logs through console.*; keep stdout for our JSON only.
-  console.log = console.info = console.debug = console.warn = (...args) => process.stderr.write(args.join(" ") + "\n");
-  const server = await startServer(await loadFluxLsp(nodeModules));
+  const ready = await server;
   const results = [];
-  for (let i = 0; i < scripts.length; i++) results.push(await checkScript(server, i, scripts[i], prelude));
+  for (let i = 0; i < scripts.length; i++) results.push(await checkScript(ready, i, scripts[i], prelude));
   process.stdout.write(JSON.stringify(results));
 }
 
