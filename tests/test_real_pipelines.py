@@ -24,7 +24,8 @@ import math
 import pytest
 
 from airflow_dash.live import FluxLive, format_results, verify_dashboard
-from airflow_dash.live.verify import VARIABLES_ROW
+from airflow_dash.catalog.airflow_metrics import TAGS
+from airflow_dash.live.verify import VARIABLES_ROW, resolve_variables
 from tests.airflow_pipeline import our_prometheus_mapper, our_telegraf_mapper, prometheus_samples, telegraf_points
 from tests.components import TELEGRAF_HOST
 from tests.real_components import parse_exposition
@@ -178,3 +179,29 @@ def test_telegraf_evaluator_agrees_with_real_telegraf(pipelines, cap_name, kind,
     differ = {key: (model[key], real[key]) for key in model
               if not math.isclose(model[key], real[key], rel_tol=1e-6, abs_tol=1e-9)}
     assert differ == {}
+
+
+# --- the $task_id variable lists the tasks of the capture ---------------------------------------------------
+
+
+def _capture_task_ids(cap_name: str) -> set[str]:
+    """Every task id the capture names: the `task_id` tag (tags mode), or the task component of
+    `ti.start.<dag_id>.<task_id>` (names mode: the plain captures have no dotted ids)."""
+    from tests.statsd_capture import influx_tags
+
+    cap = parse_capture(FIXTURE_DIR / f"{cap_name}.tsv")
+    if REPLAYS[cap_name] == TAGS:
+        return {influx_tags(s.name)["task_id"] for s in cap.samples if "task_id" in influx_tags(s.name)}
+    start = f"{cap.prefix}.ti.start."
+    return {s.name[len(start):].split(".")[1] for s in cap.samples if s.name.startswith(start)}
+
+
+@pytest.mark.parametrize("backend", ["prometheus", "flux", "influxql"])
+@pytest.mark.parametrize("cap_name", REPLAYS)
+def test_task_variable_lists_every_task_of_the_capture(pipelines, cap_name, backend):
+    p = pipelines[cap_name]
+    source, _ = sources(p, backend)
+    values, _ = resolve_variables(compiled(AIRFLOW_KEYS)[("airflow-dag", backend)], source, p.time_range)
+    expected = _capture_task_ids(cap_name)
+    assert len(expected) >= 10
+    assert set(values["task_id"].values) == expected

@@ -48,8 +48,11 @@ def _tg(key: str) -> str:
 DAG = Dimension("dag_id", "DAG", prometheus_label="dag_id", telegraf_tag="dag_id",
                 prometheus_values_from=_prom("dagrun_dependency_check") + "_count",
                 telegraf_values_from=_tg("dagrun_dependency_check"))
+# Task ids from ti.start: Airflow 2.10 and 3.x send it when every try of every task starts (the captures: all
+# tasks, both versions, both collector modes), so a task is listed while it runs; its duration timer, ti.finish
+# and the ti.<state> gauges (3.x only) come later or not at all.
 TASK = Dimension("task_id", "Task", prometheus_label="task_id", telegraf_tag="task_id",
-                 prometheus_values_from=_prom("task_duration") + "_count", telegraf_values_from=_tg("task_duration"))
+                 prometheus_values_from=_prom("ti_start"), telegraf_values_from=_tg("ti_start"))
 STATE = Dimension("state", "State", prometheus_label="state", telegraf_tag="state",
                   prometheus_values_from=_prom("ti_finish"), telegraf_values_from=_tg("ti_finish"))
 POOL = Dimension("pool", "Pool", prometheus_label="pool", telegraf_tag="pool",
@@ -100,18 +103,25 @@ def _gauge(key: str, aggregate: Callable[[P.Expr], P.Aggregation] = P.sum) -> Pr
     return lambda s: aggregate(s.metric(_prom(key))).by(*s.by)
 
 
-def _with_fallback(key: str, label: str) -> PromBuilder:
-    """Per-`label` series when Airflow sends them, else the plain name (no `label`) it sends instead.
+def _per_label(key: str) -> PromBuilder:
+    """One series per value of the signal's group-by label, the unnamed one (Airflow's plain name) among them.
 
     Airflow 2.x with one executor sends only `executor.open_slots`; 3.x sends that plain name and the
-    per-class one (and with several executors the plain one holds whichever reported last)."""
+    per-class one (and with several executors the plain one holds whichever reported last). Every stack shows
+    both: InfluxDB cannot show one series only when another is absent (PromQL's `or`), and one quantity must
+    look the same on every backend."""
     name = _prom(key)
 
     def build(s: PromScope) -> P.Expr:
-        labelled = P.sum(s.metric(name).where_not(**{label: ""})).by(*s.by)
-        plain = P.sum(P.metric(name, **{label: ""})).by(*s.by)
-        return P.binary("or", labelled, plain, on=[])
+        return P.sum(s.metric(name)).by(*s.by)
     return build
+
+
+# Where Prometheus shows less than InfluxDB on the same StatsD traffic (tests/test_equivalence.py measures it).
+FIRST_SCRAPE = (
+    "Prometheus cannot count what statsd_exporter had already counted at its first scrape of a new series "
+    "(rate() and increase() need two samples): a series' first event(s) are missing there, so counts are lower "
+    "by those and averages are over the later observations; InfluxDB (Telegraf's flushes) counts them all.")
 
 
 _TIMER_P95_TELEGRAF = Unsupported(
@@ -145,8 +155,8 @@ def _count_signal(key: str, signal_key: str, title: str, description: str, **whe
         flux=lambda s: s.group(s.source(measurement, "value", **where).to_float())  # type: ignore[arg-type]
         .aggregate_window("sum", create_empty=True).fill_value(0.0),
         influxql=lambda s: s.select(Q.sum("value"), measurement=measurement).where(**where).fill_with("0"),
-        caveat="Prometheus extrapolates increase() to the window edges and never counts the first event of a "
-        "series statsd_exporter had not seen before, so counts may differ by fractions and by one per new series.",
+        caveat=FIRST_SCRAPE + " Prometheus also extrapolates increase() to the window edges: counts may differ "
+        "by fractions.",
     )
 
 
@@ -161,13 +171,14 @@ scheduler_heartbeat = Signal(
     description="Scheduler heartbeats per second (about one per scheduler loop). Zero means the scheduler is "
     "down or stuck: check its logs and the metadata database; a falling rate with a rising loop duration means "
     "an overloaded scheduler.",
-    prometheus=_rate("scheduler_heartbeat"), telegraf=_delta("scheduler_heartbeat"))
+    caveat=FIRST_SCRAPE, prometheus=_rate("scheduler_heartbeat"), telegraf=_delta("scheduler_heartbeat"))
 
 scheduler_loop_duration = Signal(
     key="airflow.scheduler_loop_duration", title="Scheduler loop duration", unit="s",
     description="Average time of one scheduler loop. Seconds-long loops delay every task start: look at the "
     "critical section, DAG count, database latency and the scheduler's CPU.",
-    prometheus=_avg_seconds("scheduler_loop_duration"), telegraf=_timer_mean("scheduler_loop_duration"))
+    caveat=FIRST_SCRAPE, prometheus=_avg_seconds("scheduler_loop_duration"),
+    telegraf=_timer_mean("scheduler_loop_duration"))
 
 scheduler_loop_duration_p95 = Signal(
     key="airflow.scheduler_loop_duration_p95", title="Scheduler loop duration p95", unit="s",
@@ -178,7 +189,8 @@ critical_section_duration = Signal(
     key="airflow.critical_section_duration", title="Critical section duration", unit="s",
     description="Average time the scheduler holds the pool-slot lock. High values serialise HA schedulers: "
     "reduce max_tis_per_query or the number of queued tasks.",
-    prometheus=_avg_seconds("critical_section_duration"), telegraf=_timer_mean("critical_section_duration"))
+    caveat=FIRST_SCRAPE, prometheus=_avg_seconds("critical_section_duration"),
+    telegraf=_timer_mean("critical_section_duration"))
 
 tasks_starving = Signal(
     key="airflow.tasks_starving", title="Starving tasks", unit="short",
@@ -197,10 +209,10 @@ def _executor_signal(key: str, title: str, description: str) -> Signal:
     return Signal(
         key=f"airflow.{key}", title=title, unit="short",
         description=description + " Per executor class where Airflow names it (3.x, or several executors); "
-        "on Telegraf the unnamed series (Airflow's plain name) is shown next to the named ones. In our Airflow "
+        "the unnamed series (Airflow's plain name) is shown next to the named ones. In our Airflow "
         "3.3.2 capture (LocalExecutor) these gauges kept their idle values while tasks ran: on Airflow 3 read "
         "pool running/queued slots for the real load.",
-        prometheus=_with_fallback(key, "executor"), telegraf=_level(key),
+        prometheus=_per_label(key), telegraf=_level(key),
         dimensions=(EXECUTOR,), group_by=(EXECUTOR,))
 
 
@@ -240,14 +252,14 @@ ti_finish_rate = Signal(
     description="Task instances finishing per second, by final state (success, failed, up_for_retry, skipped...). "
     "A rise of failed/up_for_retry points at a broken dependency or upstream system. Airflow 3.0 until PR #62019 "
     "does not send ti.finish: the panel is then empty.",
-    prometheus=_rate("ti_finish"), telegraf=_delta("ti_finish"),
+    caveat=FIRST_SCRAPE, prometheus=_rate("ti_finish"), telegraf=_delta("ti_finish"),
     dimensions=(DAG, TASK, STATE), group_by=(STATE,))
 
 ti_failures_rate = Signal(
     key="airflow.ti_failures_rate", title="Task failures", unit="ops",
     description="Failed task instances per second (all DAGs). Airflow 3.0-3.1 does not send ti_failures "
     "(issue #52254); use the finishes by state there.",
-    prometheus=_rate("ti_failures"), telegraf=_delta("ti_failures"))
+    caveat=FIRST_SCRAPE, prometheus=_rate("ti_failures"), telegraf=_delta("ti_failures"))
 
 ti_failures_count = _count_signal(
     "ti_failures", "airflow.ti_failures_count", "Task failures",
@@ -258,13 +270,13 @@ ti_failures_count = _count_signal(
 ti_successes_rate = Signal(
     key="airflow.ti_successes_rate", title="Task successes", unit="ops",
     description="Successful task instances per second (all DAGs).",
-    prometheus=_rate("ti_successes"), telegraf=_delta("ti_successes"))
+    caveat=FIRST_SCRAPE, prometheus=_rate("ti_successes"), telegraf=_delta("ti_successes"))
 
 task_duration_avg = Signal(
     key="airflow.task_duration_avg", title="Task duration (avg)", unit="s",
     description="Average run time of the task instances that finished in the window, per task. A task that "
     "suddenly takes longer usually waits on an external system or processes more data.",
-    prometheus=_avg_seconds("task_duration"), telegraf=_timer_mean("task_duration"),
+    caveat=FIRST_SCRAPE, prometheus=_avg_seconds("task_duration"), telegraf=_timer_mean("task_duration"),
     dimensions=(DAG, TASK), group_by=(TASK,))
 
 task_duration_p95 = Signal(
@@ -278,20 +290,20 @@ zombies_killed = Signal(
     description="Task instances killed because they stopped heartbeating (2.x zombies_killed, 3.x "
     "task_instances_without_heartbeats_killed, one name on both stacks). Non-zero: workers die (OOM, eviction) "
     "or cannot reach the API server/database.",
-    prometheus=_rate("task_instances_without_heartbeats_killed"),
+    caveat=FIRST_SCRAPE, prometheus=_rate("task_instances_without_heartbeats_killed"),
     telegraf=_delta("task_instances_without_heartbeats_killed"))
 
 tasks_killed_externally = Signal(
     key="airflow.tasks_killed_externally", title="Tasks killed externally", unit="ops",
     description="Tasks killed outside Airflow (OOM killer, pod eviction, manual kill). Check the worker's "
     "memory limits and the container runtime's events.",
-    prometheus=_rate("tasks_killed_externally"), telegraf=_delta("tasks_killed_externally"))
+    caveat=FIRST_SCRAPE, prometheus=_rate("tasks_killed_externally"), telegraf=_delta("tasks_killed_externally"))
 
 operator_failures_rate = Signal(
     key="airflow.operator_failures_rate", title="Failures by operator", unit="ops",
     description="Task failures per second by operator class. Telegraf cannot split the operator out of "
     "Airflow's `operator_failures_<Operator>` name; it shows the total Airflow 3 sends as `operator_failures`.",
-    prometheus=_rate("operator_failures"), telegraf=_delta("operator_failures_total"),
+    caveat=FIRST_SCRAPE, prometheus=_rate("operator_failures"), telegraf=_delta("operator_failures_total"),
     dimensions=(OPERATOR,), group_by=(OPERATOR,))
 
 # --- DAG runs -----------------------------------------------------------------------------------------------
@@ -300,26 +312,27 @@ dagrun_duration_success = Signal(
     key="airflow.dagrun_duration_success", title="DAG run duration (success)", unit="s",
     description="Average duration of successful DAG runs per DAG. Compare with the schedule interval: a run "
     "longer than the interval makes runs queue up.",
-    prometheus=_avg_seconds("dagrun_duration", state="success"),
+    caveat=FIRST_SCRAPE, prometheus=_avg_seconds("dagrun_duration", state="success"),
     telegraf=_timer_mean("dagrun_duration", state="success"), dimensions=(DAG,), group_by=(DAG,))
 
 dagrun_duration_failed = Signal(
     key="airflow.dagrun_duration_failed", title="DAG run duration (failed)", unit="s",
     description="Average duration of failed DAG runs per DAG; any series here is a failed run to look at.",
-    prometheus=_avg_seconds("dagrun_duration", state="failed"),
+    caveat=FIRST_SCRAPE, prometheus=_avg_seconds("dagrun_duration", state="failed"),
     telegraf=_timer_mean("dagrun_duration", state="failed"), dimensions=(DAG,), group_by=(DAG,))
 
 dagrun_schedule_delay = Signal(
     key="airflow.dagrun_schedule_delay", title="DAG run schedule delay", unit="s",
     description="How late DAG runs start after their scheduled time. Growing delays: the scheduler is "
     "overloaded or max_active_runs / pools hold runs back.",
-    prometheus=_avg_seconds("dagrun_schedule_delay"), telegraf=_timer_mean("dagrun_schedule_delay"),
+    caveat=FIRST_SCRAPE, prometheus=_avg_seconds("dagrun_schedule_delay"),
+    telegraf=_timer_mean("dagrun_schedule_delay"),
     dimensions=(DAG,), group_by=(DAG,))
 
 dagrun_first_task_scheduling_delay = Signal(
     key="airflow.dagrun_first_task_scheduling_delay", title="First task scheduling delay", unit="s",
     description="Time from DAG run start to its first task being scheduled.",
-    prometheus=_avg_seconds("dagrun_first_task_scheduling_delay"),
+    caveat=FIRST_SCRAPE, prometheus=_avg_seconds("dagrun_first_task_scheduling_delay"),
     telegraf=_timer_mean("dagrun_first_task_scheduling_delay"), dimensions=(DAG,), group_by=(DAG,))
 
 # --- DAG processing -----------------------------------------------------------------------------------------
@@ -329,7 +342,7 @@ dag_processing_last_duration = Signal(
     key="airflow.dag_processing_last_duration", title="DAG file parse time", unit="s",
     description="Time to parse each DAG file (average over the window). Files taking seconds slow every "
     "parse cycle: move heavy imports and top-level code into tasks.",
-    prometheus=_dag_parse_seconds, telegraf=_timer_mean("dag_processing_last_duration"),
+    caveat=FIRST_SCRAPE, prometheus=_dag_parse_seconds, telegraf=_timer_mean("dag_processing_last_duration"),
     dimensions=(BUNDLE, FILE), group_by=(BUNDLE, FILE), legend="{bundle} {dag_file}")
 
 import_errors = Signal(
@@ -358,8 +371,8 @@ file_path_queue_size = Signal(
 triggers_running = Signal(
     key="airflow.triggers_running", title="Triggers running", unit="short",
     description="Triggers (deferred tasks' waits) running per triggerer. Close to the triggerer capacity: add "
-    "triggerers. On Telegraf the unnamed series (Airflow's plain name) is shown next to the per-host ones.",
-    prometheus=_with_fallback("triggers_running", "triggerer"), telegraf=_level("triggers_running"),
+    "triggerers. The unnamed series (Airflow's plain name) is shown next to the per-host ones.",
+    prometheus=_per_label("triggers_running"), telegraf=_level("triggers_running"),
     dimensions=(TRIGGERER,), group_by=(TRIGGERER,))
 
 SIGNALS: tuple[Signal, ...] = tuple(v for v in globals().values() if isinstance(v, Signal))
@@ -373,13 +386,13 @@ dag_processor_heartbeat = Signal(
     key="airflow.dag_processor_heartbeat", title="DAG processor heartbeats", unit="ops",
     description="DAG processor heartbeats per second (Airflow 3's standalone DAG processor). Zero: DAG file "
     "changes and import errors are no longer picked up; restart the dag-processor and read its logs.",
-    prometheus=_rate("dag_processor_heartbeat"), telegraf=_delta("dag_processor_heartbeat"))
+    caveat=FIRST_SCRAPE, prometheus=_rate("dag_processor_heartbeat"), telegraf=_delta("dag_processor_heartbeat"))
 
 triggerer_heartbeat = Signal(
     key="airflow.triggerer_heartbeat", title="Triggerer heartbeats", unit="ops",
     description="Triggerer heartbeats per second. Zero while tasks defer: the triggerer is down and deferred "
     "tasks never resume.",
-    prometheus=_rate("triggerer_heartbeat"), telegraf=_delta("triggerer_heartbeat"))
+    caveat=FIRST_SCRAPE, prometheus=_rate("triggerer_heartbeat"), telegraf=_delta("triggerer_heartbeat"))
 
 triggerer_capacity_left = Signal(
     key="airflow.triggerer_capacity_left", title="Triggerer capacity left", unit="short",
@@ -404,7 +417,7 @@ ti_failed_by_task = Signal(
     key="airflow.ti_failed_by_task", title="Failed and retried tasks", unit="ops",
     description="Task instances ending failed or up_for_retry per second, per task. A task that keeps failing: "
     "fix the cause; retries only hide it and hold slots.",
-    prometheus=_rate("ti_finish", state=FAILED_STATES),
+    caveat=FIRST_SCRAPE, prometheus=_rate("ti_finish", state=FAILED_STATES),
     telegraf=_delta("ti_finish", state=FAILED_STATES),
     dimensions=(DAG, TASK), group_by=(DAG, TASK), legend="{dag_id}.{task_id}")
 
@@ -412,14 +425,15 @@ task_scheduled_duration = Signal(
     key="airflow.task_scheduled_duration", title="Scheduled → queued", unit="s",
     description="Average time task instances spent scheduled before being queued, per task. High: pool or "
     "concurrency limits (max_active_tasks, pool slots) hold them back.",
-    prometheus=_avg_seconds("task_scheduled_duration"), telegraf=_timer_mean("task_scheduled_duration"),
+    caveat=FIRST_SCRAPE, prometheus=_avg_seconds("task_scheduled_duration"),
+    telegraf=_timer_mean("task_scheduled_duration"),
     dimensions=(DAG, TASK), group_by=(DAG, TASK), legend="{dag_id}.{task_id}")
 
 task_queued_duration = Signal(
     key="airflow.task_queued_duration", title="Queued → running", unit="s",
     description="Average time task instances spent queued before starting, per task. High: workers are full or "
     "slow to start (image pulls, pod scheduling).",
-    prometheus=_avg_seconds("task_queued_duration"), telegraf=_timer_mean("task_queued_duration"),
+    caveat=FIRST_SCRAPE, prometheus=_avg_seconds("task_queued_duration"), telegraf=_timer_mean("task_queued_duration"),
     dimensions=(DAG, TASK), group_by=(DAG, TASK), legend="{dag_id}.{task_id}")
 
 
@@ -451,7 +465,8 @@ dagrun_dependency_check = Signal(
     key="airflow.dagrun_dependency_check", title="Dependency check", unit="s",
     description="Average time the scheduler spends per loop checking a DAG's task dependencies. High values slow "
     "all DAGs: simplify trigger rules or split very wide DAGs.",
-    prometheus=_avg_seconds("dagrun_dependency_check"), telegraf=_timer_mean("dagrun_dependency_check"),
+    caveat=FIRST_SCRAPE, prometheus=_avg_seconds("dagrun_dependency_check"),
+    telegraf=_timer_mean("dagrun_dependency_check"),
     dimensions=(DAG,), group_by=(DAG,))
 
 slowest_dag_files = replace(

@@ -492,7 +492,7 @@ def _flux_series(table: Any) -> Series:
     keys = [column.label for column in table.get_group_key() if column.label not in ("_start", "_stop")]
     records = table.records
     first = records[0].values if records else {}
-    labels = tuple(sorted((key, str(first.get(key))) for key in keys))
+    labels = tuple(sorted((key, "" if first.get(key) is None else str(first.get(key))) for key in keys))
     points = []
     for record in records:
         moment = record.values.get("_time")
