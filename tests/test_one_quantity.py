@@ -20,7 +20,6 @@ from airflow_dash.live import InfluxQLLive, TimeRange
 from airflow_dash.backends import BACKENDS
 
 DASHBOARDS = Path(__file__).resolve().parents[1] / "dashboards"
-NOW = int(time.time())
 
 
 def _render(signal, backend: str) -> str:
@@ -39,7 +38,7 @@ def _values(server, database: str, query: str, time_range: str = "30m") -> list[
 def test_timer_mean_is_count_weighted_like_sum_over_count(influxdb_v1):
     # Two Telegraf flushes in one minute: 1 task of 100 ms, then 3 tasks of 10 ms each.
     # Prometheus: rate(_sum) / rate(_count) = (0.1 + 0.03) / 4 = 32.5 ms. A mean of the flush means: 55 ms.
-    t = (NOW // 60) * 60 - 300
+    t = (int(time.time()) // 60) * 60 - 300  # now, not at collection: a full run lasts longer than the range
     lines = [f"airflow_task_duration,dag_id=d,task_id=t,host=h,metric_type=timing count=1i,sum=100,mean=100 {t}000000000",
              f"airflow_task_duration,dag_id=d,task_id=t,host=h,metric_type=timing count=3i,sum=30,mean=10 {t + 10}000000000"]
     influxdb_v1.write("quantity_timer", lines)
@@ -51,7 +50,7 @@ def test_timer_mean_is_count_weighted_like_sum_over_count(influxdb_v1):
 @pytest.mark.slow
 def test_memory_used_percent_is_one_minus_available_over_total(influxdb_v1):
     # used_percent (Telegraf's own, total - free - buffers - cache) disagrees with MemAvailable on purpose.
-    t = NOW - 120
+    t = int(time.time()) - 120
     influxdb_v1.write("quantity_mem", [f"mem,host=h total=1000i,available=250i,used_percent=40 {t}000000000"])
     assert _values(influxdb_v1, "quantity_mem", _render(host.memory_used, "influxql")) == [pytest.approx(75.0)]
     assert "MemAvailable" in _render(host.memory_used, "prometheus")
@@ -59,7 +58,7 @@ def test_memory_used_percent_is_one_minus_available_over_total(influxdb_v1):
 
 @pytest.mark.slow
 def test_task_failures_stat_sums_to_the_failures_in_the_range(influxdb_v1):
-    t = NOW - 1200
+    t = int(time.time()) - 1200
     lines = [f"airflow_ti_failures,host=h,metric_type=counter value={n}i {(t + 10 * i)}000000000"
              for i, n in enumerate((1, 0, 2, 1))]
     influxdb_v1.write("quantity_failures", lines)
