@@ -43,6 +43,7 @@ class FrozenDict(dict[str, Any]):
 
     __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = __ior__ = _read_only
 
+    # typeshed declares dict.__hash__ as None (dicts are unhashable); a frozen one is hashable on purpose.
     def __hash__(self) -> int:  # type: ignore[override]
         cached = self._hash
         if cached is None:
@@ -97,6 +98,7 @@ class FrozenList(list[Any]):
     __setitem__ = __delitem__ = __iadd__ = __imul__ = _read_only
     append = extend = insert = pop = remove = clear = sort = reverse = _read_only
 
+    # typeshed declares list.__hash__ as None (lists are unhashable); a frozen one is hashable on purpose.
     def __hash__(self) -> int:  # type: ignore[override]
         return hash(tuple(self))
 
