@@ -124,11 +124,18 @@ CASES = [
         firing("HostDiskWillFillIn24h", "2h", {**WARN, "instance": "h1", "mountpoint": "/"}), interval="5m"),
     case("disk usage steady", {f'node_filesystem_avail_bytes{{instance="h1", mountpoint="/", {REAL_FS}}}': "50e9x100"},
          firing("HostDiskWillFillIn24h", "6h"), interval="5m"),
+    # df's Use%: (size - free) / ((size - free) + avail). /: 94/99 = 95% fires. /srv reserves 55 blocks for
+    # root: 40/45 = 89% stays quiet, where 1 - avail/size (95%) would fire.
     case("disk almost full", {
         f'node_filesystem_avail_bytes{{instance="h1", mountpoint="/", {REAL_FS}}}': "5x20",
+        f'node_filesystem_free_bytes{{instance="h1", mountpoint="/", {REAL_FS}}}': "6x20",
         f'node_filesystem_size_bytes{{instance="h1", mountpoint="/", {REAL_FS}}}': "100x20",
         f'node_filesystem_avail_bytes{{instance="h1", mountpoint="/data", {REAL_FS}}}': "50x20",
+        f'node_filesystem_free_bytes{{instance="h1", mountpoint="/data", {REAL_FS}}}': "50x20",
         f'node_filesystem_size_bytes{{instance="h1", mountpoint="/data", {REAL_FS}}}': "100x20",
+        f'node_filesystem_avail_bytes{{instance="h1", mountpoint="/srv", {REAL_FS}}}': "5x20",
+        f'node_filesystem_free_bytes{{instance="h1", mountpoint="/srv", {REAL_FS}}}': "60x20",
+        f'node_filesystem_size_bytes{{instance="h1", mountpoint="/srv", {REAL_FS}}}': "100x20",
     }, firing("HostDiskAlmostFull", "5m"), firing("HostDiskAlmostFull", "15m", {**CRIT, "instance": "h1", "mountpoint": "/"})),
     case("memory almost full", {
         'node_memory_MemAvailable_bytes{instance="h1"}': "5e8x20", 'node_memory_MemTotal_bytes{instance="h1"}': "1e10x20",

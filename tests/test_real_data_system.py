@@ -11,11 +11,15 @@
 
 from __future__ import annotations
 
+import os
 import time
+from pathlib import Path
 
 import pytest
 import requests
 
+from airflow_dash.backends import BACKENDS
+from airflow_dash.catalog import host
 from airflow_dash.live import InfluxQLLive, PrometheusLive, TimeRange, format_results, verify_dashboard
 from tests import telegraf_points
 from tests.servers import SCRAPE_INTERVAL_S
@@ -102,3 +106,26 @@ def test_system_influxql_every_panel_has_data(telegraf_system_db):
     by_panel = {(r.panel_title, r.ref_id): r for r in results}
     assert by_panel[("Disk I/O time", "A")].series_count == 2 * len(telegraf_points.HOSTS)  # vda, vdb per host
     assert by_panel[("Network traffic", "A")].series_count == 2 * len(telegraf_points.HOSTS)  # eth0, docker0
+
+
+def _instant(prometheus, expr: str) -> list[dict]:
+    return prometheus.query(expr)["result"]
+
+
+def _df_percent(path: str) -> float:
+    """df's Use% from statvfs: used / (used + available to non-root), used = size - free."""
+    st = os.statvfs(path)
+    used = (st.f_blocks - st.f_bfree) * st.f_frsize
+    return 100 * used / (used + st.f_bavail * st.f_frsize)
+
+
+def test_disk_used_is_dfs_percent_on_real_node_exporter(prometheus_live):
+    # Telegraf's disk.used_percent is df's Use%; on a filesystem that reserves blocks for root, 1 - avail/size
+    # (which counts the reserved blocks as used) reads much higher than df.
+    root = [r for r in _instant(prometheus_live, BACKENDS["prometheus"].render(host.disk_used, {}).query)
+            if r["metric"].get("mountpoint") == "/"]
+    assert len(root) == 1, root
+    assert float(root[0]["value"][1]) == pytest.approx(_df_percent("/"), abs=1.0)
+    fullest = _instant(prometheus_live, BACKENDS["prometheus"].render(host.disk_used_max, {}).query)
+    assert len(fullest) == 1 and float(fullest[0]["value"][1]) >= float(root[0]["value"][1]) - 1e-9
+

@@ -229,18 +229,26 @@ swap_used = _per_host(
 
 # --- filesystems --------------------------------------------------------------------------------------------
 
+
+def _df_used_percent(size: P.Expr, free: P.Expr, avail: P.Expr) -> P.Expr:
+    """df's Use% (Telegraf's `used_percent`): used / (used + available to non-root), used = size - free.
+
+    Blocks reserved for root count neither as used nor as available, so 1 - avail/size (which counts them
+    as used) reads far higher on filesystems with a large reservation."""
+    used = size - free
+    return 100 * used / (used + avail)
+
+
 disk_used = Signal(
     key="host.disk_used",
     title="Disk space used",
     unit="percent",
-    description="Share of each real filesystem in use (space available to non-root users). Airflow's task "
+    description="Share of each real filesystem in use, as df's Use%: used / (used + available to non-root "
+    "users), so space reserved for root counts on neither side. Airflow's task "
     "logs fill disks: above 85% clean logs (airflow db clean, log retention) or grow the volume; at 100% "
     "tasks and the metadata database fail.",
-    prometheus=lambda s: 100
-    * (
-        1
-        - P.sum(_filesystem(s, "node_filesystem_avail_bytes")).by(*s.by)
-        / P.sum(_filesystem(s, "node_filesystem_size_bytes")).by(*s.by)
+    prometheus=lambda s: _df_used_percent(
+        *(P.sum(_filesystem(s, f"node_filesystem_{name}_bytes")).by(*s.by) for name in ("size", "free", "avail"))
     ),
     telegraf=TelegrafSeries("disk", "used_percent"),
     dimensions=(HOST, MOUNTPOINT),
@@ -254,7 +262,7 @@ disk_used_max = _per_host(
     description="Space used on the host's fullest real filesystem. Above 85%, find which mount point in the "
     "Disk row and free space before tasks fail.",
     prometheus=lambda s: P.max(
-        100 * (1 - _filesystem(s, "node_filesystem_avail_bytes") / _filesystem(s, "node_filesystem_size_bytes"))
+        _df_used_percent(*(_filesystem(s, f"node_filesystem_{name}_bytes") for name in ("size", "free", "avail")))
     ).by(*s.by),
     telegraf=TelegrafSeries("disk", "used_percent", aggregate="max"),
 )
