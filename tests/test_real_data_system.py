@@ -119,6 +119,12 @@ def _df_percent(path: str) -> float:
     return 100 * used / (used + st.f_bavail * st.f_frsize)
 
 
+def _meminfo_cache() -> int:
+    """Cached + SReclaimable from /proc/meminfo, in bytes: Telegraf's (gopsutil's) `cached` on Linux."""
+    fields = dict(line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines())
+    return sum(int(fields[name].split()[0]) * 1024 for name in ("Cached", "SReclaimable"))
+
+
 def test_disk_used_is_dfs_percent_on_real_node_exporter(prometheus_live):
     # Telegraf's disk.used_percent is df's Use%; on a filesystem that reserves blocks for root, 1 - avail/size
     # (which counts the reserved blocks as used) reads much higher than df.
@@ -129,3 +135,11 @@ def test_disk_used_is_dfs_percent_on_real_node_exporter(prometheus_live):
     fullest = _instant(prometheus_live, BACKENDS["prometheus"].render(host.disk_used_max, {}).query)
     assert len(fullest) == 1 and float(fullest[0]["value"][1]) >= float(root[0]["value"][1]) - 1e-9
 
+
+def test_memory_cached_is_telegrafs_cached_on_real_node_exporter(prometheus_live):
+    before = _meminfo_cache()
+    result = _instant(prometheus_live, BACKENDS["prometheus"].render(host.memory_cached, {}).query)
+    after = _meminfo_cache()
+    assert len(result) == 1, result
+    value = float(result[0]["value"][1])
+    assert 0.97 * min(before, after) <= value <= 1.03 * max(before, after), (value, before, after)

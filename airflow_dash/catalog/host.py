@@ -208,9 +208,12 @@ memory_cached = _per_host(
     key="host.memory_cached",
     title="Memory cached",
     unit="bytes",
-    description="Page cache: file data kept in memory, given back when processes need it. A shrinking cache "
-    "under load means memory is getting tight.",
-    prometheus=lambda s: P.sum(s.metric("node_memory_Cached_bytes")).by(*s.by),
+    description="Page cache and reclaimable kernel slab (free's `cache` column without buffers): file data "
+    "and kernel caches kept in memory, given back when processes need it. A shrinking cache under load means "
+    "memory is getting tight.",
+    # Telegraf's `cached` on Linux is gopsutil's Cached + SReclaimable (as free(1) counts cache): the same sum here.
+    prometheus=lambda s: P.sum(s.metric("node_memory_Cached_bytes")).by(*s.by)
+    + P.sum(s.metric("node_memory_SReclaimable_bytes")).by(*s.by),
     telegraf=TelegrafSeries("mem", "cached"),
     legend="{host} cached",
 )
