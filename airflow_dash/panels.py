@@ -242,10 +242,17 @@ class Panel:
         for part, value in (("options", self.options), ("custom", self.custom)):
             if not isinstance(value, Mapping):
                 raise TypeError(f"{name}: {part} must be a dict, got {value!r}")
+            checked = _options_key(self.type, part, value)
+            if checked is not None and checked in _VALID_OPTIONS:
+                continue  # the same options, checked once already (the check is pure; only its verdict is kept)
             problems = check_options(self.type, part, thaw(value), where=name)
             if problems:
                 more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
                 raise ValueError(f"{problems[0]}{more}")
+            if checked is not None:
+                if len(_VALID_OPTIONS) >= _VALID_OPTIONS_MAX:
+                    _VALID_OPTIONS.clear()
+                _VALID_OPTIONS.add(checked)
 
     @property
     def effective_unit(self) -> str:
@@ -266,6 +273,37 @@ class Panel:
             if query.signal.description not in seen:
                 seen.append(query.signal.description)
         return " ".join(seen)
+
+
+# (kind, part, exact structure) of panel options / custom that passed Grafana's schema check: a thousand panels
+# built with the same options are checked once, not a thousand times (jsonschema dominated construction).
+_VALID_OPTIONS: set[tuple[Any, ...]] = set()
+_VALID_OPTIONS_MAX = 4096
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _structure(value: Any) -> Any:
+    """`value` as a hashable key that tells apart what the schema check tells apart (True from 1, 1 from 1.0,
+    a list from a tuple, key order); raises TypeError for anything else (then nothing is remembered)."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return (kind, value)
+    if isinstance(value, Mapping):
+        return ("d", tuple((_structure(k), _structure(v)) for k, v in value.items()))
+    if isinstance(value, list):
+        return ("l", tuple(_structure(v) for v in value))
+    if isinstance(value, tuple):
+        return ("t", tuple(_structure(v) for v in value))
+    raise TypeError(kind)
+
+
+def _options_key(kind: str, part: str, value: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    try:
+        key = (kind, part, _structure(value))
+        hash(key)
+    except TypeError:
+        return None
+    return key
 
 
 def _check_items(name: str, what: str, items: object, kinds: tuple[type, ...]) -> None:

@@ -206,3 +206,23 @@ def test_every_kind_rejects_the_bad_options_of_the_issue_in_one_line_naming_pane
         helper("P", "up")
     assert str(error.value).startswith("panel 'P': 'up' is a str, not a catalog Signal or Query")
     assert "\n" not in str(error.value)
+
+
+def test_the_same_options_are_checked_once_and_a_lookalike_is_still_checked(monkeypatch):
+    """Construction checks each distinct options / custom once (a thousand panels, one jsonschema run), keyed
+    by exact structure: `1` where `True` passed is still checked and rejected, naming the panel."""
+    import airflow_dash.panels as panels
+
+    calls = []
+    real = panels.check_options
+    monkeypatch.setattr(panels, "check_options", lambda *a, **k: calls.append(a[:2]) or real(*a, **k))
+    monkeypatch.setattr(panels, "_VALID_OPTIONS", set())
+    good = {"legend": {"showLegend": True, "displayMode": "table"}}
+    for i in range(5):
+        timeseries(f"cpu {i}", host.cpu_busy, options=good)
+    assert calls.count(("timeseries", "options")) == 1
+    with pytest.raises(ValueError, match=r"panel 'other'.*options\.legend\.showLegend"):
+        timeseries("other", host.cpu_busy, options={"legend": {"showLegend": 1, "displayMode": "table"}})
+    with pytest.raises(ValueError, match=r"panel 'again'.*options\.legend\.showLegend"):
+        timeseries("again", host.cpu_busy, options={"legend": {"showLegend": 1, "displayMode": "table"}})
+    assert calls.count(("timeseries", "options")) == 3
