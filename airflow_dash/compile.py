@@ -202,13 +202,21 @@ def _kind_defaults(panel: Panel) -> tuple[dict[str, Any], dict[str, Any]]:
     return options, {}
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+_PLAIN = frozenset({str, int, bool})  # kept as they are by _clean (None is dropped or kept by its key, floats checked)
+
+
 def plain_json_data(value: Any) -> Any:
     """What `json.loads(json.dumps(value, cls=grafanalib's DashboardEncoder))` returns, without the text
     in between: grafanalib objects become their `to_json_data()`, tuples lists, keys strings; all copied."""
+    # Exact scalar types are answered without a call (most of a panel's nodes are); subclasses take the long way.
+    if type(value) in _SCALARS:
+        return value
     if isinstance(value, dict):
-        return {key if isinstance(key, str) else _json_key(key): plain_json_data(item) for key, item in value.items()}
+        return {key if isinstance(key, str) else _json_key(key): item if type(item) in _SCALARS else plain_json_data(item)
+                for key, item in value.items()}
     if isinstance(value, (list, tuple)):
-        return [plain_json_data(item) for item in value]
+        return [item if type(item) in _SCALARS else plain_json_data(item) for item in value]
     if value is None or isinstance(value, (str, int, float)):
         return value
     to_json_data = getattr(value, "to_json_data", None)
@@ -735,9 +743,10 @@ def _clean(value: Any, key: str | None = None) -> Any:
     # At module level: a nested recursive function is a reference cycle per call, garbage only the cyclic
     # collector frees (compile_all runs with it paused, so it must leave none).
     if isinstance(value, dict):
-        return {k: _clean(v, k) for k, v in value.items() if v is not None or (k == "value" and key == "steps")}
+        return {k: v if type(v) in _PLAIN else _clean(v, k) for k, v in value.items()
+                if v is not None or (k == "value" and key == "steps")}
     if isinstance(value, list):
-        return [_clean(v, key) for v in value]
+        return [v if type(v) in _PLAIN else _clean(v, key) for v in value]
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError(f"{key!r} is {value}: Grafana needs a finite number")
     return value
