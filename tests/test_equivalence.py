@@ -25,6 +25,7 @@ import copy
 import math
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 import requests
@@ -37,12 +38,14 @@ from airflow_dash.live import TimeRange, verify_dashboard
 from airflow_dash.live.interpolate import parse_duration_ms, round_interval_ms
 from airflow_dash.live.verify import VARIABLES_ROW, iter_panels
 from airflow_dash.panels import Panel
-from tests.real_pipelines import AIRFLOW_KEYS, REPLAYS, SCRAPE, Pipelines, compiled, report, sources
+from tests.real_pipelines import AIRFLOW_KEYS, REPLAYS, SCRAPE, SYSTEM_KEYS, Pipelines, compiled, report, sources
+from tests.cli import run_cli as run
 from tests.test_real_data_airflow import DASHBOARDS_DIR
 
 pytestmark = pytest.mark.slow
 
 BACKEND_NAMES = ("prometheus", "flux", "influxql")
+ROOT = Path(__file__).resolve().parent.parent
 EVENTS, COUNT, MEAN, LEVEL = "events", "count", "mean", "level"
 
 # Allowed differences, per quantity, and why.
@@ -388,3 +391,165 @@ def test_the_table_compares_something_on_every_backend(table):
         compared = [r for r in evaluated if r.values.get(backend)]
         assert len(compared) >= len(evaluated) // 2, backend
     assert sum(1 for r in table if r.kind == LEVEL and r.values.get("prometheus")) >= 20
+
+
+# --- the System dashboard: node_exporter → Prometheus vs Telegraf's system inputs → Flux / InfluxQL ----------
+#
+# Both collectors read this very host over the same range, but not at the same instants: node_exporter when
+# Prometheus scrapes (every second), Telegraf when it gathers (every 10 s). There are no totals to compare with:
+# a host quantity is a level (memory, disk, cores, uptime, load, processes) or a rate of a kernel counter
+# (CPU time, disk and network bytes, context switches), and both move between the two sampling instants on a
+# busy machine. So each series is compared by what it took over the range where all three backends have points:
+# its values on every backend must span overlapping intervals [min, max]. The tolerance is the quantity's own
+# variability, measured in the same run; a constant (cores, memory total, a quiet disk) has min = max on every
+# side, and must then be equal (to float rounding: bytes divided into percent in another order).
+# What a signal's caveat lets differ (asserted: the caveat is in its panel descriptions and `list --verbose`):
+# - DOWN_INTERFACES: series only Prometheus has, at zero throughout (interfaces that are down, Telegraf skips
+#   them); the interfaces both have are compared like any other series;
+# - OTHER_QUANTITY: the values (threads on Prometheus, processes on Telegraf): shown in the table, not asserted.
+DOWN_INTERFACES, OTHER_QUANTITY = "down interfaces", "another quantity"
+SYSTEM_EXEMPT = {
+    **{f"host.{k}": DOWN_INTERFACES for k in ("net_receive", "net_transmit", "net_receive_errors",
+                                              "net_transmit_errors", "net_receive_drops", "net_transmit_drops")},
+    "host.procs_running": OTHER_QUANTITY,
+    "host.procs_blocked": OTHER_QUANTITY,
+}
+SYSTEM_TOLERANCE = {
+    "overlap": "max of the three minima <= min of the three maxima, over the common span of points",
+    "rounding": 1e-9,
+}
+
+
+@dataclass
+class SystemRow:
+    target: Target
+    spans: dict[str, dict[tuple, tuple[float, float, int]]] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def exempt(self) -> str | None:
+        return SYSTEM_EXEMPT.get(self.target.signal.key)
+
+    def figure(self, backend: str) -> str:
+        spans = self.spans.get(backend)
+        if spans is None:
+            return "-"
+        if not spans:
+            return "none"
+        parts = [f"{lo:.4g}" if lo == hi else f"{lo:.4g}..{hi:.4g}" for lo, hi, _ in (spans[k] for k in sorted(spans))]
+        return parts[0] if len(parts) == 1 else f"{len(parts)} series: " + " ".join(parts[:3]) + (
+            " ..." if len(parts) > 3 else "")
+
+
+def _system_key(signal: Signal, backend: str, labels: dict[str, str]) -> tuple:
+    name = (lambda d: d.prometheus_label) if backend == "prometheus" else (lambda d: d.telegraf_tag)
+    return tuple((d.name, labels.get(name(d), "")) for d in signal.group_by)
+
+
+def _system_points(signal: Signal, backend: str, results) -> dict[tuple, list[tuple[float, float]]]:
+    out: dict[tuple, list[tuple[float, float]]] = {}
+    for result in results:
+        assert result.error is None, (result.panel_title, result.error)
+        for series in result.series:
+            values = [(t, v) for t, v in series.points if v is not None and math.isfinite(v)]
+            if values:
+                out.setdefault(_system_key(signal, backend, series.label_map), []).extend(values)
+    return out
+
+
+def _system_compare(row: SystemRow, points: dict[str, dict[tuple, list[tuple[float, float]]]]) -> None:
+    keys = set().union(*(set(v) for v in points.values()))
+    for key in sorted(keys):
+        name = ",".join(f"{k}={v}" for k, v in key) or "(one series)"
+        present = {b: points[b].get(key) for b in points}
+        if any(not v for v in present.values()):
+            lacking = {b for b, v in present.items() if not v}
+            if row.exempt == DOWN_INTERFACES and lacking == {"flux", "influxql"} \
+                    and all(x == 0.0 for _, x in present["prometheus"]):
+                row.notes.append(f"{name}: only on Prometheus, at zero ({len(present['prometheus'])} points)")
+                continue
+            row.problems.append(f"{name}: no points on " + ", ".join(b for b, v in present.items() if not v))
+            continue
+        start = max(min(t for t, _ in v) for v in present.values())
+        end = min(max(t for t, _ in v) for v in present.values())
+        for backend, values in present.items():
+            common = [x for t, x in values if start <= t <= end] or [x for _, x in values]
+            row.spans.setdefault(backend, {})[key] = (min(common), max(common), len(common))
+        spans = [row.spans[b][key] for b in present]
+        low, high = max(s[0] for s in spans), min(s[1] for s in spans)
+        slack = SYSTEM_TOLERANCE["rounding"] * max(abs(low), abs(high), 1.0)
+        if low > high + slack:
+            row.problems.append(f"{name}: ranges do not overlap: " + ", ".join(
+                f"{b} {row.spans[b][key][0]:.6g}..{row.spans[b][key][1]:.6g} ({row.spans[b][key][2]} points)"
+                for b in present))
+
+
+@pytest.fixture(scope="module")
+def system_table(pipelines) -> list[SystemRow]:
+    p = pipelines[next(iter(REPLAYS))]
+    results = {}
+    for backend in BACKEND_NAMES:
+        source, _ = sources(p, backend)
+        by_target: dict[tuple[str, str, str], list] = {}
+        for result in verify_dashboard(compiled(SYSTEM_KEYS)[("system", backend)], source, p.time_range):
+            if result.row_title != VARIABLES_ROW:
+                by_target.setdefault((result.row_title, result.panel_title, result.ref_id), []).append(result)
+        results[backend] = by_target
+    rows = []
+    for target in _targets("system"):
+        row = SystemRow(target)
+        points = {b: _system_points(target.signal, b, results[b].get((target.row, target.panel, ref), []))
+                  for b, ref in target.refs.items() if ref is not None}
+        _system_compare(row, points)
+        rows.append(row)
+    report("Cross-backend equivalence, System (tests/test_equivalence.py)", format_system_table(rows))
+    return rows
+
+
+def format_system_table(rows: list[SystemRow]) -> str:
+    header = ("ROW/PANEL", "SIGNAL", "PROMETHEUS", "FLUX", "INFLUXQL", "VERDICT")
+    lines = [(f"{r.target.row}/{r.target.panel}", r.target.signal.key.removeprefix("host."), r.figure("prometheus"),
+              r.figure("flux"), r.figure("influxql"),
+              ("exempt (caveat)" if r.exempt == OTHER_QUANTITY else "DIFFERS") if r.problems else
+              "not compared (caveat)" if r.exempt == OTHER_QUANTITY else
+              f"agrees ({len(r.notes)} down interfaces exempt)" if r.notes else "agrees")
+             for r in rows]
+    widths = [max(len(str(r[i])) for r in [header, *lines]) for i in range(len(header))]
+    out = ["  ".join(str(c).ljust(widths[i]) for i, c in enumerate(r)).rstrip() for r in [header, *lines]]
+    out.append("")
+    out.append("Figures: min..max of each series over the span where all three backends have points. "
+               "Tolerance: " + "; ".join(f"{k}: {v}" for k, v in SYSTEM_TOLERANCE.items()))
+    out.extend(f"{'exempt' if r.exempt == OTHER_QUANTITY else 'DIFFERS'} {r.target.panel} [{r.target.signal.key}]: {t}"
+               for r in rows for t in r.problems)
+    out.extend(f"exempt {r.target.panel} [{r.target.signal.key}]: {t}" for r in rows for t in r.notes)
+    out.extend(f"caveat {key} ({how}): {next(r.target.signal.caveat for r in rows if r.target.signal.key == key)}"
+               for key, how in SYSTEM_EXEMPT.items())
+    return "\n".join(out)
+
+
+def test_every_system_panel_agrees_across_backends(system_table):
+    problems = [f"{r.target.row}/{r.target.panel} [{r.target.signal.key}]: {text}"
+                for r in system_table for text in r.problems if r.exempt != OTHER_QUANTITY]
+    assert problems == [], "\n".join(problems)
+    compared = [r for r in system_table if r.exempt != OTHER_QUANTITY and r.spans]
+    assert len(compared) >= 30 and all(set(r.spans) == set(BACKEND_NAMES) for r in compared), len(compared)
+
+
+def test_system_exemptions_are_stated_in_the_caveat(system_table):
+    """Each exempt System signal says why in its caveat: in the panel description on every backend, and in
+    `list --verbose`; a down-interface exemption is used (this host has some) and only for zero series."""
+    rows = {r.target.signal.key: r for r in system_table}
+    assert set(SYSTEM_EXEMPT) <= set(rows)
+    verbose = run("list", "--verbose", cwd=ROOT)
+    assert verbose.returncode == 0, verbose.stderr
+    for key in SYSTEM_EXEMPT:
+        caveat = rows[key].target.signal.caveat
+        assert caveat, key
+        assert caveat in verbose.stdout, key
+        for backend in BACKEND_NAMES:
+            panel = next(p for _, p in iter_panels(compiled(SYSTEM_KEYS)[("system", backend)])
+                         if p.get("title") == rows[key].target.panel)
+            assert f"Across stacks: {caveat}" in panel.get("description", ""), (key, backend)
+    for row in system_table:
+        assert not row.notes or row.exempt == DOWN_INTERFACES, (row.target.signal.key, row.notes)

@@ -350,6 +350,11 @@ disk_io_time = _diskio(
 # --- network ------------------------------------------------------------------------------------------------
 
 
+# node_exporter's netdev lists every interface; Telegraf's net input skips those not up (IFF_UP, net.go).
+NET_DOWN_INTERFACES = ("node_exporter also lists network interfaces that are down, which Telegraf's net input skips: "
+                       "on Prometheus they are extra series, at zero.")
+
+
 def _net(key: str, title: str, unit: str, description: str, node_metric: str, telegraf_field: str, direction: str,
          scale: float = 1.0) -> Signal:
     return Signal(
@@ -362,6 +367,7 @@ def _net(key: str, title: str, unit: str, description: str, node_metric: str, te
         dimensions=(HOST, INTERFACE),
         group_by=(HOST, INTERFACE),
         legend="{host} {interface} " + direction,
+        caveat=NET_DOWN_INTERFACES,
     )
 
 
@@ -393,6 +399,12 @@ net_transmit_drops = _net(
 
 # --- processes and kernel -----------------------------------------------------------------------------------
 
+# node_exporter reads the kernel's runnable and blocked task counts (/proc/stat procs_running, procs_blocked:
+# threads); Telegraf's processes input counts processes by the state in /proc/<pid>/stat, one per process.
+RUNNABLE_THREADS = ("Prometheus (node_exporter, /proc/stat) counts threads, Telegraf (/proc/<pid>/stat) counts "
+                    "processes, each at its own sampling instant: Prometheus shows more on a host with many "
+                    "threads.")
+
 procs_running = _per_host(
     key="host.procs_running",
     title="Processes running",
@@ -400,6 +412,7 @@ procs_running = _per_host(
     description="Processes running or ready to run. Persistently more than the cores means CPU contention.",
     prometheus=lambda s: P.sum(s.metric("node_procs_running")).by(*s.by),
     telegraf=TelegrafSeries("processes", "running"),
+    caveat=RUNNABLE_THREADS,
     legend="{host} running",
 )
 
@@ -411,6 +424,7 @@ procs_blocked = _per_host(
     "long means storage is slow.",
     prometheus=lambda s: P.sum(s.metric("node_procs_blocked")).by(*s.by),
     telegraf=TelegrafSeries("processes", "blocked"),
+    caveat=RUNNABLE_THREADS,
     legend="{host} blocked",
 )
 
