@@ -196,3 +196,30 @@ def test_a_dashboard_folder_with_an_empty_part_is_refused_where_it_is_defined(fo
     with pytest.raises(ValueError, match="without empty parts"):
         Dashboard("x", "X", [Row("R", [stat("Load", host.load1)])], folder=folder)
     assert Dashboard("x", "X", [Row("R", [stat("Load", host.load1)])], folder="Team/Components").folder
+
+
+@pytest.mark.parametrize("flavor", GRAFANA_MODES)
+@pytest.mark.parametrize("out", [False, True], ids=["no-out", "out"])
+def test_pull_skips_a_folder_hit_without_a_uid(tmp_path, flavor, out):
+    """A search hit whose uid is null or empty names nothing to fetch: skipped as before, not fetched (a
+    TypeError traceback without --out) and not a hostile file name (the whole pull refused with --out)."""
+    from airflow_dash.grafana.client import GrafanaClient
+    from airflow_dash.grafana.pull import pull_dashboards
+
+    with GrafanaEmulator(flavor=flavor) as emulator:
+        emulator.add_folder("team", "Team")
+        emulator.add_dashboard(sample_dashboard("in", "fine").model, "team")
+        with GrafanaClient(emulator.url, token=emulator.admin_token) as client:
+            search = client.search
+
+            def with_blank_hits(*args, **kwargs):
+                hits = search(*args, **kwargs)
+                if kwargs.get("type") == "dash-db":
+                    hits = [*hits, {"uid": None, "folderUid": "team"}, {"uid": "", "folderUid": "team"}]
+                return hits
+
+            client.search = with_blank_hits  # type: ignore[method-assign]
+            exported = pull_dashboards(client, folder="Team", out_dir=tmp_path / "out" if out else None)
+    assert [item.uid for item in exported] == ["in-fine"]
+    if out:
+        assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["in-fine.json"]

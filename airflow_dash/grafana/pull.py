@@ -108,7 +108,7 @@ def pull_dashboards(client: GrafanaClient, uids: Iterable[str] = (), folder: str
     if folder:
         uid = resolve_folder(client, folder)
         wanted += [hit["uid"] for hit in client.search(folder_uids=[uid], type="dash-db")
-                   if "uid" in hit and hit.get("folderUid") == uid and hit["uid"] not in wanted]
+                   if hit.get("uid") and hit.get("folderUid") == uid and hit["uid"] not in wanted]
     if out_dir is not None:
         _check_names(wanted)  # and those the server listed, before anything is fetched or written
     exported = []
