@@ -67,7 +67,7 @@ def equivalent(a: str, b: str, language: str) -> bool:
 
 def _reference(ref: VariableRef) -> str:
     """One spelling of a variable reference: `${name}` or `${name:format}`."""
-    return "${" + ref.name + (f":{ref.format}" if ref.format else "") + "}"
+    return "${" + _key(ref) + "}"
 
 
 def _flux_regex_allowed(before: str) -> bool:
@@ -133,6 +133,12 @@ def _key(ref: VariableRef) -> str:
     return ref.name + (f":{ref.format}" if ref.format else "")
 
 
+def _placeholder(ref: VariableRef) -> str:
+    """An identifier standing for a variable, one per variable (and format): every character other than a
+    letter or digit, `_` included, is written `_<hex>_`, so `${a:b}`, `$a_b` and `$a_3a_b` stay apart."""
+    return "__grafana_var_" + re.sub(r"[^A-Za-z0-9]", lambda m: f"_{ord(m.group()):x}_", _key(ref)) + "__"
+
+
 def _stand_in_number(ref: VariableRef) -> int:
     """A number unlikely to be written by hand, one per variable (and format)."""
     return 1_000_003 + zlib.crc32(_key(ref).encode()) % 900_000  # as seconds, within what a range can hold
@@ -145,12 +151,12 @@ def _promql_tree(text: str) -> Any:
 
     def value_for(ref: VariableRef) -> str:
         if span_containing(spans, ref.start):
-            return "__grafana_var_" + re.sub(r"\W", lambda m: f"_{ord(m.group()):x}_", _key(ref)) + "__"
+            return _placeholder(ref)
         stand_in = promql_stand_in(text, spans, ref)
         if stand_in == DURATION:
             return f"{_stand_in_number(ref)}s"
         if stand_in == "x":
-            return "__grafana_var_" + re.sub(r"\W", "_", _key(ref)) + "__"
+            return _placeholder(ref)
         return str(_stand_in_number(ref))
 
     try:

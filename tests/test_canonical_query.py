@@ -34,6 +34,10 @@ DIFFERENT_PROMQL = [
     ('rate(x[5m])', 'irate(x[5m])'),
     ('x{a="$h"}', 'x{a="h"}'),
     ('x * $k', 'x * 1'),
+    # variables whose names differ only in characters other than letters and digits stay different variables
+    ('sum by (${a:b}) (x)', 'sum by ($a_b) (x)'),
+    ('${a:b}{job="x"}', '${a_b}{job="x"}'),
+    ('x{l="${a:b}"}', 'x{l="${a_3a_b}"}'),
 ]
 
 
