@@ -14,7 +14,6 @@ import gc
 import hashlib
 import json
 import math
-import re
 from collections import ChainMap
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Mapping, MutableMapping, Sequence
@@ -24,6 +23,7 @@ import orjson
 from airflow_dash.backends import BACKENDS, Backend
 from airflow_dash.catalog.model import Unsupported
 from airflow_dash.dashboard import BUNDLED_KEYS, Annotation, Dashboard, DashboardLink, RawAnnotation, RawLink, RawVariable, DimensionVariable
+from airflow_dash.fast_json import orjson_when_exact
 from airflow_dash.frozen import thaw
 from airflow_dash.layout import layout_rows
 from airflow_dash.query.values import Variable
@@ -94,37 +94,20 @@ class CompiledDashboard:
         return canonical_json(self.model)
 
 
-_ORJSON_CANONICAL = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
-# Where orjson's text can differ from json.dumps: floats between 1e-10 and 1e-4, which orjson writes as
-# 0.00001 or 1e-7 and json as 1e-05 or 1e-07. A match (also inside a string) only costs the slow path.
-# (Two searches with literal prefixes: one alternation is twenty times slower than orjson itself.)
-_ORJSON_SHORT_EXPONENT = re.compile(rb"e-\d(?!\d)")
-
-
 def canonical_json(model: dict[str, Any]) -> str:
     """Sorted keys, 2-space indent, trailing newline: the bytes `reference_canonical_json` gives, faster.
 
-    orjson writes the same text for everything a dashboard holds; anything it refuses (non-string keys,
-    huge ints, lone surrogates, unknown types) or might write differently goes through the reference, so
-    the output (or the error) never depends on which encoder ran. Non-finite floats are refused earlier,
-    by `_clean_model`: json would write NaN, which is not JSON, and orjson null.
+    orjson writes the same text for everything a dashboard holds; what it refuses or might write differently
+    goes through the reference (`airflow_dash.fast_json`). Non-finite floats are refused earlier, by
+    `_clean_model`: json would write NaN, which is not JSON, and orjson null.
     """
-    try:
-        encoded = orjson.dumps(model, default=_refuse, option=_ORJSON_CANONICAL)
-    except TypeError:  # orjson.JSONEncodeError is a TypeError
-        return reference_canonical_json(model)
-    if b"0.0000" in encoded or _ORJSON_SHORT_EXPONENT.search(encoded):
-        return reference_canonical_json(model)
-    return encoded.decode("utf-8") + "\n"
+    encoded = orjson_when_exact(model, orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
+    return reference_canonical_json(model) if encoded is None else encoded.decode("utf-8") + "\n"
 
 
 def reference_canonical_json(model: dict[str, Any]) -> str:
     """The definition of canonical JSON (the standard library's encoder); `canonical_json` must match it."""
     return json.dumps(model, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-
-
-def _refuse(value: object) -> None:
-    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
 def dashboard_uid(key: str, backend: Backend) -> str:

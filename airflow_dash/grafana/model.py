@@ -22,6 +22,8 @@ from typing import Any, Mapping, Protocol
 
 import orjson
 
+from airflow_dash.fast_json import orjson_when_exact
+
 MANAGED_TAG = "managed-by:airflow-dash"
 MARKER_KEY = "airflowDash"
 # Fields Grafana owns: they change on every save or are assigned by the server.
@@ -51,16 +53,6 @@ def reference_canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-# Where orjson's text can differ from json.dumps (see airflow_dash.compile.canonical_json): floats between
-# 1e-10 and 1e-4, which orjson writes as 0.00001 or 1e-7 and json as 1e-05 or 1e-07. A match, also inside a
-# string, only costs the slow path.
-_ORJSON_SHORT_EXPONENT = re.compile(rb"e-\d(?!\d)")
-
-
-def _refuse(value: object) -> None:
-    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
-
-
 def canonical_bytes(value: Any) -> bytes:
     """`reference_canonical_json` as UTF-8, through orjson (about 15 times faster). Anything orjson refuses
     (non-string keys, huge ints, lone surrogates, other types) or might write differently goes through the
@@ -71,15 +63,8 @@ def canonical_bytes(value: Any) -> bytes:
 def _canonical(value: Any) -> tuple[bytes, bool]:
     """`canonical_bytes`, and whether orjson wrote them (then orjson reads them back exactly: no int
     beyond 64 bits, which orjson.loads would turn into a float)."""
-    try:
-        encoded = orjson.dumps(value, default=_refuse,
-                               option=orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATACLASS
-                               | orjson.OPT_PASSTHROUGH_DATETIME)
-    except TypeError:  # orjson.JSONEncodeError is a TypeError
-        return reference_canonical_json(value).encode("utf-8"), False
-    if b"0.0000" in encoded or _ORJSON_SHORT_EXPONENT.search(encoded):
-        return reference_canonical_json(value).encode("utf-8"), False
-    return encoded, True
+    encoded = orjson_when_exact(value, orjson.OPT_SORT_KEYS)
+    return (reference_canonical_json(value).encode("utf-8"), False) if encoded is None else (encoded, True)
 
 
 def canonical_json(value: Any) -> str:
