@@ -541,7 +541,6 @@ _warned_insecure: set[str] = set()
 def _insecure_warning(url: str) -> None:
     """Say once per URL that TLS is not verified, and silence urllib3's InsecureRequestWarning, which it
     would otherwise print for every request (its SecurityWarning filter is "always")."""
-    import sys
     import warnings
 
     from urllib3.exceptions import InsecureRequestWarning

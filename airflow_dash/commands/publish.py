@@ -15,11 +15,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
+from typing import TYPE_CHECKING, Any, Iterator
 
 import click
 
 from airflow_dash.backends import BACKENDS
+from airflow_dash.commands.common import Command
 from airflow_dash.errors import Interrupted, OperationError, UserError
 
 if TYPE_CHECKING:  # imported where used: `--help` and `config` load no Grafana code
@@ -31,7 +32,6 @@ if TYPE_CHECKING:  # imported where used: `--help` and `config` load no Grafana 
     from airflow_dash.grafana.publish import ItemResult, LocalInventory, Plan, PublishOptions, PublishReport
     from airflow_dash.settings import Settings
 
-Command = TypeVar("Command", bound=Callable[..., Any])
 
 
 def _grafana_options(function: Command) -> Command:
