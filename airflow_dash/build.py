@@ -6,6 +6,7 @@ never leaves a half-written output directory.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -298,17 +299,14 @@ def build_all(
         source = as_source(dashboards_dir)
         recorder = build_cache.BuildRecorder(request, [d for d in (request["dashboards_dir"], request["alerts_dir"]) if d]
                                              + _bundled_dirs(source))
-    if validate and "flux" in (backends or ("flux",)):
-        from airflow_dash.validate.flux import discard_early_checker, start_checker_early
+    with contextlib.ExitStack() as stack:
+        if validate and "flux" in (backends or ("flux",)):
+            from airflow_dash.validate.flux import discard_early_checker, start_checker_early
 
-        start_checker_early()  # node loads flux-lsp while we compile; ended below if every result was cached
-        try:
-            return _build(names, backends, out, dashboards_dir, validate, alerts_dir, datasource_uids,
-                          datasource_regexes, cache, recorder)
-        finally:
-            discard_early_checker()
-    return _build(names, backends, out, dashboards_dir, validate, alerts_dir, datasource_uids, datasource_regexes,
-                  cache, recorder)
+            start_checker_early()  # node loads flux-lsp while we compile; ended below if every result was cached
+            stack.callback(discard_early_checker)
+        return _build(names, backends, out, dashboards_dir, validate, alerts_dir, datasource_uids,
+                      datasource_regexes, cache, recorder)
 
 
 def _build(names: Sequence[str] | None, backends: Sequence[str] | None, out: Path | str, dashboards_dir: SourceLike,
