@@ -31,7 +31,7 @@ an empty `fieldConfig`.
 from __future__ import annotations
 
 import copy
-import itertools
+import functools
 import pprint
 import re
 from dataclasses import dataclass
@@ -53,6 +53,7 @@ from airflow_dash.dashboard import _KEY, BUNDLED_KEYS, Dashboard, DashboardLink,
 from airflow_dash.panels import FORMATS
 from airflow_dash.query.values import Variable
 from airflow_dash.compile import raw_variable_reference as reference
+from airflow_dash.validate.grafana_vars import find_variable_refs
 
 CATALOG_MODULES = ("host", "docker", "airflow")
 _OUR_TAGS = re.compile(r"airflow-dash|managed-by:airflow-dash|backend:\w+")
@@ -80,7 +81,9 @@ def dashboard_key(model: Mapping[str, Any]) -> str:
     return key if key[0].isalpha() else f"d-{key}"[:31]
 
 
-def _signals() -> list[tuple[str, str, Signal]]:
+@functools.cache
+def _signals() -> tuple[tuple[str, str, Signal], ...]:
+    """Every public catalog signal with the module and name it is imported by (the modules are scanned once)."""
     import importlib
 
     found = []
@@ -89,7 +92,7 @@ def _signals() -> list[tuple[str, str, Signal]]:
         for name, value in vars(module).items():
             if isinstance(value, Signal) and not name.startswith("_"):
                 found.append((module_name, name, value))
-    return found
+    return tuple(found)
 
 
 _LANGUAGE_BACKEND = {backend.language: backend for backend in BACKENDS.values()}
@@ -216,8 +219,10 @@ def _without_display_overrides(body: dict[str, Any], count: int) -> None:
     ]
 
 
-def _dimensions() -> list[tuple[str, str, Dimension]]:
-    """Every catalog dimension with the module and name it is imported by (first definition wins)."""
+@functools.cache
+def _dimensions() -> tuple[tuple[str, str, Dimension], ...]:
+    """Every catalog dimension with the module and name it is imported by (first definition wins; the modules
+    are scanned once)."""
     import importlib
 
     found: list[tuple[str, str, Dimension]] = []
@@ -226,28 +231,34 @@ def _dimensions() -> list[tuple[str, str, Dimension]]:
         for name, value in vars(module).items():
             if isinstance(value, Dimension) and name.isupper() and all(value is not d for _, _, d in found):
                 found.append((module_name, name, value))
-    return found
+    return tuple(found)
 
 
 def _dimension_variable(body: Mapping[str, Any], earlier: list[DimensionVariable]) -> DimensionVariable | None:
-    """The catalog variable compiling to exactly `body` (on some backend), given the ones recognised before it."""
+    """The catalog variable compiling to exactly `body` (on some backend), given the ones recognised before it.
+
+    It depends on exactly the earlier variables its query references: a variable query refers to another
+    variable only through `depends_on` (as a filter on its label), so a dependency missing from the query
+    text changes nothing and one it names must be there. One candidate, compiled once per backend.
+    """
     if body.get("type") != "query":
         return None
+    texts = [text for text in (body.get("query"), body.get("definition")) if isinstance(text, str)]
+    referenced = {ref.name for text in texts for ref in find_variable_refs(text)}
+    depends = tuple(v.dimension for v in earlier if v.name in referenced)
     for _, _, dimension in _dimensions():
         if dimension.name != body.get("name"):
             continue
         label = None if body.get("label") == dimension.title else body.get("label")
-        for size in range(len(earlier) + 1):
-            for depends in itertools.combinations(earlier, size):
-                candidate = DimensionVariable(
-                    dimension, multi=bool(body.get("multi")), include_all=bool(body.get("includeAll")),
-                    depends_on=tuple(v.dimension for v in depends), label=label, hide=body.get("hide") == 2,
-                )  # fmt: skip
-                board = Dashboard("probe", "probe", [], variables=[*earlier, candidate])
-                for backend in BACKENDS.values():
-                    compiled = compile_dashboard(board, backend).model["templating"]["list"]
-                    if compiled[-1] == _clean_model(dict(body)) and compiled[-1]["name"] == candidate.name:
-                        return candidate
+        candidate = DimensionVariable(
+            dimension, multi=bool(body.get("multi")), include_all=bool(body.get("includeAll")),
+            depends_on=depends, label=label, hide=body.get("hide") == 2,
+        )  # fmt: skip
+        board = Dashboard("probe", "probe", [], variables=[*earlier, candidate])
+        for backend in BACKENDS.values():
+            compiled = compile_dashboard(board, backend).model["templating"]["list"]
+            if compiled[-1] == _clean_model(dict(body)) and compiled[-1]["name"] == candidate.name:
+                return candidate
     return None
 
 
