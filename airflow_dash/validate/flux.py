@@ -1,18 +1,22 @@
 """Flux checking: one Node process running flux-lsp (wasm) over a whole batch of queries.
 
-Grafana's `v` record is predeclared in a second file of each query's package (see flux_check.mjs),
-and Grafana variables are substituted first: inside a string or /regex/ by a plain word, elsewhere
-by a duration (interval macros), a number (epoch/span macros) or a string literal (user variables).
+Grafana variables are substituted first: inside a string or /regex/ by a plain word, elsewhere by a
+duration (interval macros), a number (epoch/span macros) or a string literal (user variables). Grafana's
+`v` record is then declared for each query: inline on the fast path (one text per string-literal shape,
+see `flux_shape`), and in a second file of the query's package for the exact check of the queries whose
+shape failed (see flux_check.mjs), which is what every reported problem comes from.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -167,6 +171,49 @@ def substitute_flux(query: str) -> Substitution:
     return substitute(query, lambda ref: _value_for(spans, ref))
 
 
+def flux_shape(text: str) -> str:
+    """`text` with the content of every plain string literal replaced by one letter.
+
+    Type checking does not look inside a string's content, except where a string names something: an
+    import path, a record label (`{"a": 1}`) or a label looked up (`r["a"]`); those stay. So does every
+    string holding more than letters, digits, `_`, `.`, `:`, `-` and spaces (escapes and `${...}`
+    interpolation are parsed). Texts with one shape pass or fail
+    the check together; `check_flux` only uses that to skip re-checking the members of a passing shape.
+    """
+    pieces: list[str] = []
+    cursor = 0
+    for start, end, opener in string_and_regex_spans(text, '"', regex_allowed=_regex_allowed, line_comment="//"):
+        literal = text[start:end]
+        if opener != '"' or _PLAIN_STRING.fullmatch(literal) is None:
+            continue
+        before, after = text[:start].rstrip(), text[end:].lstrip()
+        names_something = (after.startswith(":") or (before.endswith("[") and after.startswith("]"))
+                           or _IMPORT_BEFORE.search(before) is not None)
+        if not names_something:
+            pieces += [text[cursor:start], '"s"']
+            cursor = end
+    pieces.append(text[cursor:])
+    return "".join(pieces)
+
+
+# Contents that cannot change how the text around them parses, even if a regex literal was taken for
+# strings: no escapes, interpolation, brackets, quotes or slashes.
+_PLAIN_STRING = re.compile(r'"[\w .:-]*"')
+_IMPORT_BEFORE = re.compile(r"(?:^|[^\w.])import(?:\s+[A-Za-z_]\w*)?$")
+# The package clause and imports a Flux file starts with (after blanks and // comments): the inline
+# prelude must come after them, since imports may not follow a statement.
+_HEADER_TOKEN = re.compile(r'\s+|//[^\n]*|package\s+[A-Za-z_]\w*|import(?:\s+[A-Za-z_]\w*)?\s*"[^"\\\n]*"')
+
+
+def with_inline_prelude(text: str) -> str:
+    """`text` with Grafana's `v` record declared in it, just before its first statement and on the same line,
+    so the text's own line numbers do not move (the fast path's single-file check)."""
+    at = 0
+    while (match := _HEADER_TOKEN.match(text, at)) is not None and match.end() > at:
+        at = match.end()
+    return text[:at] + GRAFANA_PRELUDE.strip() + " " + text[at:]
+
+
 _started: list[tuple[tuple[str, Path], subprocess.Popen[str]]] = []  # at most one, see start_checker_early
 _started_lock = threading.Lock()
 
@@ -212,23 +259,64 @@ def _take_started(runtime: tuple[str, Path]) -> subprocess.Popen[str] | None:
     return None
 
 
-def _run_checker(scripts: list[str]) -> list[list[dict[str, Any]]]:
-    node, node_modules = _require_runtime()
-    payload = json.dumps({"scripts": scripts, "prelude": GRAFANA_PRELUDE})
-    process = _take_started((node, node_modules)) or _launch(node, node_modules)
-    try:
-        stdout, stderr = process.communicate(payload, timeout=TIMEOUT_SECONDS)
-    except subprocess.TimeoutExpired as error:
-        process.kill()
-        process.communicate()
-        raise OperationError(f"Flux checker timed out after {TIMEOUT_SECONDS}s") from error
-    if process.returncode == 3:
-        raise CheckerUnavailable(f"{json.loads(stdout)['unavailable']}: {INSTALL_HINT}")
-    if process.returncode != 0:
+class _CheckerProcess:
+    """One node process running flux_check.mjs: batches go in as JSON lines, one answer line each."""
+
+    def __init__(self) -> None:
+        node, node_modules = _require_runtime()
+        self.process = _take_started((node, node_modules)) or _launch(node, node_modules)
+        self.timed_out = False
+
+    def kill_for_timeout(self) -> None:
+        self.timed_out = True
+        self.process.kill()
+
+    def check(self, scripts: list[str], prelude: str) -> list[list[dict[str, Any]]]:
+        """Each script's errors; `prelude` ("" for none) is a second file of each script's package."""
+        assert self.process.stdin is not None and self.process.stdout is not None
+        try:
+            self.process.stdin.write(json.dumps({"scripts": scripts, "prelude": prelude}) + "\n")
+            self.process.stdin.flush()
+        except (BrokenPipeError, OSError):
+            pass  # the process ended early (e.g. node too old): its exit code and output say why, below
+        answer = self.process.stdout.readline()
+        if not answer:
+            self._raise_ended()
+        problems: list[list[dict[str, Any]]] = json.loads(answer)
+        return problems
+
+    def _raise_ended(self) -> None:
+        stdout, stderr = self._finish()
+        if self.timed_out:
+            raise OperationError(f"Flux checker timed out after {TIMEOUT_SECONDS}s")
+        if self.process.returncode == 3:
+            raise CheckerUnavailable(f"{json.loads(stdout)['unavailable']}: {INSTALL_HINT}")
         last_line = (stderr.strip().splitlines() or ["no output"])[-1]
-        raise OperationError(f"Flux checker failed (exit {process.returncode}): {last_line}")
-    problems: list[list[dict[str, Any]]] = json.loads(stdout)  # per script, as check-flux.mjs writes them
-    return problems
+        raise OperationError(f"Flux checker failed (exit {self.process.returncode}): {last_line}")
+
+    def _finish(self) -> tuple[str, str]:
+        try:
+            return self.process.communicate(timeout=TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired as error:
+            self.process.kill()
+            self.process.communicate()
+            raise OperationError(f"Flux checker timed out after {TIMEOUT_SECONDS}s") from error
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self._finish()
+
+
+@contextmanager
+def _watchdog(checker: _CheckerProcess) -> Iterator[None]:
+    """Kill a checker that has not answered everything within TIMEOUT_SECONDS (reported as a timeout)."""
+    timer = threading.Timer(TIMEOUT_SECONDS, checker.kill_for_timeout)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
 
 
 def check_flux(queries: Sequence[str]) -> list[list[QueryProblem]]:
@@ -237,15 +325,30 @@ def check_flux(queries: Sequence[str]) -> list[list[QueryProblem]]:
     Reports errors only (syntax, undefined identifiers, types, builtin signatures); flux-lsp's
     warnings and hints (e.g. "experimental features can change") are dropped.
     Raises CheckerUnavailable when node or the npm package is missing.
+
+    Fast path first: queries that differ only in the text of plain string literals type-check alike, so
+    one text per such shape is checked, with Grafana's `v` record declared inline (one file instead of
+    two). Only the queries of a shape that has errors are checked again one by one, the exact way
+    (`v` in a second file of the package), so every reported message and position is the exact check's.
     """
     if not queries:
         return []
     substitutions = [substitute_flux(query) for query in queries]
-    results = _run_checker([s.text for s in substitutions])
+    shapes = [flux_shape(s.text) for s in substitutions]
+    distinct = list(dict.fromkeys(shapes))
+    checker = _CheckerProcess()
+    try:
+        with _watchdog(checker):
+            shape_errors = dict(zip(distinct, checker.check([with_inline_prelude(shape) for shape in distinct], "")))
+            suspects = [index for index, shape in enumerate(shapes) if shape_errors[shape]]
+            exact = checker.check([substitutions[index].text for index in suspects], GRAFANA_PRELUDE) if suspects else []
+    finally:
+        checker.close()
+    diagnostics_of: dict[int, list[dict[str, Any]]] = dict(zip(suspects, exact))
     problems = []
-    for query, substitution, diagnostics in zip(queries, substitutions, results):
+    for index, (query, substitution) in enumerate(zip(queries, substitutions)):
         found = []
-        for diagnostic in diagnostics:
+        for diagnostic in diagnostics_of.get(index, []):
             line, column = substitution.original_position(diagnostic["line"], diagnostic["column"])
             message = " ".join(diagnostic["message"].split())
             found.append(QueryProblem(LANGUAGE, query, message, line, column))

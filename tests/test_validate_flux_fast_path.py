@@ -1,0 +1,139 @@
+"""The Flux checker's fast path (one text per string-literal shape, `v` declared inline) against the exact check.
+
+check_flux trusts a passing shape for all its members and re-checks only the members of a failing one the
+exact way. That is safe only if no text the exact check rejects has a shape the fast check accepts: these
+tests put that to the real flux-lsp over the bundled queries, hand-picked traps and seeded mutations.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+
+import pytest
+
+from airflow_dash.build import compile_alert_rules, compile_dashboards
+from airflow_dash.validate import flux as flux_module
+from airflow_dash.validate.flux import GRAFANA_PRELUDE, check_flux, flux_shape, substitute_flux, with_inline_prelude
+
+pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed (make setup)")
+
+
+def exact_and_fast(texts: list[str]) -> list[tuple[bool, bool]]:
+    """Per substituted text: (the exact check finds errors, the fast check of its shape finds errors)."""
+    checker = flux_module._CheckerProcess()
+    try:
+        exact = checker.check(texts, GRAFANA_PRELUDE)
+        fast = checker.check([with_inline_prelude(flux_shape(text)) for text in texts], "")
+    finally:
+        checker.close()
+    return [(bool(e), bool(f)) for e, f in zip(exact, fast)]
+
+
+def bundled_flux_texts() -> list[str]:
+    compiled = compile_dashboards(backends=["flux"])
+    queries = [query.text for dashboard in compiled for query in dashboard.queries if query.language == "flux"]
+    queries += [text for language, _, text in compile_alert_rules(backends=["flux"], compiled=compiled).queries()
+                if language == "flux"]
+    return [substitute_flux(q).text for q in dict.fromkeys(queries)]
+
+
+TRAPS = [
+    # string labels: the content is what is checked
+    'x = {"a": 1}\ny = x["b"]',
+    'x = {a: 1}\ny = x["b"]',
+    'from(bucket: "a") |> range(start: -1h) |> map(fn: (r) => ({"_value": r["_value"] + 1}))["missing"]',
+    # imports: the path is what is checked
+    'import "strinngs"\nx = 1',
+    'import s "strinngs"\nx = s.title(v: "a")',
+    # escapes and interpolation are parsed
+    'x = "\\q"',
+    'x = "${undefined_name}"',
+    'x = "a ${1 +} b"',
+    # strings inside regexes, and a regex the heuristic could miss
+    'from(bucket: "a") |> range(start: -1h) |> filter(fn: (r) => r.x =~ /a"(b"/)',
+    'f = (r) => /a"b/c"/\nx = 1',
+    # statements around the inline prelude
+    'package main\nimport "strings"\nx = strings.title(v: "a")\nx',
+    '// comment\nimport "strings" // trailing comment\nstrings.title(v: v.defaultBucket)',
+    'v = 1\nv',
+    'import "strings"\nimport "strings"\nx = 1',
+    'x = 1\nimport "strings"',
+    "",
+    "   \n  ",
+]
+
+
+def test_no_bundled_query_is_a_suspect_on_the_fast_path():
+    """The point of the fast path: every bundled query's shape passes, so none is re-checked one by one."""
+    texts = bundled_flux_texts()
+    assert len(texts) > 100
+    assert len({flux_shape(t) for t in texts}) < len(texts) / 2  # shapes do collapse the set
+    assert exact_and_fast(texts) == [(False, False)] * len(texts)
+
+
+@pytest.mark.parametrize("text", TRAPS)
+def test_a_trap_the_exact_check_rejects_is_rejected_on_the_fast_path(text):
+    [(exact, fast)] = exact_and_fast([text])
+    assert fast or not exact, (text, flux_shape(text))
+
+
+def mutants(texts: list[str], count: int, seed: int) -> list[str]:
+    """Seeded small edits of valid queries: deletions, insertions of syntax characters, string and name edits."""
+    rng = random.Random(seed)
+    inserts = ['"', "(", ")", "[", "]", "{", "}", "|>", ",", ":", "=", "/", "\\", "${", "import ", '"a": ', "meen"]
+    result = []
+    while len(result) < count:
+        text = rng.choice(texts)
+        at = rng.randrange(len(text))
+        kind = rng.randrange(4)
+        if kind == 0:
+            mutant = text[:at] + text[at + rng.randint(1, 3):]
+        elif kind == 1:
+            mutant = text[:at] + rng.choice(inserts) + text[at:]
+        elif kind == 2:  # retype a string's content: stays plain, or gains a character that is parsed
+            quote = text.find('"', at)
+            if quote < 0:
+                continue
+            mutant = text[: quote + 1] + rng.choice(["zz", "a/b", "x\\n", "${x}", "a\"b", "1.5"]) + text[quote + 1 :]
+        else:  # misspell an identifier
+            letters = [i for i, c in enumerate(text) if c.isalpha()]
+            i = rng.choice(letters)
+            mutant = text[:i] + rng.choice("aeiouxq") + text[i + 1 :]
+        result.append(mutant)
+    return result
+
+
+def test_no_mutant_the_exact_check_rejects_passes_the_fast_path():
+    texts = bundled_flux_texts()
+    candidates = mutants(texts, 400, seed=13)
+    outcomes = exact_and_fast(candidates)
+    missed = [text for text, (exact, fast) in zip(candidates, outcomes) if exact and not fast]
+    assert sum(exact for exact, _ in outcomes) > 200  # most edits break the query: the sample tests something
+    assert missed == []
+
+
+def test_only_the_members_of_a_failing_shape_are_checked_one_by_one(monkeypatch):
+    sent: list[tuple[int, str]] = []
+    original = flux_module._CheckerProcess.check
+
+    def recording(self, scripts, prelude):
+        sent.append((len(scripts), prelude))
+        return original(self, scripts, prelude)
+
+    monkeypatch.setattr(flux_module._CheckerProcess, "check", recording)
+    good = [f'from(bucket: "b{i}") |> range(start: v.timeRangeStart) |> filter(fn: (r) => r.host == "h{i}")' for i in range(20)]
+    bad = [f'from(bucket: "b{i}") |> range(start: v.timeRangeStart) |> meen()' for i in range(5)]
+    results = check_flux(good + bad)
+    assert sent == [(2, ""), (5, GRAFANA_PRELUDE)]  # two shapes, then the five of the failing one, exactly
+    assert results[:20] == [[]] * 20
+    assert [[p.message for p in r] for r in results[20:]] == [["undefined identifier meen"]] * 5
+    assert {r[0].column for r in results[20:]} == {bad[0].index("meen") + 1}
+
+
+def test_inline_prelude_keeps_the_texts_line_numbers():
+    text = '// c\nimport "strings"\n\nstrings.title(v: "a")\n|> meen()'
+    inlined = with_inline_prelude(text)
+    assert inlined.count("\n") == text.count("\n")
+    assert inlined.split("\n")[4] == text.split("\n")[4]
+    assert inlined.split("\n")[3].endswith('strings.title(v: "a")')
