@@ -15,7 +15,9 @@ A re-build of the same request that finds every one of these files as it was (si
 the same checkers writes nothing and checks nothing: the output directory already holds, byte for byte, what
 the build would write. Anything else (an edited, added or removed file, another setting, environment variable,
 checker or version, an output edited or deleted, a stray file in an output directory) and the build runs as
-usual, then records itself again. A build is not recorded when a file it depends on changed while it ran.
+usual, then records itself again. A build is not recorded when a file it depends on changed while it ran, or
+less than RACY_NS (2 s) before it started: an edit within the same file-time tick, keeping the size, keeps the
+whole stat (size, mtime, ctime, inode), so a record of such a file could stand for content the build never read.
 
 What it cannot see: a dashboards module whose result depends on something other than files it is made of and
 the environment, such as a file outside the directories above or the clock. Build those with `--no-cache`.
@@ -40,8 +42,9 @@ FORMAT = 1
 BUILDS_DIR = "builds"
 KEEP_SECONDS = 30 * 24 * 3600  # records of output directories not built for this long are dropped
 _PACKAGE_DIR = Path(__file__).resolve().parent
-# A module file outside the input directories (site-packages, the standard library) changed this recently may
-# have changed while the build ran (file times can be coarse): such a build is not recorded.
+# A file the build depends on (under an input directory or not) changed this shortly before the build started may
+# change again unseen: file times can be coarse, and an edit within the same tick that keeps the size keeps the
+# whole stat. Such a build is not recorded (the next one runs, and records when its files are older).
 RACY_NS = 2_000_000_000
 # Set by the shell per command or per directory change; the working directory is part of the request itself.
 _VOLATILE_ENVIRONMENT = frozenset({"_", "OLDPWD", "PWD", "SHLVL"})
@@ -175,6 +178,10 @@ class BuildRecorder:
     def _trees(self) -> dict[str, dict[str, Stat | None]]:
         return {directory: {path: _stat(path) for path in _tree(directory)} for directory in self.input_dirs}
 
+    def _racy(self, stat: Stat) -> bool:
+        """Modified (or its inode changed) within RACY_NS before this build started, or since."""
+        return max(stat[1], stat[2]) >= self.started_ns - RACY_NS
+
     def record(self, *, validated_languages: Iterable[str] | None, dashboards: Sequence[Path], alerts: Sequence[Path],
                owned_dirs: Sequence[str]) -> bool:
         """Write the record (True), unless the build was racing a change to its inputs (False).
@@ -191,6 +198,8 @@ class BuildRecorder:
         if trees != self.trees_before or any(None in tree.values() for tree in trees.values()):
             return False  # a file under an input directory was added, removed or changed while this build ran
         in_trees = {path: stat for tree in trees.values() for path, stat in tree.items()}
+        if any(self._racy(stat) for stat in in_trees.values() if stat is not None):
+            return False  # changed just before this build: what it read may not be what is there now
         files: dict[str, Stat | None] = dict(in_trees)
         for name, module in list(sys.modules.items()):
             path = getattr(module, "__file__", None)
@@ -199,7 +208,7 @@ class BuildRecorder:
             stat = files[path] = _stat(path)
             if stat is None and name not in self.modules_before:
                 return False  # loaded by this build, gone already
-            if stat is not None and max(stat[1], stat[2]) >= self.started_ns - RACY_NS:
+            if stat is not None and self._racy(stat):
                 return False  # may have changed while this build ran: what it read may not be what is there now
         checkers = {} if validated_languages is None else _checker_fingerprints(sorted(set(validated_languages)))
         out = Path(self.request["out"])

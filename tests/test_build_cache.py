@@ -65,6 +65,13 @@ def identity(path: Path) -> tuple[int, int, int, int]:
     return st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
 
 
+def settle(*directories: Path) -> None:
+    """Wait until every file under `directories` is older than the racy window: a build started sooner after an
+    edit is not recorded (airflow_dash.build_cache.RACY_NS), and the test means the next build to find it."""
+    newest = max(max(st.st_mtime_ns, st.st_ctime_ns) for d in directories for p in d.rglob("*") for st in [p.stat()])
+    time.sleep(max(0.0, newest + build_cache.RACY_NS - time.time_ns()) / 1e9 + 0.05)
+
+
 def title(project: Path) -> str:
     return json.loads((project / "out" / "prometheus" / "airflow-dash-mini-prom.json").read_text())["title"]
 
@@ -74,6 +81,7 @@ def project(tmp_path: Path) -> Path:
     (tmp_path / "pyproject.toml").write_text('[tool.airflow-dash]\nbundled = false\nbackends = ["prometheus"]\n')
     (tmp_path / "dashboards").mkdir()
     (tmp_path / "dashboards" / "mini.py").write_text(MODULE)
+    settle(tmp_path / "dashboards")
     return tmp_path
 
 
@@ -96,6 +104,7 @@ def test_an_unchanged_rebuild_checks_and_writes_nothing_and_its_output_is_a_full
 def test_editing_adding_and_removing_dashboard_files_builds_again(project):
     assert build(project) == "compiled" and title(project) == "Mini · Prometheus"
     (project / "dashboards" / "mini.py").write_text(MODULE.replace('"Mini"', '"Renamed"'))
+    settle(project / "dashboards")
     assert build(project) == "compiled" and title(project) == "Renamed · Prometheus"
     assert build(project) == "unchanged"
     (project / "dashboards" / "panels.json").write_text('["CPU", "More CPU"]')  # a data file beside the module
@@ -105,6 +114,7 @@ def test_editing_adding_and_removing_dashboard_files_builds_again(project):
     (project / "dashboards" / "panels.json").unlink()
     assert build(project) == "compiled"
     (project / "dashboards" / "other.py").write_text("x = 1\n")  # a new module, even one without dashboards
+    settle(project / "dashboards")
     assert build(project) == "compiled"
     assert build(project) == "unchanged"
 
@@ -143,6 +153,7 @@ def test_a_changed_imported_module_builds_again_but_not_while_it_may_still_be_ch
     lib.mkdir()
     (lib / "team_titles.py").write_text('TITLE = "From a library"\n')
     (project / "dashboards" / "mini.py").write_text(MODULE.replace('"Mini"', '__import__("team_titles").TITLE'))
+    settle(project / "dashboards")
     env = {**os.environ, "PYTHONPATH": str(lib)}
     assert build(project, env=env) == "compiled" and title(project) == "From a library · Prometheus"
     # written a moment ago: it may have changed while that build read it, so that build was not recorded. Touched
@@ -163,18 +174,21 @@ def test_a_changed_catalog_or_airflow_dash_version_builds_again(project, tmp_pat
     shutil.copytree(ROOT / "dashboards", site / "airflow_dash" / "bundled", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(ROOT / "alerts", site / "airflow_dash" / "bundled_alerts", ignore=shutil.ignore_patterns("__pycache__"))
     env = {**os.environ, "PYTHONPATH": str(site)}
+    settle(site)
     assert build(project, env=env) == "compiled"
     assert build(project, env=env) == "unchanged"
     host = site / "airflow_dash" / "catalog" / "host.py"
     source = host.read_text()
     assert source.count("Share of CPU time not idle") == 1
     host.write_text(source.replace("Share of CPU time not idle", "Share of processor time not idle"))
+    settle(site)
     assert build(project, env=env) == "compiled"
     panel = json.loads((project / "out" / "prometheus" / "airflow-dash-mini-prom.json").read_text())["panels"][1]
     assert panel["description"].startswith("Share of processor time not idle")
     assert build(project, env=env) == "unchanged"
     init = site / "airflow_dash" / "__init__.py"
     init.write_text(init.read_text().replace('__version__ = "', '__version__ = "9'))
+    settle(site)
     assert build(project, env=env) == "compiled"
     schema = next((site / "airflow_dash" / "schemas").rglob("*.json"))  # package data, not a module
     assert build(project, env=env) == "unchanged"
@@ -226,10 +240,34 @@ def test_a_build_racing_a_change_to_its_dashboards_is_not_recorded(project, monk
     recorder = build_cache.BuildRecorder(request, [str(project / "dashboards")])
     (project / "dashboards" / "mini.py").write_text(MODULE + "\n")  # same size or not, it is another file now
     assert not recorder.record(validated_languages=None, dashboards=[written], alerts=[], owned_dirs=[])
+    settle(project / "dashboards")
     recorder = build_cache.BuildRecorder(request, [str(project / "dashboards")])
     assert recorder.record(validated_languages=None, dashboards=[written], alerts=[], owned_dirs=[])
     assert build_cache.lookup(request, validate=False) is not None
     assert build_cache.lookup(request, validate=True) is None
+
+
+def test_a_build_started_right_after_an_edit_to_its_dashboards_is_not_recorded(project, monkeypatch):
+    """File times are coarse: a second edit within the same tick that keeps the size keeps the whole stat (size,
+    mtime, ctime, inode), so a build recorded right after an edit could later stand for content it never read.
+    Like a module outside the dashboards directory, a build started less than RACY_NS after an edit to one of
+    its files is not recorded; started later, it is."""
+    monkeypatch.chdir(project)
+    request = build_cache.build_request(names=[], backends=["prometheus"], out="out", dashboards_dir="dashboards",
+                                        bundled=False, alerts_dir=None, datasource_uids={}, datasource_regexes={})
+    (project / "out").mkdir()
+    written = project / "out" / "x.json"
+    written.write_text("{}\n")
+    mini = project / "dashboards" / "mini.py"
+    mini.write_text(MODULE.replace('"Mini"', '"Mino"'))  # the size of the fixture's: only the times tell them apart
+    assert mini.stat().st_size == len(MODULE)
+    recorder = build_cache.BuildRecorder(request, [str(project / "dashboards")])
+    assert not recorder.record(validated_languages=None, dashboards=[written], alerts=[], owned_dirs=[])
+    assert build_cache.lookup(request, validate=False) is None
+    settle(project / "dashboards")
+    recorder = build_cache.BuildRecorder(request, [str(project / "dashboards")])
+    assert recorder.record(validated_languages=None, dashboards=[written], alerts=[], owned_dirs=[])
+    assert build_cache.lookup(request, validate=False) is not None
 
 
 def test_a_build_that_runs_rewrites_only_the_files_that_change(project):
@@ -274,6 +312,7 @@ def test_a_build_that_runs_starts_the_flux_checker_once_and_leaves_none_running(
     build_all(backends=["flux"], out="out", dashboards_dir="dashboards", alerts_dir=None)
     assert flux_module.node_launch_count() - before == 1 and not flux_module._started  # started early, then used
     (project / "dashboards" / "mini.py").write_text(MODULE + "\n")  # the build runs; every check result is cached
+    settle(project / "dashboards")
     build_all(backends=["flux"], out="out", dashboards_dir="dashboards", alerts_dir=None)
     assert flux_module.node_launch_count() - before == 2 and not flux_module._started  # started early, ended unused
     build_all(backends=["flux"], out="out", dashboards_dir="dashboards", alerts_dir=None)
