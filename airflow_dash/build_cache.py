@@ -20,7 +20,10 @@ less than RACY_NS (2 s) before it started: an edit within the same file-time tic
 whole stat (size, mtime, ctime, inode), so a record of such a file could stand for content the build never read.
 
 What it cannot see: a dashboards module whose result depends on something other than files it is made of and
-the environment, such as a file outside the directories above or the clock. Build those with `--no-cache`.
+the environment, such as a file outside the directories above or the clock; and a module added where Python
+looks before the file a build imported (a new `yaml.py` in a directory on `PYTHONPATH`, or in the working
+directory with `python -m`; a `pip install --user` of a package it imports): the files it was made of are
+checked where they were found, and are found unchanged. Build with `--no-cache` after such a change.
 Records live beside the check cache (`${XDG_CACHE_HOME:-~/.cache}/airflow-dash/builds/`, or in
 `$AIRFLOW_DASH_CHECK_CACHE`); the cache is an optimisation only: if it cannot be read or written, builds run.
 
