@@ -385,6 +385,20 @@ def test_edit_dashboard_as_user_records_a_version(emulator, api):
 
 # --------------------------------------------------------------------------- search
 
+def test_versions_and_reads_never_share_what_a_later_change_or_a_caller_mutates(emulator, api):
+    # The stored model and its version entries share their values (no copy per save): nothing may
+    # change them in place, neither a UI edit of nested values nor a caller mutating what it was given.
+    api.post("/api/dashboards/db", json={"dashboard": {"uid": "s", "title": "S", "panels": [{"title": "a"}]}})
+    emulator.edit_dashboard_as_user("s", lambda d: d["panels"][0].update(title="b"))
+    emulator.dashboard("s")["panels"][0]["title"] = "mutated by a caller"
+    emulator.dashboard_versions("s")[0]["data"]["panels"][0]["title"] = "mutated by a caller"
+    api.post("/api/dashboards/uid/s/restore", json={"version": 1})
+    emulator.edit_dashboard_as_user("s", lambda d: d["panels"][0].update(title="c"))
+    titles = [api.get(f"/api/dashboards/uid/s/versions/{n}").json()["data"]["panels"][0]["title"] for n in (1, 2, 3, 4)]
+    assert titles == ["a", "b", "a", "c"]
+    assert api.get("/api/dashboards/uid/s").json()["dashboard"]["panels"] == [{"title": "c"}]
+
+
 
 def test_search_filters(emulator, api):
     emulator.add_folder("ops", "Ops")

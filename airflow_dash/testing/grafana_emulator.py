@@ -142,6 +142,10 @@ class _Identity:
 
 @dataclass
 class _Dashboard:
+    """One stored dashboard. `data` (and a version's) is never changed in place, only replaced by a new
+    model: a version entry and an HTTP answer share it instead of copying it (they were most of the
+    emulator's time per save). What leaves the emulator to a caller in this process is a copy."""
+
     id: int
     uid: str
     title: str
@@ -660,8 +664,9 @@ class GrafanaEmulator:
             return self._save_response(dash)
 
     def _save_dashboard(self, cmd: dict[str, Any], user: str, *, restored_from: int = 0) -> _Dashboard:
-        """Grafana 11 PostDashboard + BuildSaveDashboardCommand + legacy store, under the lock."""
-        data = json_copy(cmd.get("dashboard") or {})
+        """Grafana 11 PostDashboard + BuildSaveDashboardCommand + legacy store, under the lock. `cmd` is the
+        emulator's own (a request body just parsed, or a copy): its dashboard is stored, not copied."""
+        data = cmd.get("dashboard") or {}
         overwrite = cmd.get("overwrite") is True
         message = _as_str(cmd.get("message"))
         if data.get("isFolder") is True:
@@ -789,13 +794,16 @@ class GrafanaEmulator:
                      restored_from: int = 0) -> None:
         entry = _Version(id=self._next_version_id, dashboard_id=dash.id, parent_version=parent,
                          restored_from=restored_from, version=dash.version, created=dash.updated,
-                         created_by=user, message=message, data=json_copy(dash.data))
+                         created_by=user, message=message, data=dash.data)  # shared: see _Dashboard
         self._next_version_id += 1
         self._versions.setdefault(dash.id, []).append(entry)
 
     @staticmethod
-    def _model_of(dash: _Dashboard) -> dict[str, Any]:
-        return {**json_copy(dash.data), "id": dash.id, "uid": dash.uid, "version": dash.version}
+    def _model_of(dash: _Dashboard, *, shared: bool = False) -> dict[str, Any]:
+        """The stored model with its server fields: a copy, or (`shared`, for an answer that is only
+        encoded) a new top level over the stored values."""
+        return {**(dash.data if shared else json_copy(dash.data)), "id": dash.id, "uid": dash.uid,
+                "version": dash.version}
 
     def _get_dashboard(self, identity: _Identity, params: list[str], query: Query, body: bytes) -> dict[str, Any]:
         with self._lock:
@@ -823,7 +831,7 @@ class GrafanaEmulator:
                 },
                 "publicDashboardEnabled": False, "isStarred": False,
             }
-            return {"dashboard": self._model_of(dash), "meta": meta}
+            return {"dashboard": self._model_of(dash, shared=True), "meta": meta}
 
     def _delete_dashboard(self, identity: _Identity, params: list[str], query: Query, body: bytes) -> dict[str, Any]:
         if identity.role == "Viewer":
