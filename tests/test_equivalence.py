@@ -40,7 +40,7 @@ from airflow_dash.live.verify import VARIABLES_ROW, iter_panels
 from airflow_dash.panels import Panel
 from tests.real_pipelines import AIRFLOW_KEYS, REPLAYS, SCRAPE, SYSTEM_KEYS, Pipelines, compiled, report, sources
 from tests.cli import run_cli as run
-from tests.test_real_data_airflow import DASHBOARDS_DIR
+from tests.test_real_data_airflow import DASHBOARDS_DIR, finite_points
 
 pytestmark = pytest.mark.slow
 
@@ -139,10 +139,11 @@ def _one_window_model(model: dict) -> dict:
     return model
 
 
-def _results(p: Pipelines, key: str, backend: str, time_range: TimeRange, one_window: bool):
-    model = compiled(AIRFLOW_KEYS)[(key, backend)]
-    source, _ = sources(p, backend)
-    results = verify_dashboard(_one_window_model(model) if one_window else model, source, time_range)
+def _results(p: Pipelines, keys: tuple[str, ...], key: str, backend: str, time_range: TimeRange,
+             one_window: bool = False) -> dict[tuple[str, str, str], list]:
+    """The live results of dashboard `key` (compiled with `keys`) on `backend`, per (row, panel, ref id)."""
+    model = compiled(keys)[(key, backend)]
+    results = verify_dashboard(_one_window_model(model) if one_window else model, sources(p, backend), time_range)
     by_target: dict[tuple[str, str, str], list] = {}
     for result in results:
         if result.row_title != VARIABLES_ROW:
@@ -194,7 +195,7 @@ def _reduce(kind: str, signal: Signal, results, w: float) -> dict[tuple, float]:
     for result in results:
         assert result.error is None, (result.panel_title, result.error)
         for series in result.series:
-            values = [(t, v) for t, v in series.points if v is not None and math.isfinite(v)]
+            values = finite_points(series)
             if not values:
                 continue
             key = _key(signal, series.label_map)
@@ -311,8 +312,8 @@ def table(pipelines) -> list[Row]:
         last_data = p.window.end + 20  # the final flush and scrapes are in before the fixture returns
         window = _window_s(p, last_data)
         for key in AIRFLOW_KEYS:
-            native = {b: _results(p, key, b, p.time_range, False) for b in BACKEND_NAMES}
-            one = {b: _results(p, key, b, window[1], True) for b in BACKEND_NAMES} if window else None
+            native = {b: _results(p, AIRFLOW_KEYS, key, b, p.time_range) for b in BACKEND_NAMES}
+            one = {b: _results(p, AIRFLOW_KEYS, key, b, window[1], True) for b in BACKEND_NAMES} if window else None
             for target in _targets(key):
                 prom_text = BACKENDS["prometheus"].render(target.signal, {}).query \
                     if target.refs["prometheus"] else ""
@@ -452,7 +453,7 @@ def _system_points(signal: Signal, backend: str, results) -> dict[tuple, list[tu
     for result in results:
         assert result.error is None, (result.panel_title, result.error)
         for series in result.series:
-            values = [(t, v) for t, v in series.points if v is not None and math.isfinite(v)]
+            values = finite_points(series)
             if values:
                 out.setdefault(_system_key(signal, backend, series.label_map), []).extend(values)
     return out
@@ -488,14 +489,7 @@ def _system_compare(row: SystemRow, points: dict[str, dict[tuple, list[tuple[flo
 @pytest.fixture(scope="module")
 def system_table(pipelines) -> list[SystemRow]:
     p = pipelines[next(iter(REPLAYS))]
-    results = {}
-    for backend in BACKEND_NAMES:
-        source, _ = sources(p, backend)
-        by_target: dict[tuple[str, str, str], list] = {}
-        for result in verify_dashboard(compiled(SYSTEM_KEYS)[("system", backend)], source, p.time_range):
-            if result.row_title != VARIABLES_ROW:
-                by_target.setdefault((result.row_title, result.panel_title, result.ref_id), []).append(result)
-        results[backend] = by_target
+    results = {b: _results(p, SYSTEM_KEYS, "system", b, p.time_range) for b in BACKEND_NAMES}
     rows = []
     for target in _targets("system"):
         row = SystemRow(target)

@@ -30,10 +30,10 @@ from tests.airflow_pipeline import our_prometheus_mapper, our_telegraf_mapper, p
 from tests.components import TELEGRAF_HOST
 from tests.real_components import parse_exposition
 from tests.real_pipelines import (
-    AIRFLOW_KEYS, FLUSH_S, MISSING_TAGGED, REPLAYS, SYSTEM_KEYS, TAGGED, Pipelines, compiled, flux_finite, missing_in, sources,
+    AIRFLOW_KEYS, FLUSH_S, MISSING_TAGGED, REPLAYS, SYSTEM_KEYS, TAGGED, Pipelines, compiled, missing_in, sources,
 )
 from tests.statsd_capture import FIXTURE_DIR, parse_capture
-from tests.test_real_data_airflow import CAPTURES, assert_verified, capture_has, check_results
+from tests.test_real_data_airflow import CAPTURES, assert_verified, capture_has, check_results, has_finite_values
 
 pytestmark = pytest.mark.slow
 
@@ -53,29 +53,19 @@ def test_missing_tagged_lists_only_metrics_the_captures_lack(cap_name):
 @pytest.mark.parametrize("key", AIRFLOW_KEYS)
 def test_airflow_dashboards_on_the_real_pipelines(pipelines, cap_name, key, backend):
     p = pipelines[cap_name]
-    source, finite = sources(p, backend)
-    results = verify_dashboard(compiled(AIRFLOW_KEYS)[(key, backend)], source, p.time_range)
-    assert_verified(results, backend, cap_name, finite, missing_in(cap_name))
+    results = verify_dashboard(compiled(AIRFLOW_KEYS)[(key, backend)], sources(p, backend), p.time_range)
+    assert_verified(results, backend, cap_name, missing_in(cap_name))
 
 
 # --- every System panel on the Telegraf backends (real system inputs of this host) ----------------------------
 
 
-def _system_results(p: Pipelines, backend: str):
-    source, finite = sources(p, backend)
-    results = verify_dashboard(compiled(SYSTEM_KEYS)[("system", backend)], source, p.time_range)
-    return results, finite
-
-
-def _empty(results, finite) -> list[str]:
-    return [f"{r.row_title}/{r.panel_title}/{r.ref_id}: {r.status} {r.error or ''} {r.interpolated}"
-            for r in results if r.status != "ok" or (r.row_title != VARIABLES_ROW and not finite(r))]
-
-
 @pytest.mark.parametrize("backend", ["flux", "influxql"])
 def test_system_dashboard_on_real_telegraf(pipelines, backend):
-    results, finite = _system_results(pipelines[CAPTURES[0]], backend)
-    empty = _empty(results, finite)
+    p = pipelines[CAPTURES[0]]
+    results = verify_dashboard(compiled(SYSTEM_KEYS)[("system", backend)], sources(p, backend), p.time_range)
+    empty = [f"{r.row_title}/{r.panel_title}/{r.ref_id}: {r.status} {r.error or ''} {r.interpolated}"
+             for r in results if r.status != "ok" or (r.row_title != VARIABLES_ROW and not has_finite_values(r))]
     assert empty == [], "\n".join(empty) + "\n\n" + format_results(results)
 
 
@@ -86,7 +76,7 @@ def test_the_checks_fail_on_an_empty_bucket(pipelines, influxdb_v2):
     empty = FluxLive(p.influx2.url, p.influx2.org, p.influx2.token, bucket="empty", min_interval=f"{FLUSH_S}s")
     results = verify_dashboard(compiled(AIRFLOW_KEYS)[("airflow-overview", "flux")], empty, p.time_range)
     targets = [r for r in results if r.row_title != VARIABLES_ROW]
-    problems, exempt = check_results(results, "flux", p.name, flux_finite(p))
+    problems, exempt = check_results(results, "flux", p.name)
     assert targets and len(problems) >= len(targets) - len(exempt), problems
 
 
@@ -200,8 +190,7 @@ def _capture_task_ids(cap_name: str) -> set[str]:
 @pytest.mark.parametrize("cap_name", REPLAYS)
 def test_task_variable_lists_every_task_of_the_capture(pipelines, cap_name, backend):
     p = pipelines[cap_name]
-    source, _ = sources(p, backend)
-    values, _ = resolve_variables(compiled(AIRFLOW_KEYS)[("airflow-dag", backend)], source, p.time_range)
+    values, _ = resolve_variables(compiled(AIRFLOW_KEYS)[("airflow-dag", backend)], sources(p, backend), p.time_range)
     expected = _capture_task_ids(cap_name)
     assert len(expected) >= 10
     assert set(values["task_id"].values) == expected
