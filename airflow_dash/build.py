@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from airflow_dash.alert_rules import CompiledAlerts
     from airflow_dash.compile import CompiledDashboard, CompiledQuery
     from airflow_dash.dashboard import Dashboard
+    from airflow_dash.validate import QueryChecks
 
 ALERTS_OUT = "alerts"  # OUT/alerts/<backend>/...: YAML only, so `publish --from-dir OUT` never takes it for a dashboard
 
@@ -45,10 +46,12 @@ def compile_dashboards(
     datasource_uids: Mapping[str, str] | None = None,
     datasource_regexes: Mapping[str, str] | None = None,
     loaded: Sequence[Dashboard] | None = None,
+    checks: QueryChecks | None = None,
 ) -> list[CompiledDashboard]:
     """Compile the named dashboards (default all) for the given backends (default all).
     `dashboards_dir` is a directory, or a DashboardSource (bundled dashboards plus a directory); `loaded`: its
-    dashboards when the caller has already loaded them."""
+    dashboards when the caller has already loaded them. With `checks`, each backend's queries are added to it
+    as soon as that backend is compiled, the backends whose checker streams (runs beside us) first."""
     from airflow_dash.backends import BACKENDS, get_backend
     from airflow_dash.compile import compile_all
     from airflow_dash.discovery import select_dashboards
@@ -57,13 +60,26 @@ def compile_dashboards(
         get_backend(backend)
     dashboards = list(loaded) if loaded is not None else as_source(dashboards_dir).load()
     selected = select_dashboards(dashboards, list(names or ()))
+    wanted = {d.key for d in selected}
+    requested = list(backends or BACKENDS)
+    by_backend: dict[str, list[CompiledDashboard]] = {}
+    if checks is not None:
+        from airflow_dash.validate import STREAMING
+
+        order = sorted(requested, key=lambda name: BACKENDS[name].language not in STREAMING)
+    else:
+        order = requested
     try:
-        # Links may point at any dashboard in the directory, so compile uids for all of them.
-        compiled = compile_all(dashboards, list(backends or BACKENDS), datasource_uids, datasource_regexes)
+        for backend in order:
+            # Links may point at any dashboard in the directory, so compile uids for all of them.
+            compiled = compile_all(dashboards, [backend], datasource_uids, datasource_regexes)
+            by_backend[backend] = [c for c in compiled if c.name in wanted]
+            if checks is not None:
+                for language, texts in _dashboard_texts(by_backend[backend]).items():
+                    checks.add(language, texts)
     except ValueError as exc:
         raise UserError(f"dashboard definition error: {exc}") from exc
-    wanted = {d.key for d in selected}
-    return [c for c in compiled if c.name in wanted]
+    return [c for backend in requested for c in by_backend[backend]]
 
 
 def local_definitions(dashboards: Sequence[Dashboard]) -> list[tuple[str, str | None]]:
@@ -89,15 +105,20 @@ def _dashboard_texts(compiled: Sequence[CompiledDashboard]) -> dict[str, list[st
     return by_language
 
 
-def _check_texts(texts_by_language: Mapping[str, Sequence[str]], cache: bool) -> dict[str, Any]:
-    from airflow_dash.validate import check_all
+def query_checks(cache: bool = True) -> QueryChecks:
+    """A QueryChecks for a build: with `cache`, over the per-user check cache."""
+    from airflow_dash.validate import QueryChecks
 
-    check_cache = None
-    if cache:
-        from airflow_dash.validate.cache import CheckCache
+    if not cache:
+        return QueryChecks()
+    from airflow_dash.validate.cache import CheckCache
 
-        check_cache = CheckCache()
-    return check_all(texts_by_language, check_cache)
+    return QueryChecks(CheckCache())
+
+
+def _check_texts(texts_by_language: Mapping[str, Sequence[str]], cache: bool,
+                 checks: QueryChecks | None = None) -> dict[str, Any]:
+    return (checks or query_checks(cache)).results(texts_by_language)
 
 
 def _dashboard_problems(compiled: Sequence[CompiledDashboard], results: Mapping[str, Any]) -> list[InvalidQuery]:
@@ -112,12 +133,14 @@ def _dashboard_problems(compiled: Sequence[CompiledDashboard], results: Mapping[
     return problems
 
 
-def validate_or_fail(compiled: Sequence[CompiledDashboard], cache: bool = True, alerts: CompiledAlerts | None = None) -> None:
-    """Every dashboard query (and every rule query of `alerts`) checked in one pass: one node process at most."""
+def validate_or_fail(compiled: Sequence[CompiledDashboard], cache: bool = True, alerts: CompiledAlerts | None = None,
+                     checks: QueryChecks | None = None) -> None:
+    """Every dashboard query (and every rule query of `alerts`) checked in one pass: one node process at most.
+    `checks`: the QueryChecks the queries were added to while compiling (see compile_dashboards)."""
     texts = _dashboard_texts(compiled)
     for language, _, text in alerts.queries() if alerts is not None else ():
         texts[language].append(text)
-    results = _check_texts(texts, cache)
+    results = _check_texts(texts, cache, checks)
     problems = _dashboard_problems(compiled, results)
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
@@ -315,11 +338,12 @@ def _build(names: Sequence[str] | None, backends: Sequence[str] | None, out: Pat
            recorder: build_cache.BuildRecorder | None) -> BuildResult:
     from airflow_dash.alert_rules import CompiledAlerts
 
-    compiled = compile_dashboards(names, backends, dashboards_dir, datasource_uids, datasource_regexes)
+    checks = query_checks(cache) if validate else None  # fed while compiling: node checks Flux meanwhile
+    compiled = compile_dashboards(names, backends, dashboards_dir, datasource_uids, datasource_regexes, checks=checks)
     alerts = CompiledAlerts(None, {}) if names else compile_alert_rules(
         backends, dashboards_dir, alerts_dir, datasource_uids, compiled=compiled)
     if validate:
-        validate_or_fail(compiled, cache, alerts)
+        validate_or_fail(compiled, cache, alerts, checks)
     written = write_dashboards(compiled, out, replace_all=not names)
     alert_files = write_alerts(alerts, out) if not names else []
     if recorder is not None:

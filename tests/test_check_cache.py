@@ -167,15 +167,31 @@ def test_concurrent_builds_share_the_cache_without_losing_or_mixing_results(tmp_
     assert all(problems[0].message == "bad " + text and problems[0].column == len(text) for text, problems in found.items())
 
 
+class FakeStream:
+    """Stands in for FluxChecks (validate.STREAMING): `started` when texts are added, `answer` gives results."""
+
+    def __init__(self, answer, log):
+        self.answer, self.log, self.added = answer, log, []
+
+    def add(self, texts):
+        self.log.append("flux started")
+        self.added += texts
+
+    def results(self, texts):
+        return self.answer(texts)
+
+    def close(self):
+        self.log.append("flux closed")
+
+
 def test_the_out_of_process_checker_runs_while_the_others_check(monkeypatch):
-    """Flux starts first and the in-process checkers run meanwhile: the fake Flux checker only returns
-    once the PromQL one has run, which could not happen if they ran one after the other."""
+    """Flux gets its texts first and the in-process checkers run meanwhile: the fake Flux checker only answers
+    once the PromQL one has run, and it was started before PromQL ran."""
     promql_ran = threading.Event()
     order = []
 
     def flux(texts):
-        order.append("flux started")
-        assert promql_ran.wait(timeout=60), "PromQL was not checked while Flux ran"
+        assert promql_ran.is_set(), "Flux results were awaited before PromQL was checked"
         return [[] for _ in texts]
 
     def promql(texts):
@@ -183,11 +199,11 @@ def test_the_out_of_process_checker_runs_while_the_others_check(monkeypatch):
         promql_ran.set()
         return [[] for _ in texts]
 
-    monkeypatch.setitem(validate.CHECKERS, "flux", flux)
+    monkeypatch.setitem(validate.STREAMING, "flux", lambda: FakeStream(flux, order))
     monkeypatch.setitem(validate.CHECKERS, "promql", promql)
     result = check_all({"promql": ["up"], "flux": ["x"]})
     assert result == {"promql": {"up": []}, "flux": {"x": []}}
-    assert order == ["flux started", "promql"]
+    assert order == ["flux started", "promql", "flux closed"]
 
 
 def test_errors_are_raised_in_language_order_after_every_checker_finished(monkeypatch):
@@ -199,11 +215,39 @@ def test_errors_are_raised_in_language_order_after_every_checker_finished(monkey
             raise CheckerUnavailable(f"{name} is missing")
         return checker
 
-    monkeypatch.setitem(validate.CHECKERS, "flux", failing("flux"))
+    monkeypatch.setitem(validate.STREAMING, "flux", lambda: FakeStream(failing("flux"), []))
     monkeypatch.setitem(validate.CHECKERS, "promql", failing("promql"))
     with pytest.raises(CheckerUnavailable, match="flux is missing"):
         check_all({"promql": ["up"], "flux": ["x"]})
     assert sorted(finished) == ["flux", "promql"]
+
+
+def test_a_build_sends_flux_queries_to_the_checker_before_it_compiles_the_other_backends(monkeypatch, tmp_path):
+    """The streaming checker gets the Flux dashboards' queries first, while the other backends still compile."""
+    from airflow_dash import compile as compile_module
+    from airflow_dash.build import build_all
+
+    log = []
+    real_compile_all = compile_module.compile_all
+
+    def logging_compile_all(dashboards, backends=None, *args, **kwargs):
+        log.append(f"compile {','.join(backends)}")
+        return real_compile_all(dashboards, backends, *args, **kwargs)
+
+    monkeypatch.setattr(compile_module, "compile_all", logging_compile_all)
+    streams = []
+
+    def stream():
+        streams.append(FakeStream(lambda texts: [[] for _ in texts], log))
+        return streams[-1]
+
+    monkeypatch.setitem(validate.STREAMING, "flux", stream)
+    build_all(out=tmp_path / "out", dashboards_dir=ROOT / "dashboards", cache=False)
+    assert log[:4] == ["compile flux", "flux started", "compile prometheus", "compile influxql"]
+    assert log[4:] == ["flux started", "flux closed"]  # then the alert rules' Flux queries, then the answers
+    [only] = streams
+    assert len(only.added) > 100 and all("from(" in text or "import" in text for text in only.added)
+    assert (tmp_path / "out" / "flux").is_dir() and (tmp_path / "out" / "prometheus").is_dir()
 
 
 @needs_node

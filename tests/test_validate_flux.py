@@ -157,3 +157,46 @@ def test_a_checker_started_early_with_other_node_modules_is_not_used(tmp_path, m
     before = node_launch_count()
     assert check_flux([GRAFANA_PANEL]) == [[]]
     assert node_launch_count() - before == 1 and early.returncode is not None and not flux_module._started
+
+
+# --- the node process's failures, reported in one line each ----------------------------------------------------
+
+
+def _fake_checker(tmp_path, monkeypatch, source: str):
+    from airflow_dash.validate import flux as flux_module
+
+    script = tmp_path / "fake_check.mjs"
+    script.write_text(source)
+    monkeypatch.setattr(flux_module, "CHECKER_SCRIPT", script)
+    return flux_module
+
+
+def test_a_checker_that_stops_answering_is_killed_and_reported_as_a_timeout(tmp_path, monkeypatch):
+    flux_module = _fake_checker(tmp_path, monkeypatch, "setInterval(() => {}, 1000);\n")
+    monkeypatch.setattr(flux_module, "TIMEOUT_SECONDS", 1)
+    with pytest.raises(Exception) as raised:
+        check_flux([GRAFANA_PANEL])
+    assert str(raised.value) == "Flux checker timed out after 1s"
+
+
+def test_a_checker_that_crashes_is_reported_with_its_last_stderr_line(tmp_path, monkeypatch):
+    _fake_checker(tmp_path, monkeypatch, 'console.error("INFO starting");\nconsole.error("Error: wasm trap");\nprocess.exit(1);\n')
+    with pytest.raises(Exception) as raised:
+        check_flux([GRAFANA_PANEL])
+    assert str(raised.value) == "Flux checker failed (exit 1): Error: wasm trap"
+
+
+def test_a_checker_that_finds_its_package_unusable_says_so_with_the_install_hint(tmp_path, monkeypatch):
+    _fake_checker(tmp_path, monkeypatch, 'process.stdout.write(JSON.stringify({unavailable: "flux-lsp-browser has an unexpected layout"}));\nprocess.exit(3);\n')
+    with pytest.raises(CheckerUnavailable) as raised:
+        check_flux([GRAFANA_PANEL])
+    assert str(raised.value).startswith("flux-lsp-browser has an unexpected layout: run `airflow-dash setup-flux-checker`")
+
+
+def test_batches_larger_than_a_pipe_buffer_go_through_one_process():
+    # 3,000 distinct shapes (~1 MB in, ~9 KB out): the writer thread streams while node answers.
+    queries = [f'x{i} = {i}\nfrom(bucket: v.defaultBucket) |> range(start: v.timeRangeStart) |> limit(n: x{i})' + " " * 300
+               for i in range(3000)]
+    before = node_launch_count()
+    assert check_flux(queries) == [[]] * 3000
+    assert node_launch_count() - before == 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import shutil
+import time
 
 import pytest
 
@@ -23,8 +24,10 @@ def exact_and_fast(texts: list[str]) -> list[tuple[bool, bool]]:
     """Per substituted text: (the exact check finds errors, the fast check of its shape finds errors)."""
     checker = flux_module._CheckerProcess()
     try:
-        exact = checker.check(texts, GRAFANA_PRELUDE)
-        fast = checker.check([with_inline_prelude(flux_shape(text)) for text in texts], "")
+        exact_batch = checker.send(texts, GRAFANA_PRELUDE)
+        fast_batch = checker.send([with_inline_prelude(flux_shape(text)) for text in texts], "")
+        deadline = time.monotonic() + 300
+        exact, fast = checker.answer(exact_batch, deadline), checker.answer(fast_batch, deadline)
     finally:
         checker.close()
     return [(bool(e), bool(f)) for e, f in zip(exact, fast)]
@@ -115,13 +118,13 @@ def test_no_mutant_the_exact_check_rejects_passes_the_fast_path():
 
 def test_only_the_members_of_a_failing_shape_are_checked_one_by_one(monkeypatch):
     sent: list[tuple[int, str]] = []
-    original = flux_module._CheckerProcess.check
+    original = flux_module._CheckerProcess.send
 
     def recording(self, scripts, prelude):
         sent.append((len(scripts), prelude))
         return original(self, scripts, prelude)
 
-    monkeypatch.setattr(flux_module._CheckerProcess, "check", recording)
+    monkeypatch.setattr(flux_module._CheckerProcess, "send", recording)
     good = [f'from(bucket: "b{i}") |> range(start: v.timeRangeStart) |> filter(fn: (r) => r.host == "h{i}")' for i in range(20)]
     bad = [f'from(bucket: "b{i}") |> range(start: v.timeRangeStart) |> meen()' for i in range(5)]
     results = check_flux(good + bad)

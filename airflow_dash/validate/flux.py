@@ -9,14 +9,16 @@ shape failed (see flux_check.mjs), which is what every reported problem comes fr
 
 from __future__ import annotations
 
+import collections
 import json
 import os
+import queue
 import re
 import shutil
 import subprocess
 import threading
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -260,63 +262,165 @@ def _take_started(runtime: tuple[str, Path]) -> subprocess.Popen[str] | None:
 
 
 class _CheckerProcess:
-    """One node process running flux_check.mjs: batches go in as JSON lines, one answer line each."""
+    """One node process running flux_check.mjs: batches go in as JSON lines, one answer line each.
+
+    Threads do the pipe I/O, so sending never blocks the caller (node reads a batch only after answering
+    the one before), and node never blocks on a full stdout or stderr pipe."""
 
     def __init__(self) -> None:
         node, node_modules = _require_runtime()
         self.process = _take_started((node, node_modules)) or _launch(node, node_modules)
-        self.timed_out = False
+        self._outgoing: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        self._answers: list[list[list[dict[str, Any]]]] = []
+        self._unavailable: str | None = None
+        self._stderr_tail: collections.deque[str] = collections.deque(maxlen=20)
+        self._changed = threading.Condition()
+        self._ended = False
+        self._sent = 0
+        self._threads = [threading.Thread(target=target, name=f"flux-check-{target.__name__}", daemon=True)
+                         for target in (self._write, self._read, self._drain_stderr)]
+        for thread in self._threads:
+            thread.start()
 
-    def kill_for_timeout(self) -> None:
-        self.timed_out = True
-        self.process.kill()
+    def send(self, scripts: list[str], prelude: str) -> int:
+        """Queue a batch (`prelude`, "" for none, is a second file of each script's package); its number."""
+        self._outgoing.put(json.dumps({"scripts": scripts, "prelude": prelude}) + "\n")
+        self._sent += 1
+        return self._sent - 1
 
-    def check(self, scripts: list[str], prelude: str) -> list[list[dict[str, Any]]]:
-        """Each script's errors; `prelude` ("" for none) is a second file of each script's package."""
-        assert self.process.stdin is not None and self.process.stdout is not None
+    def answer(self, batch: int, deadline: float) -> list[list[dict[str, Any]]]:
+        """Each script's errors in batch number `batch`, waiting until `deadline` (a time.monotonic())."""
+        with self._changed:
+            while len(self._answers) <= batch and not self._ended:
+                if not self._changed.wait(timeout=max(0.0, deadline - time.monotonic())):
+                    self.process.kill()
+                    raise OperationError(f"Flux checker timed out after {TIMEOUT_SECONDS}s")
+            if len(self._answers) > batch:
+                return self._answers[batch]
+        raise self._failure()
+
+    def _failure(self) -> Exception:
+        self.process.wait()
+        for thread in self._threads[1:]:
+            thread.join()
+        if self._unavailable is not None:
+            return CheckerUnavailable(f"{self._unavailable}: {INSTALL_HINT}")
+        last_line = (self._stderr_tail or ["no output"])[-1]
+        return OperationError(f"Flux checker failed (exit {self.process.returncode}): {last_line}")
+
+    def _write(self) -> None:
+        assert self.process.stdin is not None
         try:
-            self.process.stdin.write(json.dumps({"scripts": scripts, "prelude": prelude}) + "\n")
-            self.process.stdin.flush()
-        except (BrokenPipeError, OSError):
-            pass  # the process ended early (e.g. node too old): its exit code and output say why, below
-        answer = self.process.stdout.readline()
-        if not answer:
-            self._raise_ended()
-        problems: list[list[dict[str, Any]]] = json.loads(answer)
-        return problems
+            while (line := self._outgoing.get()) is not None:
+                self.process.stdin.write(line)
+                self.process.stdin.flush()
+            self.process.stdin.close()
+        except (BrokenPipeError, OSError, ValueError):
+            pass  # the process ended early (e.g. node too old): its exit code and output say why
 
-    def _raise_ended(self) -> None:
-        stdout, stderr = self._finish()
-        if self.timed_out:
-            raise OperationError(f"Flux checker timed out after {TIMEOUT_SECONDS}s")
-        if self.process.returncode == 3:
-            raise CheckerUnavailable(f"{json.loads(stdout)['unavailable']}: {INSTALL_HINT}")
-        last_line = (stderr.strip().splitlines() or ["no output"])[-1]
-        raise OperationError(f"Flux checker failed (exit {self.process.returncode}): {last_line}")
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            answer = json.loads(line)
+            with self._changed:
+                if isinstance(answer, dict):  # {"unavailable": why}, then exit 3
+                    self._unavailable = str(answer.get("unavailable"))
+                else:
+                    self._answers.append(answer)
+                self._changed.notify_all()
+        with self._changed:
+            self._ended = True
+            self._changed.notify_all()
 
-    def _finish(self) -> tuple[str, str]:
-        try:
-            return self.process.communicate(timeout=TIMEOUT_SECONDS)
-        except subprocess.TimeoutExpired as error:
-            self.process.kill()
-            self.process.communicate()
-            raise OperationError(f"Flux checker timed out after {TIMEOUT_SECONDS}s") from error
+    def _drain_stderr(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            if line.strip():
+                self._stderr_tail.append(line.strip())
 
     def close(self) -> None:
-        if self.process.poll() is None:
-            self._finish()
+        """End the process: its stdin closes after the queued batches, then node exits."""
+        self._outgoing.put(None)
+        try:
+            self.process.wait(timeout=TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        for thread in self._threads:
+            thread.join()
+        for stream in (self.process.stdout, self.process.stderr):
+            if stream is not None:
+                stream.close()
 
 
-@contextmanager
-def _watchdog(checker: _CheckerProcess) -> Iterator[None]:
-    """Kill a checker that has not answered everything within TIMEOUT_SECONDS (reported as a timeout)."""
-    timer = threading.Timer(TIMEOUT_SECONDS, checker.kill_for_timeout)
-    timer.daemon = True
-    timer.start()
-    try:
-        yield
-    finally:
-        timer.cancel()
+class FluxChecks:
+    """Flux queries checked as they arrive: each `add` sends its new shapes to node at once, so node checks
+    them while the caller goes on (e.g. compiles the next dashboard); `results` waits for the answers.
+
+    Fast path first: queries that differ only in the text of plain string literals type-check alike, so
+    one text per such shape is checked, with Grafana's `v` record declared inline (one file instead of
+    two). Only the queries of a shape that has errors are checked again one by one, the exact way
+    (`v` in a second file of the package), so every reported message and position is the exact check's.
+    """
+
+    def __init__(self) -> None:
+        self._substitutions: dict[str, Substitution] = {}
+        self._shape_of: dict[str, str] = {}
+        self._shape_batch: dict[str, tuple[int, int]] = {}  # shape -> (batch, index in it)
+        self._checker: _CheckerProcess | None = None
+
+    def add(self, queries: Iterable[str]) -> None:
+        """Start checking `queries` (texts seen before are not sent again). Raises CheckerUnavailable."""
+        new_shapes: list[str] = []
+        for query in queries:
+            if query in self._shape_of:
+                continue
+            substitution = self._substitutions[query] = substitute_flux(query)
+            shape = self._shape_of[query] = flux_shape(substitution.text)
+            if shape not in self._shape_batch and shape not in new_shapes:
+                new_shapes.append(shape)
+        if new_shapes:
+            if self._checker is None:
+                self._checker = _CheckerProcess()
+            batch = self._checker.send([with_inline_prelude(shape) for shape in new_shapes], "")
+            for index, shape in enumerate(new_shapes):
+                self._shape_batch[shape] = (batch, index)
+
+    def results(self, queries: Sequence[str]) -> list[list[QueryProblem]]:
+        """One problem list per query (each added before, or added now); then the node process is ended."""
+        try:
+            self.add(queries)
+            deadline = time.monotonic() + TIMEOUT_SECONDS
+            diagnostics_of: dict[str, list[dict[str, Any]]] = {}
+            checker = self._checker
+            if checker is not None:
+                suspects = [query for query in dict.fromkeys(queries) if self._shape_errors(checker, query, deadline)]
+                if suspects:
+                    batch = checker.send([self._substitutions[query].text for query in suspects], GRAFANA_PRELUDE)
+                    diagnostics_of = dict(zip(suspects, checker.answer(batch, deadline)))
+        finally:
+            self.close()
+        return [self._problems(query, diagnostics_of.get(query, [])) for query in queries]
+
+    def _shape_errors(self, checker: _CheckerProcess, query: str, deadline: float) -> list[dict[str, Any]]:
+        batch, index = self._shape_batch[self._shape_of[query]]
+        return checker.answer(batch, deadline)[index]
+
+    def _problems(self, query: str, diagnostics: list[dict[str, Any]]) -> list[QueryProblem]:
+        found = []
+        for diagnostic in diagnostics:
+            line, column = self._substitutions[query].original_position(diagnostic["line"], diagnostic["column"])
+            message = " ".join(diagnostic["message"].split())
+            found.append(QueryProblem(LANGUAGE, query, message, line, column))
+        if not query.strip():
+            found.append(QueryProblem(LANGUAGE, query, "empty query"))
+        return found
+
+    def close(self) -> None:
+        """End the node process, if one was started (results does this itself)."""
+        checker, self._checker = self._checker, None
+        if checker is not None:
+            checker.close()
 
 
 def check_flux(queries: Sequence[str]) -> list[list[QueryProblem]]:
@@ -324,35 +428,8 @@ def check_flux(queries: Sequence[str]) -> list[list[QueryProblem]]:
 
     Reports errors only (syntax, undefined identifiers, types, builtin signatures); flux-lsp's
     warnings and hints (e.g. "experimental features can change") are dropped.
-    Raises CheckerUnavailable when node or the npm package is missing.
-
-    Fast path first: queries that differ only in the text of plain string literals type-check alike, so
-    one text per such shape is checked, with Grafana's `v` record declared inline (one file instead of
-    two). Only the queries of a shape that has errors are checked again one by one, the exact way
-    (`v` in a second file of the package), so every reported message and position is the exact check's.
+    Raises CheckerUnavailable when node or the npm package is missing. See FluxChecks for how.
     """
     if not queries:
         return []
-    substitutions = [substitute_flux(query) for query in queries]
-    shapes = [flux_shape(s.text) for s in substitutions]
-    distinct = list(dict.fromkeys(shapes))
-    checker = _CheckerProcess()
-    try:
-        with _watchdog(checker):
-            shape_errors = dict(zip(distinct, checker.check([with_inline_prelude(shape) for shape in distinct], "")))
-            suspects = [index for index, shape in enumerate(shapes) if shape_errors[shape]]
-            exact = checker.check([substitutions[index].text for index in suspects], GRAFANA_PRELUDE) if suspects else []
-    finally:
-        checker.close()
-    diagnostics_of: dict[int, list[dict[str, Any]]] = dict(zip(suspects, exact))
-    problems = []
-    for index, (query, substitution) in enumerate(zip(queries, substitutions)):
-        found = []
-        for diagnostic in diagnostics_of.get(index, []):
-            line, column = substitution.original_position(diagnostic["line"], diagnostic["column"])
-            message = " ".join(diagnostic["message"].split())
-            found.append(QueryProblem(LANGUAGE, query, message, line, column))
-        if not query.strip():
-            found.append(QueryProblem(LANGUAGE, query, "empty query"))
-        problems.append(found)
-    return problems
+    return FluxChecks().results(queries)
