@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -230,19 +231,30 @@ def test_no_cache_neither_reads_nor_writes_a_record_and_a_damaged_record_is_only
     assert build(project) == "unchanged"
 
 
-def test_a_build_racing_a_change_to_its_dashboards_is_not_recorded(project, monkeypatch):
-    monkeypatch.chdir(project)
+def _direct_build(project: Path) -> tuple[dict, Callable[[], Callable[[], bool]]]:
+    """The request of a build of `project`'s dashboards (run from `project`), and `start`: a build starts (its
+    recorder takes stock) and returns `finish`, which records it as having written one output file (True) or not."""
     request = build_cache.build_request(names=[], backends=["prometheus"], out="out", dashboards_dir="dashboards",
                                         bundled=False, alerts_dir=None, datasource_uids={}, datasource_regexes={})
     (project / "out").mkdir()
     written = project / "out" / "x.json"
     written.write_text("{}\n")
-    recorder = build_cache.BuildRecorder(request, [str(project / "dashboards")])
+
+    def start() -> Callable[[], bool]:
+        recorder = build_cache.BuildRecorder(request, [str(project / "dashboards")])
+        return lambda: recorder.record(validated_languages=None, dashboards=[written], alerts=[], owned_dirs=[])
+
+    return request, start
+
+
+def test_a_build_racing_a_change_to_its_dashboards_is_not_recorded(project, monkeypatch):
+    monkeypatch.chdir(project)
+    request, start = _direct_build(project)
+    finish = start()
     (project / "dashboards" / "mini.py").write_text(MODULE + "\n")  # same size or not, it is another file now
-    assert not recorder.record(validated_languages=None, dashboards=[written], alerts=[], owned_dirs=[])
+    assert not finish()
     settle(project / "dashboards")
-    recorder = build_cache.BuildRecorder(request, [str(project / "dashboards")])
-    assert recorder.record(validated_languages=None, dashboards=[written], alerts=[], owned_dirs=[])
+    assert start()()
     assert build_cache.lookup(request, validate=False) is not None
     assert build_cache.lookup(request, validate=True) is None
 
@@ -253,20 +265,14 @@ def test_a_build_started_right_after_an_edit_to_its_dashboards_is_not_recorded(p
     Like a module outside the dashboards directory, a build started less than RACY_NS after an edit to one of
     its files is not recorded; started later, it is."""
     monkeypatch.chdir(project)
-    request = build_cache.build_request(names=[], backends=["prometheus"], out="out", dashboards_dir="dashboards",
-                                        bundled=False, alerts_dir=None, datasource_uids={}, datasource_regexes={})
-    (project / "out").mkdir()
-    written = project / "out" / "x.json"
-    written.write_text("{}\n")
+    request, start = _direct_build(project)
     mini = project / "dashboards" / "mini.py"
     mini.write_text(MODULE.replace('"Mini"', '"Mino"'))  # the size of the fixture's: only the times tell them apart
     assert mini.stat().st_size == len(MODULE)
-    recorder = build_cache.BuildRecorder(request, [str(project / "dashboards")])
-    assert not recorder.record(validated_languages=None, dashboards=[written], alerts=[], owned_dirs=[])
+    assert not start()()
     assert build_cache.lookup(request, validate=False) is None
     settle(project / "dashboards")
-    recorder = build_cache.BuildRecorder(request, [str(project / "dashboards")])
-    assert recorder.record(validated_languages=None, dashboards=[written], alerts=[], owned_dirs=[])
+    assert start()()
     assert build_cache.lookup(request, validate=False) is not None
 
 
