@@ -16,6 +16,7 @@ container using two cores shows 200%.
 """
 
 from dataclasses import replace
+from typing import Any
 
 from airflow_dash.catalog.dimensions import CONTAINER, DOCKER_HOST
 from airflow_dash.catalog.model import COUNTER, PromDefinition, PromScope, Signal, TelegrafSeries, Unsupported
@@ -31,6 +32,11 @@ def _named(s: PromScope, name: str) -> P.Selector:
     if "name" not in s.filters:
         selector = selector.where(name=NAMED)
     return selector
+
+
+def _per_docker_host(**fields: Any) -> Signal:
+    """A signal with one series per Docker host, filtered by the host variable (the host's own figures)."""
+    return Signal(dimensions=(DOCKER_HOST,), group_by=(DOCKER_HOST,), **fields)
 
 
 def _per_container(key: str, title: str, unit: str, description: str, prometheus: PromDefinition | Unsupported,
@@ -50,7 +56,7 @@ def _per_container(key: str, title: str, unit: str, description: str, prometheus
 
 # --- overview -----------------------------------------------------------------------------------------------
 
-containers_running = Signal(
+containers_running = _per_docker_host(
     key="docker.containers_running",
     title="Running containers",
     unit="short",
@@ -58,30 +64,24 @@ containers_running = Signal(
     "webserver, triggerer) stopped or are restarting: check their uptime below and `docker ps -a`.",
     prometheus=lambda s: P.count(_named(s, "container_last_seen")).by(*s.by),
     telegraf=TelegrafSeries("docker", "n_containers_running", aggregate="last"),
-    dimensions=(DOCKER_HOST,),
-    group_by=(DOCKER_HOST,),
 )
 
-host_cpu_cores = Signal(
+host_cpu_cores = _per_docker_host(
     key="docker.host_cpu_cores",
     title="CPU cores",
     unit="short",
     description="Logical CPUs the Docker host offers its containers: 100% container CPU is one of them.",
     prometheus=lambda s: P.max(s.metric("machine_cpu_cores")).by(*s.by),
     telegraf=TelegrafSeries("docker", "n_cpus", aggregate="last"),
-    dimensions=(DOCKER_HOST,),
-    group_by=(DOCKER_HOST,),
 )
 
-host_memory = Signal(
+host_memory = _per_docker_host(
     key="docker.host_memory",
     title="Host memory",
     unit="bytes",
     description="Memory of the Docker host: the ceiling for containers without a memory limit.",
     prometheus=lambda s: P.max(s.metric("machine_memory_bytes")).by(*s.by),
     telegraf=TelegrafSeries("docker", "memory_total", aggregate="last"),
-    dimensions=(DOCKER_HOST,),
-    group_by=(DOCKER_HOST,),
 )
 
 # --- CPU ----------------------------------------------------------------------------------------------------
