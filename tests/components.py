@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.servers import ServerProcess, free_port, start_process, wait_until
+from tests.servers import ServerProcess, free_port, line_protocol_bodies, start_process, wait_until
 
 REPO = Path(__file__).resolve().parent.parent
 INSTALLER = REPO / "scripts" / "install-components.sh"
@@ -162,11 +162,12 @@ class InfluxDB2Server:
             raise AssertionError(f"bucket {name}: {response.status_code} {response.text.strip()}")
 
     def write(self, bucket: str, lines: str | list[str]) -> None:
-        body = lines if isinstance(lines, str) else "\n".join(lines)
-        response = requests.post(f"{self.url}/api/v2/write", params={"org": self.org, "bucket": bucket,
-                                 "precision": "ns"}, headers=self.headers, data=body.encode(), timeout=30)
-        if response.status_code != 204:
-            raise AssertionError(f"influxdb 2 refused the write ({response.status_code}): {response.text.strip()}")
+        """POST line protocol to /api/v2/write (a long list in batches); raises on refusal."""
+        for body in line_protocol_bodies(lines):
+            response = requests.post(f"{self.url}/api/v2/write", params={"org": self.org, "bucket": bucket,
+                                     "precision": "ns"}, headers=self.headers, data=body.encode(), timeout=30)
+            if response.status_code != 204:
+                raise AssertionError(f"influxdb 2 refused the write ({response.status_code}): {response.text.strip()}")
 
     def query_csv(self, flux: str) -> str:
         """Run a Flux script through /api/v2/query; the annotated CSV answer."""

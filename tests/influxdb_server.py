@@ -8,7 +8,6 @@ conftest's `pytest_plugins`). It yields an `InfluxDBServer` with `.url`, `.query
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -18,6 +17,8 @@ from pathlib import Path
 
 import pytest
 import requests
+
+from tests.servers import free_port, line_protocol_bodies
 
 STARTUP_TIMEOUT_SECONDS = 30.0
 
@@ -34,18 +35,12 @@ class InfluxDBServer:
         return response.json()
 
     def write(self, db: str, lines: str | list[str]) -> None:
-        """POST line protocol to /write, creating the database first; raises on refusal."""
+        """POST line protocol to /write (a long list in batches), creating the database first; raises on refusal."""
         requests.post(f"{self.url}/query", params={"q": f'CREATE DATABASE "{db}"'}, timeout=10).raise_for_status()
-        body = lines if isinstance(lines, str) else "\n".join(lines)
-        response = requests.post(f"{self.url}/write", params={"db": db}, data=body.encode(), timeout=10)
-        if response.status_code != 204:
-            raise AssertionError(f"influxdb refused the write ({response.status_code}): {response.text.strip()}")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+        for body in line_protocol_bodies(lines):
+            response = requests.post(f"{self.url}/write", params={"db": db}, data=body.encode(), timeout=10)
+            if response.status_code != 204:
+                raise AssertionError(f"influxdb refused the write ({response.status_code}): {response.text.strip()}")
 
 
 def _write_config(directory: Path, http_port: int, rpc_port: int) -> Path:
@@ -90,7 +85,7 @@ def _wait_until_ready(url: str, process: subprocess.Popen, log_path: Path) -> No
 def start_influxdb(directory: Path) -> tuple[InfluxDBServer, subprocess.Popen]:
     """Start influxd with its data in `directory`; returns the handle and the process (stop it yourself)."""
     # Ports are picked just before start; a rare clash only fails startup loudly, never silently.
-    http_port, rpc_port = _free_port(), _free_port()
+    http_port, rpc_port = free_port(), free_port()
     config = _write_config(directory, http_port, rpc_port)
     log_path = directory / "influxd.log"
     with log_path.open("wb") as log:

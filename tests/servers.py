@@ -48,6 +48,16 @@ NODE_EXPORTER_COLLECTORS = (
 # ---------------------------------------------------------------------------------------------
 # process handling
 
+WRITE_BATCH = 5000  # line-protocol lines per write request: a long list (a whole capture) goes in several
+
+
+def line_protocol_bodies(lines: str | Sequence[str]) -> list[str]:
+    """The request bodies that write `lines`: a text as it is, a list in batches of WRITE_BATCH lines."""
+    if isinstance(lines, str) or len(lines) <= WRITE_BATCH:
+        return [lines if isinstance(lines, str) else "\n".join(lines)]
+    return ["\n".join(lines[i:i + WRITE_BATCH]) for i in range(0, len(lines), WRITE_BATCH)]
+
+
 def free_port() -> int:
     """A loopback TCP port that was free a moment ago (the OS picks it)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

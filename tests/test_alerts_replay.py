@@ -214,14 +214,12 @@ def load(request):
             target = f"replay_{kind}_{name}"
             if backend == "influxql":
                 server = request.getfixturevalue("influxdb_v1")
-                for i in range(0, len(lines), 5000):
-                    server.write(target, lines[i:i + 5000])
+                server.write(target, lines)
                 datasource = InfluxQLLive(server.url, target)
             else:
                 server = request.getfixturevalue("influxdb_v2")
                 server.create_bucket(target)
-                for i in range(0, len(lines), 5000):
-                    server.write(target, lines[i:i + 5000])
+                server.write(target, lines)
                 datasource = FluxLive(server.url, server.org, server.token, target)
             zero = start - min(s.t for s in capture.samples)  # unix time of the replay's t=0 (flush-aligned)
             cache[key] = (datasource, (int(start) // EVAL_S + 1) * EVAL_S, end, zero)

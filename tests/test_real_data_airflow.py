@@ -246,8 +246,7 @@ def influx_for(influxdb_v1):  # noqa: F811 - fixture
         if name not in written:
             points, start, end = telegraf_output(name)
             lines = line_protocol(points)
-            for i in range(0, len(lines), 5000):
-                influxdb_v1.write(name, lines[i:i + 5000])
+            influxdb_v1.write(name, lines)
             written[name] = TimeRange(start - 60, end + 60)
         return influxdb_v1, written[name]
 

@@ -119,8 +119,7 @@ def test_docker_prometheus_every_panel_has_data(prometheus_backfilled):
 def telegraf_docker_db(influxdb_v1):
     end = time.time()
     lines = telegraf_points.to_line_protocol(telegraf_points.docker_points(end - 8 * 60, end))
-    for i in range(0, len(lines), 5000):
-        influxdb_v1.write(DATABASE, lines[i:i + 5000])
+    influxdb_v1.write(DATABASE, lines)
     return influxdb_v1, end
 
 

@@ -87,8 +87,7 @@ def telegraf_system_db(influxdb_v1):
     end = time.time()
     points = telegraf_points.system_points(end - MINUTES * 60, end)
     lines = telegraf_points.to_line_protocol(points)
-    for i in range(0, len(lines), 5000):
-        influxdb_v1.write(DATABASE, lines[i:i + 5000])
+    influxdb_v1.write(DATABASE, lines)
     return influxdb_v1, end
 
 
