@@ -17,7 +17,7 @@ for _name in list(os.environ):
     if _name in _REMOVED or _name.startswith(("GRAFANA_", "INFLUXDB_", "INFLUXQL_", "INFLUX_")) or _name == "PROMETHEUS_URL":
         del os.environ[_name]
 
-pytest_plugins = ["tests.influxdb_server", "tests.servers", "tests.grafana_fixtures", "tests.components", "tests.real_pipelines"]
+pytest_plugins = ["tests.servers", "tests.influxdb_server", "tests.grafana_fixtures", "tests.components", "tests.real_pipelines"]
 
 import pytest
 
