@@ -1,4 +1,5 @@
-"""The Flux checker's fast path (one text per string-literal shape, `v` declared inline) against the exact check.
+"""The Flux checker's fast path (one text per string-literal shape, `v` declared inline, is_valid_flux) against
+the exact check (the language server's diagnostics, `v` in a second file).
 
 check_flux trusts a passing shape for all its members and re-checks only the members of a failing one the
 exact way. That is safe only if no text the exact check rejects has a shape the fast check accepts: these
@@ -25,12 +26,12 @@ def exact_and_fast(texts: list[str]) -> list[tuple[bool, bool]]:
     checker = flux_module._CheckerProcess()
     try:
         exact_batch = checker.send(texts, GRAFANA_PRELUDE)
-        fast_batch = checker.send([with_inline_prelude(flux_shape(text)) for text in texts], "")
+        fast_batch = checker.send([with_inline_prelude(flux_shape(text)) for text in texts], valid_only=True)
         deadline = time.monotonic() + 300
         exact, fast = checker.answer(exact_batch, deadline), checker.answer(fast_batch, deadline)
     finally:
         checker.close()
-    return [(bool(e), bool(f)) for e, f in zip(exact, fast)]
+    return [(bool(errors), not valid) for errors, valid in zip(exact, fast)]
 
 
 def bundled_flux_texts() -> list[str]:
@@ -120,15 +121,15 @@ def test_only_the_members_of_a_failing_shape_are_checked_one_by_one(monkeypatch)
     sent: list[tuple[int, str]] = []
     original = flux_module._CheckerProcess.send
 
-    def recording(self, scripts, prelude):
-        sent.append((len(scripts), prelude))
-        return original(self, scripts, prelude)
+    def recording(self, scripts, prelude="", valid_only=False):
+        sent.append((len(scripts), prelude, valid_only))
+        return original(self, scripts, prelude, valid_only)
 
     monkeypatch.setattr(flux_module._CheckerProcess, "send", recording)
     good = [f'from(bucket: "b{i}") |> range(start: v.timeRangeStart) |> filter(fn: (r) => r.host == "h{i}")' for i in range(20)]
     bad = [f'from(bucket: "b{i}") |> range(start: v.timeRangeStart) |> meen()' for i in range(5)]
     results = check_flux(good + bad)
-    assert sent == [(2, ""), (5, GRAFANA_PRELUDE)]  # two shapes, then the five of the failing one, exactly
+    assert sent == [(2, "", True), (5, GRAFANA_PRELUDE, False)]  # two shapes, then the five of the failing one, exactly
     assert results[:20] == [[]] * 20
     assert [[p.message for p in r] for r in results[20:]] == [["undefined identifier meen"]] * 5
     assert {r[0].column for r in results[20:]} == {bad[0].index("meen") + 1}

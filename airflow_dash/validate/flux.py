@@ -271,7 +271,7 @@ class _CheckerProcess:
         node, node_modules = _require_runtime()
         self.process = _take_started((node, node_modules)) or _launch(node, node_modules)
         self._outgoing: queue.SimpleQueue[str | None] = queue.SimpleQueue()
-        self._answers: list[list[list[dict[str, Any]]]] = []
+        self._answers: list[list[Any]] = []
         self._unavailable: str | None = None
         self._stderr_tail: collections.deque[str] = collections.deque(maxlen=20)
         self._changed = threading.Condition()
@@ -282,14 +282,16 @@ class _CheckerProcess:
         for thread in self._threads:
             thread.start()
 
-    def send(self, scripts: list[str], prelude: str) -> int:
-        """Queue a batch (`prelude`, "" for none, is a second file of each script's package); its number."""
-        self._outgoing.put(json.dumps({"scripts": scripts, "prelude": prelude}) + "\n")
+    def send(self, scripts: list[str], prelude: str = "", valid_only: bool = False) -> int:
+        """Queue a batch; its number. Its answer: each script's errors from the language server (`prelude`,
+        "" for none, is a second file of each script's package), or with `valid_only` whether each passes
+        flux's own semantic check."""
+        self._outgoing.put(json.dumps({"scripts": scripts, "prelude": prelude, "valid": valid_only}) + "\n")
         self._sent += 1
         return self._sent - 1
 
-    def answer(self, batch: int, deadline: float) -> list[list[dict[str, Any]]]:
-        """Each script's errors in batch number `batch`, waiting until `deadline` (a time.monotonic())."""
+    def answer(self, batch: int, deadline: float) -> list[Any]:
+        """The answer to batch number `batch` (see send), waiting until `deadline` (a time.monotonic())."""
         with self._changed:
             while len(self._answers) <= batch and not self._ended:
                 if not self._changed.wait(timeout=max(0.0, deadline - time.monotonic())):
@@ -358,9 +360,10 @@ class FluxChecks:
     them while the caller goes on (e.g. compiles the next dashboard); `results` waits for the answers.
 
     Fast path first: queries that differ only in the text of plain string literals type-check alike, so
-    one text per such shape is checked, with Grafana's `v` record declared inline (one file instead of
-    two). Only the queries of a shape that has errors are checked again one by one, the exact way
-    (`v` in a second file of the package), so every reported message and position is the exact check's.
+    one text per such shape is checked, with Grafana's `v` record declared inline, by flux's own semantic
+    check (is_valid_flux: a yes or no, without the language server). Only the queries of a shape that
+    fails are checked again one by one, the exact way (the language server's diagnostics, `v` in a second
+    file of the package), so every reported message and position is the exact check's.
     """
 
     def __init__(self) -> None:
@@ -382,7 +385,7 @@ class FluxChecks:
         if new_shapes:
             if self._checker is None:
                 self._checker = _CheckerProcess()
-            batch = self._checker.send([with_inline_prelude(shape) for shape in new_shapes], "")
+            batch = self._checker.send([with_inline_prelude(shape) for shape in new_shapes], valid_only=True)
             for index, shape in enumerate(new_shapes):
                 self._shape_batch[shape] = (batch, index)
 
@@ -394,7 +397,7 @@ class FluxChecks:
             diagnostics_of: dict[str, list[dict[str, Any]]] = {}
             checker = self._checker
             if checker is not None:
-                suspects = [query for query in dict.fromkeys(queries) if self._shape_errors(checker, query, deadline)]
+                suspects = [query for query in dict.fromkeys(queries) if self._shape_fails(checker, query, deadline)]
                 if suspects:
                     batch = checker.send([self._substitutions[query].text for query in suspects], GRAFANA_PRELUDE)
                     diagnostics_of = dict(zip(suspects, checker.answer(batch, deadline)))
@@ -402,9 +405,9 @@ class FluxChecks:
             self.close()
         return [self._problems(query, diagnostics_of.get(query, [])) for query in queries]
 
-    def _shape_errors(self, checker: _CheckerProcess, query: str, deadline: float) -> list[dict[str, Any]]:
+    def _shape_fails(self, checker: _CheckerProcess, query: str, deadline: float) -> bool:
         batch, index = self._shape_batch[self._shape_of[query]]
-        return checker.answer(batch, deadline)[index]
+        return not checker.answer(batch, deadline)[index]
 
     def _problems(self, query: str, diagnostics: list[dict[str, Any]]) -> list[QueryProblem]:
         found = []

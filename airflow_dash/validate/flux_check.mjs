@@ -3,7 +3,9 @@
 // Usage: node flux_check.mjs <node_modules dir>, then one batch per line on stdin, until it closes:
 //   stdin:  {"scripts": ["from(...)", ...], "prelude": "v = {...}"}   (or a bare JSON array of scripts)
 //   stdout: [[{"message": "...", "line": 1, "column": 5}, ...], ...]   one line per batch, one list per
-//           script, errors only
+//           script, errors only (from the language server's diagnostics)
+//   or:     {"scripts": [...], "valid": true}  ->  [true, false, ...]   whether each script passes flux's
+//           own semantic check (is_valid_flux: types, builtins), without the language server: the fast pass
 // Exit 3 with {"unavailable": "..."} on stdout when node or the package cannot be used.
 //
 // The package is a wasm-bindgen build for bundlers: its _bg.js does `import * as wasm from "./..._bg.wasm"`,
@@ -103,8 +105,13 @@ async function main() {
   console.log = console.info = console.debug = console.warn = (...args) => process.stderr.write(args.join(" ") + "\n");
   // Load and instantiate the wasm while the scripts arrive: a build can start this process before it has
   // compiled the queries it will send.
-  const server = loadFluxLsp(nodeModules).then(startServer);
-  server.catch(() => {}); // a failure is reported where it is awaited, below
+  const bindings = loadFluxLsp(nodeModules);
+  bindings.catch(() => {}); // a failure is reported where it is awaited, below
+  let server; // the language server, started for the first batch that needs its diagnostics
+  const checker = async () => {
+    const loaded = await bindings;
+    return { bindings: loaded, server: () => (server ??= startServer(loaded)) };
+  };
   process.stdin.setEncoding("utf8"); // decodes characters split across chunks
   let parts = []; // the line being received, in chunks (batches can be megabytes)
   for await (const chunk of process.stdin) {
@@ -114,24 +121,35 @@ async function main() {
       parts.push(chunk.slice(start, newline));
       const line = parts.join("");
       parts = [];
-      if (line.trim()) await answer(await server, line);
+      if (line.trim()) await answer(await checker(), line);
       start = newline + 1;
     }
     if (start < chunk.length) parts.push(chunk.slice(start));
   }
   const last = parts.join("");
-  if (last.trim()) await answer(await server, last);
+  if (last.trim()) await answer(await checker(), last);
 }
 
 // Package directories are numbered across batches, so no script ever shares one with an earlier script.
 let nextPackage = 0;
 
-async function answer(ready, line) {
+async function answer({ bindings, server }, line) {
   const input = JSON.parse(line);
   const scripts = Array.isArray(input) ? input : input.scripts;
   const prelude = Array.isArray(input) ? "" : input.prelude || "";
   const results = [];
-  for (const script of scripts) results.push(await checkScript(ready, nextPackage++, script, prelude));
+  if (input.valid) {
+    for (const script of scripts) {
+      try {
+        results.push(bindings.is_valid_flux(script));
+      } catch {
+        results.push(false); // not known valid: the exact check, which reports what is wrong, decides
+      }
+    }
+  } else {
+    const ready = await server();
+    for (const script of scripts) results.push(await checkScript(ready, nextPackage++, script, prelude));
+  }
   process.stdout.write(JSON.stringify(results) + "\n");
 }
 
