@@ -3,8 +3,9 @@
 Grafana variables are substituted first: inside a string or /regex/ by a plain word, elsewhere by a
 duration (interval macros), a number (epoch/span macros) or a string literal (user variables). Grafana's
 `v` record is then declared for each query: inline on the fast path (one text per string-literal shape,
-see `flux_shape`), and in a second file of the query's package for the exact check of the queries whose
-shape failed (see flux_check.mjs), which is what every reported problem comes from.
+see `flux_shape`, passed or failed by flux's own semantic check), and in a second file of the query's
+package for the exact check of the queries whose shape failed (the language server's diagnostics, see
+flux_check.mjs), which is what every reported problem comes from.
 """
 
 from __future__ import annotations
@@ -179,8 +180,8 @@ def flux_shape(text: str) -> str:
     Type checking does not look inside a string's content, except where a string names something: an
     import path, a record label (`{"a": 1}`) or a label looked up (`r["a"]`); those stay. So does every
     string holding more than letters, digits, `_`, `.`, `:`, `-` and spaces (escapes and `${...}`
-    interpolation are parsed). Texts with one shape pass or fail
-    the check together; `check_flux` only uses that to skip re-checking the members of a passing shape.
+    interpolation are parsed). Texts with one shape pass or fail the check together; FluxChecks relies on
+    that only to skip the exact check of the members of a passing shape.
     """
     pieces: list[str] = []
     cursor = 0
