@@ -22,23 +22,27 @@ only because each write this client issues is either idempotent or guarded so th
   gives 409 Conflict. Either way the caller re-reads, as above.
 - `PUT` and `DELETE` are idempotent (a repeated DELETE answers 404, which `delete_*` treats as "already gone").
 
-`requests` is imported lazily: the CLI imports this module only for commands that talk to Grafana.
+HTTP goes straight through urllib3 (a `PoolManager`, what `requests` sends through too, without `requests`'
+per-request preparation, which cost more CPU than the rest of a publish per dashboard). It is imported lazily:
+the CLI imports this module only for commands that talk to Grafana.
 """
 
 from __future__ import annotations
 
+import base64
 import json as stdlib_json
+import os
 import threading
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 import orjson
 
 from airflow_dash.errors import OperationError, UserError, connection_cause
 from airflow_dash.grafana.api import DashboardApi, LiveDashboard, ServerInfo  # noqa: F401 - LiveDashboard re-exported
 
-if TYPE_CHECKING:  # imported where used: requests and urllib3 load only for commands that talk to Grafana
-    import requests
+if TYPE_CHECKING:  # imported where used: urllib3 loads only for commands that talk to Grafana
+    from urllib3 import PoolManager
     from urllib3.response import BaseHTTPResponse
     from urllib3.util.retry import Retry
 
@@ -48,6 +52,8 @@ RETRY_STATUSES = (429, 502, 503, 504)
 MAX_RETRY_AFTER_SECONDS = 30.0
 USER_AGENT = "airflow-dash"
 _JSON_CONTENT = {"Content-Type": "application/json"}
+# Causes of a connection failure that mean the request never left this machine.
+_NEVER_SENT = ("connection refused", "name or service not known", "no route to host")
 
 
 def _encode_json(value: Any) -> bytes:
@@ -139,8 +145,8 @@ def _make_retry(retries: int, backoff: float) -> Retry:
 class GrafanaClient:
     """Typed access to the parts of the Grafana HTTP API that airflow-dash needs.
 
-    Thread-safe: every thread sends through one `requests.Session` whose pool keeps up to `pool_size`
-    connections open (see `_session` for why sharing it is safe); `use_concurrency` grows it.
+    Thread-safe: every thread sends through one urllib3 pool that keeps up to `pool_size` connections open
+    (see `_pool` for why sharing it is safe); `use_concurrency` grows it.
     Authentication: a service-account `token` (Bearer) or `user`/`password` (Basic); `org_id` sets
     X-Grafana-Org-Id. `verify` is True (system CAs), a CA bundle path, or False (only on `--insecure`).
     `timeout` is (connect, read) seconds.
@@ -182,7 +188,8 @@ class GrafanaClient:
         self._api: DashboardApi | None = None
         self._api_lock = threading.Lock()
         self.pool_size = max(1, pool_size)
-        self._shared: requests.Session | None = None
+        self._shared: PoolManager | None = None
+        self._header_sets: tuple[dict[str, str], dict[str, str]] | None = None  # without, with a JSON body
         self._session_lock = threading.Lock()
 
     # -- plumbing -------------------------------------------------------------------------------------------
@@ -210,43 +217,48 @@ class GrafanaClient:
             text = text.replace(secret, "***")
         return scrub(text)
 
-    def _session(self) -> requests.Session:
-        """The one session every thread sends through: its connection pool holds `pool_size` keep-alive
-        connections (publish sizes it to its concurrency), so a run opens at most that many. Sharing it is safe
-        because nothing in it changes per request: headers and auth are fixed here, proxies and netrc are off
-        and cookies are refused (a Set-Cookie would be the only state one thread could leave for another);
-        urllib3's pool hands each connection to one thread at a time."""
-        session = self._shared
-        if session is not None:
-            return session
+    def _pool(self) -> PoolManager:
+        """The one connection pool every thread sends through: it holds `pool_size` keep-alive connections
+        (publish sizes it to its concurrency), so a run opens at most that many at once. Sharing it is safe
+        because nothing in it changes per request: headers and auth are fixed here, no proxy or netrc is
+        consulted and no cookie is kept (urllib3 has no cookie jar, so a Set-Cookie leaves no state one thread
+        could leave for another); urllib3's pool hands each connection to one thread at a time."""
+        pool = self._shared
+        if pool is not None:
+            return pool
         with self._session_lock:
             if self._shared is None:
-                self._shared = self._new_session()
+                self._shared = self._new_pool()
             return self._shared
 
-    def _new_session(self) -> requests.Session:
-        from http.cookiejar import DefaultCookiePolicy
+    def _headers(self, json_body: bool) -> dict[str, str]:
+        """Every request's headers (urllib3 adds none of its own but Host and Content-Length)."""
+        sets = self._header_sets
+        if sets is None:
+            headers = {"User-Agent": USER_AGENT, "Accept": "application/json", "Accept-Encoding": "gzip, deflate"}
+            if self._token:
+                headers["Authorization"] = f"Bearer {self._token}"
+            elif self._user:  # latin-1, as requests' HTTPBasicAuth encoded it
+                pair = f"{self._user}:{self._password or ''}".encode("latin-1")
+                headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
+            if self.org_id is not None:
+                headers["X-Grafana-Org-Id"] = str(self.org_id)
+            self._header_sets = sets = (headers, {**headers, **_JSON_CONTENT})
+        return sets[json_body]
 
-        import requests
-        from requests.adapters import HTTPAdapter
+    def _new_pool(self) -> PoolManager:
+        import urllib3
 
-        session = requests.Session()
-        adapter = HTTPAdapter(max_retries=_make_retry(self.retries, self.backoff), pool_connections=1,
-                              pool_maxsize=self.pool_size)
-        session.mount("http://", adapter)
-        session.mount("https://", adapter)
-        session.headers["User-Agent"] = USER_AGENT
-        session.headers["Accept"] = "application/json"
-        if self._token:
-            session.headers["Authorization"] = f"Bearer {self._token}"
-        elif self._user:
-            session.auth = (self._user, self._password or "")
-        if self.org_id is not None:
-            session.headers["X-Grafana-Org-Id"] = str(self.org_id)
-        session.verify = self.verify
-        session.trust_env = False  # no surprise proxies or netrc credentials on loopback / in CI
-        session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))  # keep no cookie (see _session)
-        return session
+        tls: dict[str, Any] = {"cert_reqs": "CERT_NONE"}
+        if self.verify:  # a CA bundle file or directory, else the bundle requests would use (certifi's)
+            import certifi
+
+            location = certifi.where() if self.verify is True else str(self.verify)
+            tls = {"cert_reqs": "CERT_REQUIRED",
+                   "ca_cert_dir" if os.path.isdir(location) else "ca_certs": location}
+        return urllib3.PoolManager(num_pools=1, maxsize=self.pool_size, block=False,
+                                   retries=_make_retry(self.retries, self.backoff),
+                                   timeout=urllib3.Timeout(connect=self.timeout[0], read=self.timeout[1]), **tls)
 
     def use_concurrency(self, concurrency: int) -> None:
         """Make room for `concurrency` requests at once (a bigger pool, before any thread uses it)."""
@@ -255,13 +267,13 @@ class GrafanaClient:
                 self.pool_size = concurrency
                 old, self._shared = self._shared, None
             if old is not None:
-                old.close()
+                old.clear()
 
     def close(self) -> None:
         with self._session_lock:
-            session, self._shared = self._shared, None
-        if session is not None:
-            session.close()
+            pool, self._shared = self._shared, None
+        if pool is not None:
+            pool.clear()
 
     def __enter__(self) -> "GrafanaClient":
         return self
@@ -281,61 +293,74 @@ class GrafanaClient:
     ) -> tuple[int, Any]:
         """Send one request; return (status, parsed body). Statuses in `allow` (besides 2xx) are returned
         instead of raised. `what` describes the attempt for error messages, e.g. "saving dashboard 'x'"."""
-        import requests
+        from urllib3.exceptions import HTTPError, MaxRetryError
 
-        data = headers = None
-        if json is not None:  # orjson: about 15 times faster than the json module requests would use
-            data = _encode_json(json)
-            headers = _JSON_CONTENT
+        data = None if json is None else _encode_json(json)  # orjson: about 15 times faster than the json module
+        headers = self._headers(data is not None)
+        url = self.url + path
+        if params:
+            pairs = params.items() if isinstance(params, Mapping) else params
+            url += "?" + urlencode([(k, v) for k, v in pairs if v is not None], doseq=True)
         try:
-            response = self._session().request(method, self.url + path, params=params, data=data,
-                                               headers=headers, timeout=self.timeout)
-        except requests.exceptions.SSLError as exc:
-            raise GrafanaUnreachable(self._scrub(
-                f"{what} failed: TLS verification failed for {self.host} ({connection_cause(exc)}); "
-                "pass --ca-cert FILE, or --insecure to skip verification")) from None
-        except requests.exceptions.ConnectTimeout:
-            raise GrafanaUnreachable(
-                f"{what} failed: connecting to Grafana at {self.host} timed out after {self.timeout[0]:g}s") from None
-        except requests.exceptions.ReadTimeout:
-            raise GrafanaUnreachable(
-                f"{what} failed: Grafana at {self.host} did not answer within {self.timeout[1]:g}s",
-                maybe_applied=True) from None
-        except requests.exceptions.RetryError as exc:  # pragma: no cover - raise_on_status=False avoids it
-            raise GrafanaUnreachable(self._scrub(f"{what} failed: {self.host}: {_one_line(str(exc), 150)}")) from None
-        except requests.exceptions.ConnectionError as exc:
-            if "Read timed out" in str(exc):  # read retries exhausted: requests wraps it as ConnectionError
-                raise GrafanaUnreachable(
-                    f"{what} failed: Grafana at {self.host} did not answer within {self.timeout[1]:g}s",
-                    maybe_applied=True) from None
-            cause = connection_cause(exc)
-            # Refused, unresolvable or unroutable: the request never left. Anything else (reset, closed
-            # without an answer) may have been applied.
-            never_sent = cause in ("connection refused", "name or service not known", "no route to host") or \
-                "NewConnectionError" in str(exc) or "NameResolutionError" in str(exc)
-            raise GrafanaUnreachable(self._scrub(f"{what} failed: cannot reach Grafana at {self.host} ({cause})"),
-                                     maybe_applied=not never_sent) from None
-        except requests.exceptions.RequestException as exc:
-            raise GrafanaUnreachable(self._scrub(
-                f"{what} failed: {self.host}: {_one_line(type(exc).__name__ + ': ' + str(exc), 150)}")) from None
+            response = self._pool().urlopen(method, url, body=data, headers=headers, preload_content=False)
+            try:
+                content = response.read(decode_content=True)
+            except BaseException:
+                response.close()  # the connection goes back closed: the pool opens a new one in its place
+                raise
+            finally:
+                response.release_conn()
+        except MaxRetryError as exc:  # what retries could not get past; its reason is the last failure
+            raise self._unreachable(what, exc.reason or exc, exc) from None
+        except (HTTPError, OSError) as exc:  # not retried (e.g. the answer broke off while being read)
+            raise self._unreachable(what, exc, exc) from None
 
-        body = self._parse(response)
-        status = response.status_code
+        body = self._parse(content)
+        status = response.status
         if 200 <= status < 300 or status in set(allow):
             return status, body
         raise self._error(what, status, body, response)
 
+    def _unreachable(self, what: str, reason: BaseException, raised: BaseException) -> GrafanaUnreachable:
+        """No HTTP answer: `reason` is the failure, `raised` what urllib3 raised (its text names the cause)."""
+        from urllib3.exceptions import (
+            ConnectTimeoutError, NewConnectionError, ProtocolError, ReadTimeoutError, ResponseError, SSLError,
+        )
+
+        text = str(raised)
+        if isinstance(reason, SSLError):
+            return GrafanaUnreachable(self._scrub(
+                f"{what} failed: TLS verification failed for {self.host} ({connection_cause(raised)}); "
+                "pass --ca-cert FILE, or --insecure to skip verification"))
+        if isinstance(reason, ConnectTimeoutError) and not isinstance(reason, NewConnectionError):
+            return GrafanaUnreachable(
+                f"{what} failed: connecting to Grafana at {self.host} timed out after {self.timeout[0]:g}s")
+        if isinstance(reason, ReadTimeoutError) or "Read timed out" in text:
+            return GrafanaUnreachable(
+                f"{what} failed: Grafana at {self.host} did not answer within {self.timeout[1]:g}s",
+                maybe_applied=True)
+        if isinstance(reason, ResponseError):  # pragma: no cover - raise_on_status=False avoids it
+            return GrafanaUnreachable(self._scrub(f"{what} failed: {self.host}: {_one_line(text, 150)}"))
+        if isinstance(reason, (NewConnectionError, ProtocolError, OSError)):
+            cause = connection_cause(raised)
+            # Refused, unresolvable or unroutable: the request never left. Anything else (reset, closed
+            # without an answer) may have been applied.
+            never_sent = isinstance(reason, NewConnectionError) or cause in _NEVER_SENT
+            return GrafanaUnreachable(self._scrub(f"{what} failed: cannot reach Grafana at {self.host} ({cause})"),
+                                      maybe_applied=not never_sent)
+        return GrafanaUnreachable(self._scrub(
+            f"{what} failed: {self.host}: {_one_line(type(reason).__name__ + ': ' + text, 150)}"), maybe_applied=True)
+
     @staticmethod
-    def _parse(response: requests.Response) -> Any:
-        content = response.content
+    def _parse(content: bytes) -> Any:
         if not content:
             return None
         try:
             return orjson.loads(content)
-        except orjson.JSONDecodeError:
-            return response.text
+        except orjson.JSONDecodeError:  # an error page or a proxy's text: only ever shown in a message
+            return content.decode("utf-8", errors="replace")
 
-    def _error(self, what: str, status: int, body: Any, response: requests.Response) -> Exception:
+    def _error(self, what: str, status: int, body: Any, response: BaseHTTPResponse) -> Exception:
         grafana_status = ""
         message = ""
         if isinstance(body, dict) and body.get("kind") == "Status":  # resource APIs: a Kubernetes Status
