@@ -188,6 +188,7 @@ class GrafanaClient:
         self._api: DashboardApi | None = None
         self._api_lock = threading.Lock()
         self.pool_size = max(1, pool_size)
+        import urllib3  # noqa: F401 - a client is made to talk to Grafana: loaded now, not on its first request
         self._shared: PoolManager | None = None
         self._header_sets: tuple[dict[str, str], dict[str, str]] | None = None  # without, with a JSON body
         self._session_lock = threading.Lock()

@@ -286,12 +286,15 @@ def _known_folders(steps: Sequence[tuple[DashboardStep, str | None]],
 
 
 def _classify(dashboard: DashboardLike, desired: EncodedModel | None, path: tuple[str, ...],
-              target_folder: str | None, live: LiveDashboard | None) -> DashboardStep:
-    """The step for one dashboard. Only a refused step keeps anything of the live dashboard (its diff)."""
+              target_folder: str | None, live: LiveDashboard | None, schema_version: int | None) -> DashboardStep:
+    """The step for one dashboard. Only a refused step keeps anything of the live dashboard (its diff). A
+    create keeps its source, encoded when it is written (at `schema_version`)."""
+    if live is None:
+        return DashboardStep(uid=dashboard.uid, title=dashboard.title, action="create", folder_path=path,
+                             folder_uid=target_folder, backend=dashboard.backend, reason="new", source=dashboard,
+                             schema_version=schema_version)
     base = DashboardStep(uid=dashboard.uid, title=dashboard.title, action="create", folder_path=path,
                          folder_uid=target_folder, backend=dashboard.backend, desired=desired)
-    if live is None:
-        return replace(base, reason="new")
     assert desired is not None  # encoded whenever there is a live copy to compare with
 
     def refused(action: str, reason: str) -> DashboardStep:
@@ -358,6 +361,7 @@ def plan_publish(client: GrafanaClient, dashboards: Iterable[DashboardLike], *, 
         raise UserError("the target folder is empty: set `folder` in [tool.airflow-dash] or --folder")
     paths = {uid: target_folder_path(root_folder, d.folder) for uid, d in by_uid.items()}
     all_paths = [*paths.values(), target_folder_path(root_folder, None)]
+    folder_uids = {path: folder_uid(path) for path in all_paths}
     schema_version = client.server.schema_version if items else None
 
     probed: dict[str, LiveDashboard | None] = {}
@@ -389,9 +393,7 @@ def plan_publish(client: GrafanaClient, dashboards: Iterable[DashboardLike], *, 
         # A new dashboard is encoded when it is written (nothing to compare it with now).
         desired = encoded_desired(dashboard, schema_version) if live is not None else None
         path = paths[dashboard.uid]
-        step = _classify(dashboard, desired, path, folder_uid(path), live)
-        if step.action == "create":
-            step = replace(step, source=dashboard, schema_version=schema_version)
+        step = _classify(dashboard, desired, path, folder_uids[path], live, schema_version)
         return step, live.folder_uid if live else None
 
     planned = each(plan_one, items, concurrency)
