@@ -24,7 +24,7 @@ from typing import Callable
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-LATENCY = 0.02  # seconds the emulator adds to every request
+LATENCY = 0.02  # seconds from a request's arrival at the emulator to its answer (a round trip)
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
 IMPORT_FLOOR = "import grafanalib.core, click"
 

@@ -558,6 +558,31 @@ def test_latency_is_added_to_every_request(emulator, api):
     assert emulator.faults.latency == 0
 
 
+def test_latency_delays_the_answer_not_the_apply(emulator, api):
+    # Like a round trip: the request is applied when it arrives and its answer leaves `latency` after that,
+    # so the emulator's own work is inside the latency, not added to it.
+    applied = threading.Event()
+    emulator.on_next_dashboard_write(applied.set)
+    emulator.faults.latency = 60
+    answers: list[object] = []
+
+    def send() -> None:
+        try:
+            answers.append(api.post("/api/dashboards/db", json={"dashboard": {"uid": "l", "title": "L"}}, timeout=90))
+        except requests.RequestException as exc:
+            answers.append(exc)
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    try:
+        assert applied.wait(30), "the write waited out the latency before it was applied"
+        assert answers == []  # its answer is still on its way
+    finally:
+        emulator.stop()  # wakes the delayed answer: the connection closes without one
+        sender.join(30)
+    assert emulator.dashboard("l") is not None and isinstance(answers[0], requests.ConnectionError)
+
+
 # --------------------------------------------------------------------------- concurrency and hooks
 
 

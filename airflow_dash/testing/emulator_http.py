@@ -12,6 +12,7 @@ import http
 import json
 import socket
 import threading
+import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, cast
@@ -73,7 +74,10 @@ class FaultPlan:
 
     One-shot rules (``fail_next``, ``drop_next``, ``slow_next``) are checked in the order they
     were added and consumed when they match; ``fail_always`` rules apply afterwards until
-    :meth:`clear`. ``latency`` seconds are added to every request.
+    :meth:`clear`. ``latency``: every answer leaves ``latency`` seconds after its request arrived,
+    like a network round trip; the request is applied on arrival, so the emulator's own work is inside
+    that time instead of added to it (a benchmark against the emulator measures the client, not the
+    emulator's Python).
 
     ``slow_next`` still *applies* the request and only delays the response, like a real
     overloaded server: a client that times out cannot know whether its write landed, and
@@ -213,6 +217,7 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         emulator = self.server.emulator
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
+        arrived = time.monotonic()
         split = urlsplit(self.path)
 
         def record(status: int | None) -> None:
@@ -220,14 +225,18 @@ class EmulatorHandler(BaseHTTPRequestHandler):
                                              status, bool(self.headers.get("Authorization"))))
 
         latency = emulator.faults.latency
-        if latency and emulator._stopping.wait(latency):
-            self.close_connection = True
-            return
+
+        def latency_over() -> bool:
+            """Wait until `latency` after the request arrived; False if the emulator stops meanwhile."""
+            rest = latency - (time.monotonic() - arrived)
+            return not (rest > 0 and emulator._stopping.wait(rest))
+
         rule = emulator.faults._take(method, split.path)
         if rule is not None and rule.kind == "drop":
             if rule.after_apply:
                 emulator._handle(method, self.path, self.headers, body)
             record(None)
+            latency_over()
             self.close_connection = True
             try:
                 self.connection.shutdown(socket.SHUT_RDWR)
@@ -241,13 +250,13 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         else:
             status, payload, headers = emulator._handle(method, self.path, self.headers, body)
         record(status)
-        if rule is not None and rule.kind == "slow" and emulator._stopping.wait(rule.seconds):
+        data = b"" if status == 204 else json.dumps(payload).encode()  # 204 No Content carries no body
+        if not latency_over() or (rule is not None and rule.kind == "slow" and emulator._stopping.wait(rule.seconds)):
             self.close_connection = True
             return
-        self._respond(status, payload, headers)
+        self._respond(status, data, headers)
 
-    def _respond(self, status: int, payload: Any, headers: dict[str, Any]) -> None:
-        data = b"" if status == 204 else json.dumps(payload).encode()  # 204 No Content carries no body
+    def _respond(self, status: int, data: bytes, headers: dict[str, Any]) -> None:
         try:
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
