@@ -16,8 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-import yaml
-
+from airflow_dash import fast_yaml
 from airflow_dash.alert_rules import PanelLink, RuleOmission, check_unique
 from airflow_dash.alerts import FIRE, Absent, Alert, Forecast, Ratio, Threshold, fill_template, is_rate, seconds
 from airflow_dash.backends import BACKENDS, PrometheusBackend
@@ -48,16 +47,7 @@ class PrometheusRules:
 
 def dump_rule_file(document: Mapping[str, Any]) -> str:
     """Block-style YAML, keys in the order Prometheus documents them; stable for diffs."""
-
-    class _Dumper(yaml.SafeDumper):
-        pass
-
-    def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-        style = "|" if "\n" in value else None
-        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-    _Dumper.add_representer(str, _str)
-    return yaml.dump(dict(document), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=4096)
+    return fast_yaml.safe_dump(dict(document), literal_multiline=True, sort_keys=False, allow_unicode=True, width=4096)
 
 
 class _Renderer:

@@ -26,6 +26,7 @@ from typing import Any, Mapping
 
 import yaml
 
+from airflow_dash import fast_yaml
 from airflow_dash.catalog.airflow_metrics import (
     COUNTER, GAUGE, NAMES, TAGS, TIMER, Pattern, dropped_in, prometheus_metrics,
 )
@@ -151,7 +152,7 @@ TAGS_HEADER = """\
 
 def statsd_mapping_yaml(prefix: str = DEFAULT_PREFIX, mode: str = NAMES, gauge_ttl: str = GAUGE_TTL) -> str:
     header = HEADER + (TAGS_HEADER if mode == TAGS else "")
-    return header + yaml.safe_dump(statsd_mapping(prefix, mode, gauge_ttl), sort_keys=False, width=120)
+    return header + fast_yaml.safe_dump(statsd_mapping(prefix, mode, gauge_ttl), sort_keys=False, width=120)
 
 
 # ---------------------------------------------------------------------------------------------------------
