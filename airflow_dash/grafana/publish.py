@@ -396,7 +396,14 @@ def plan_publish(client: GrafanaClient, dashboards: Iterable[DashboardLike], *, 
         step = _classify(dashboard, desired, path, folder_uids[path], live, schema_version)
         return step, live.folder_uid if live else None
 
-    planned = each(plan_one, items, concurrency)
+    # Threads only for the dashboards that need a read: the others (on a first publish, all of them) are
+    # planned in this thread, rather than handed one by one to threads that have nothing to wait for.
+    reading = {d.uid for d in items if d.uid not in probed and (existing is None or d.uid in existing)}
+    if len(reading) == len(items):
+        planned = each(plan_one, items, concurrency)
+    else:
+        read = iter(each(plan_one, [d for d in items if d.uid in reading], concurrency))
+        planned = [next(read) if d.uid in reading else plan_one(d) for d in items]
     folders = _folder_steps(all_paths, {**folders_read, **_known_folders(planned, all_paths)}, client, concurrency)
     steps = [step for step, _ in planned]
     if prune:
