@@ -402,8 +402,8 @@ def plan_publish(client: GrafanaClient, dashboards: Iterable[DashboardLike], *, 
     if len(reading) == len(items):
         planned = each(plan_one, items, concurrency)
     else:
-        read = iter(each(plan_one, [d for d in items if d.uid in reading], concurrency))
-        planned = [next(read) if d.uid in reading else plan_one(d) for d in items]
+        read_steps = iter(each(plan_one, [d for d in items if d.uid in reading], concurrency))
+        planned = [next(read_steps) if d.uid in reading else plan_one(d) for d in items]
     folders = _folder_steps(all_paths, {**folders_read, **_known_folders(planned, all_paths)}, client, concurrency)
     steps = [step for step, _ in planned]
     if prune:
