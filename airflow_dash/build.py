@@ -69,16 +69,16 @@ def compile_dashboards(
         order = sorted(requested, key=lambda name: BACKENDS[name].language not in STREAMING)
     else:
         order = requested
-    try:
-        for backend in order:
+    for backend in order:
+        try:
             # Links may point at any dashboard in the directory, so compile uids for all of them.
             compiled = compile_all(dashboards, [backend], datasource_uids, datasource_regexes)
-            by_backend[backend] = [c for c in compiled if c.name in wanted]
-            if checks is not None:
-                for language, texts in _dashboard_texts(by_backend[backend]).items():
-                    checks.add(language, texts)
-    except ValueError as exc:
-        raise UserError(f"dashboard definition error: {exc}") from exc
+        except ValueError as exc:
+            raise UserError(f"dashboard definition error: {exc}") from exc
+        by_backend[backend] = [c for c in compiled if c.name in wanted]
+        if checks is not None:
+            for language, texts in _dashboard_texts(by_backend[backend]).items():
+                checks.add(language, texts)
     return [c for backend in requested for c in by_backend[backend]]
 
 
@@ -339,9 +339,15 @@ def _build(names: Sequence[str] | None, backends: Sequence[str] | None, out: Pat
     from airflow_dash.alert_rules import CompiledAlerts
 
     checks = query_checks(cache) if validate else None  # fed while compiling: node checks Flux meanwhile
-    compiled = compile_dashboards(names, backends, dashboards_dir, datasource_uids, datasource_regexes, checks=checks)
-    alerts = CompiledAlerts(None, {}) if names else compile_alert_rules(
-        backends, dashboards_dir, alerts_dir, datasource_uids, compiled=compiled)
+    try:
+        compiled = compile_dashboards(names, backends, dashboards_dir, datasource_uids, datasource_regexes,
+                                      checks=checks)
+        alerts = CompiledAlerts(None, {}) if names else compile_alert_rules(
+            backends, dashboards_dir, alerts_dir, datasource_uids, compiled=compiled)
+    except BaseException:
+        if checks is not None:
+            checks.close(abort=True)  # a definition error or an interrupt: node's answers are not needed
+        raise
     if validate:
         validate_or_fail(compiled, cache, alerts, checks)
     written = write_dashboards(compiled, out, replace_all=not names)

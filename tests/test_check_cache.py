@@ -180,8 +180,8 @@ class FakeStream:
     def results(self, texts):
         return self.answer(texts)
 
-    def close(self):
-        self.log.append("flux closed")
+    def close(self, abort=False):
+        self.log.append("flux aborted" if abort else "flux closed")
 
 
 def test_the_out_of_process_checker_runs_while_the_others_check(monkeypatch):
@@ -299,3 +299,11 @@ def test_a_build_renders_each_alert_rule_file_once(tmp_path, monkeypatch):
     written = write_alerts(alerts, tmp_path)
     assert written and all(path.is_file() for path in written)
     assert len(calls) == 1
+
+
+def test_query_checks_are_single_use(monkeypatch):
+    monkeypatch.setitem(validate.STREAMING, "flux", lambda: FakeStream(lambda texts: [[] for _ in texts], []))
+    checks = validate.QueryChecks()
+    assert checks.results({"flux": ["x"]}) == {"flux": {"x": []}}
+    with pytest.raises(RuntimeError, match="single-use"):
+        checks.results({"flux": ["y"]})

@@ -200,3 +200,59 @@ def test_batches_larger_than_a_pipe_buffer_go_through_one_process():
     before = node_launch_count()
     assert check_flux(queries) == [[]] * 3000
     assert node_launch_count() - before == 1
+
+
+def test_a_checker_that_writes_something_else_is_reported_at_once(tmp_path, monkeypatch):
+    flux_module = _fake_checker(tmp_path, monkeypatch, 'process.stdout.write("garbage\\n");\nsetInterval(() => {}, 1000);\n')
+    monkeypatch.setattr(flux_module, "TIMEOUT_SECONDS", 120)
+    with pytest.raises(Exception) as raised:
+        check_flux([GRAFANA_PANEL])
+    assert "unexpected output: garbage" in str(raised.value) and "timed out" not in str(raised.value)
+
+
+def test_flux_checks_are_single_use_and_a_failed_add_records_nothing(monkeypatch):
+    from airflow_dash.validate import flux as flux_module
+
+    bad = "from(bucket: v.defaultBucket) |> meen()"
+    checks = flux_module.FluxChecks()
+    assert [p.message for p in checks.results([bad])[0]] == ["undefined identifier meen"]
+    with pytest.raises(RuntimeError, match="single-use"):
+        checks.results([bad.replace("v.defaultBucket", '"b"')])
+
+    def unavailable():
+        raise CheckerUnavailable("node is not on PATH")
+
+    retried = flux_module.FluxChecks()
+    monkeypatch.setattr(flux_module, "_require_runtime", unavailable)
+    with pytest.raises(CheckerUnavailable):
+        retried.add([bad])
+    monkeypatch.undo()
+    assert [p.message for p in retried.results([bad])[0]] == ["undefined identifier meen"]
+
+
+def test_a_build_that_fails_while_compiling_leaves_no_checker_running(monkeypatch, tmp_path):
+    """Flux is compiled (and sent to node) first; a definition error in the next backend must end node."""
+    from airflow_dash import compile as compile_module
+    from airflow_dash.build import build_all
+    from airflow_dash.errors import UserError
+    from airflow_dash.validate import flux as flux_module
+
+    launched = []
+    real_launch, real_compile_all = flux_module._launch, compile_module.compile_all
+
+    def recording_launch(*args):
+        launched.append(real_launch(*args))
+        return launched[-1]
+
+    def failing_compile_all(dashboards, backends=None, *args, **kwargs):
+        if backends == ["prometheus"]:
+            raise ValueError("a broken definition")
+        return real_compile_all(dashboards, backends, *args, **kwargs)
+
+    monkeypatch.setattr(flux_module, "_launch", recording_launch)
+    monkeypatch.setattr(compile_module, "compile_all", failing_compile_all)
+    root = Path(__file__).resolve().parent.parent
+    with pytest.raises(UserError, match="a broken definition"):
+        build_all(out=tmp_path / "out", dashboards_dir=root / "dashboards", cache=False)
+    assert launched and all(process.poll() is not None for process in launched)
+    assert not flux_module._started and not (tmp_path / "out").exists()

@@ -78,9 +78,12 @@ class QueryChecks:
         self._pending: dict[str, dict[str, None]] = {}  # language -> texts to check, in order
         self._streams: dict[str, FluxChecks] = {}
         self._errors: dict[str, BaseException] = {}
+        self._ended = False
 
     def add(self, language: str, texts: Iterable[str]) -> None:
         """Queue `texts` (of `language`) for checking; a streaming checker starts on them now."""
+        if self._ended:
+            raise RuntimeError("QueryChecks is single-use: its checkers have ended")
         if language not in CHECKERS:
             raise UserError(f"unknown query language {language!r}: expected one of {', '.join(sorted(CHECKERS))}")
         found = self._found.setdefault(language, {})
@@ -114,19 +117,29 @@ class QueryChecks:
         return self._fingerprints[language]
 
     def results(self, texts_by_language: Mapping[str, Sequence[str]]) -> dict[str, dict[str, list[QueryProblem]]]:
-        """language -> text -> problems for `texts_by_language` (added now if they were not); ends the checkers."""
+        """language -> text -> problems for `texts_by_language` (added now if they were not); ends the checkers.
+        Single use, like the streaming checkers it ends."""
         try:
             for language, texts in texts_by_language.items():
                 self.add(language, texts)
             for language in sorted(self._pending, key=lambda name: name in STREAMING):  # in-process first
                 self._finish(language)
-        finally:
-            for stream in self._streams.values():
-                stream.close()
+        except BaseException:
+            self.close(abort=True)
+            raise
+        self.close()
         for language in sorted(self._errors):
             raise self._errors[language]
         return {language: {text: self._found[language][text] for text in dict.fromkeys(texts)}
                 for language, texts in texts_by_language.items()}
+
+    def close(self, abort: bool = False) -> None:
+        """End the streaming checkers: after their queued work, or at once with `abort` (an error or an
+        interrupt: nobody waits for their answers). A caller that stops before `results` must call this."""
+        self._ended = True
+        streams, self._streams = list(self._streams.values()), {}
+        for stream in streams:
+            stream.close(abort)
 
     def _finish(self, language: str) -> None:
         pending = list(self._pending.pop(language))

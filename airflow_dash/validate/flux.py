@@ -3,9 +3,9 @@
 Grafana variables are substituted first: inside a string or /regex/ by a plain word, elsewhere by a
 duration (interval macros), a number (epoch/span macros) or a string literal (user variables). Grafana's
 `v` record is then declared for each query: inline on the fast path (one text per string-literal shape,
-see `flux_shape`, passed or failed by flux's own semantic check), and in a second file of the query's
-package for the exact check of the queries whose shape failed (the language server's diagnostics, see
-flux_check.mjs), which is what every reported problem comes from.
+passed or failed by flux's own semantic check, see flux_fast_path), and in a second file of the query's
+package for the exact check of the others (the language server's diagnostics, see flux_check.mjs), which
+is what every reported problem comes from.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import collections
 import json
 import os
 import queue
-import re
 import shutil
 import subprocess
 import threading
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from airflow_dash.errors import OperationError, writing
+from airflow_dash.validate.flux_fast_path import flux_shape, with_inline_prelude
 from airflow_dash.validate.grafana_vars import (
     Substitution,
     VariableRef,
@@ -174,49 +174,6 @@ def substitute_flux(query: str) -> Substitution:
     return substitute(query, lambda ref: _value_for(spans, ref))
 
 
-def flux_shape(text: str) -> str:
-    """`text` with the content of every plain string literal replaced by one letter.
-
-    Type checking does not look inside a string's content, except where a string names something: an
-    import path, a record label (`{"a": 1}`) or a label looked up (`r["a"]`); those stay. So does every
-    string holding more than letters, digits, `_`, `.`, `:`, `-` and spaces (escapes and `${...}`
-    interpolation are parsed). Texts with one shape pass or fail the check together; FluxChecks relies on
-    that only to skip the exact check of the members of a passing shape.
-    """
-    pieces: list[str] = []
-    cursor = 0
-    for start, end, opener in string_and_regex_spans(text, '"', regex_allowed=_regex_allowed, line_comment="//"):
-        literal = text[start:end]
-        if opener != '"' or _PLAIN_STRING.fullmatch(literal) is None:
-            continue
-        before, after = text[:start].rstrip(), text[end:].lstrip()
-        names_something = (after.startswith(":") or (before.endswith("[") and after.startswith("]"))
-                           or _IMPORT_BEFORE.search(before) is not None)
-        if not names_something:
-            pieces += [text[cursor:start], '"s"']
-            cursor = end
-    pieces.append(text[cursor:])
-    return "".join(pieces)
-
-
-# Contents that cannot change how the text around them parses, even if a regex literal was taken for
-# strings: no escapes, interpolation, brackets, quotes or slashes.
-_PLAIN_STRING = re.compile(r'"[\w .:-]*"')
-_IMPORT_BEFORE = re.compile(r"(?:^|[^\w.])import(?:\s+[A-Za-z_]\w*)?$")
-# The package clause and imports a Flux file starts with (after blanks and // comments): the inline
-# prelude must come after them, since imports may not follow a statement.
-_HEADER_TOKEN = re.compile(r'\s+|//[^\n]*|package\s+[A-Za-z_]\w*|import(?:\s+[A-Za-z_]\w*)?\s*"[^"\\\n]*"')
-
-
-def with_inline_prelude(text: str) -> str:
-    """`text` with Grafana's `v` record declared in it, just before its first statement and on the same line,
-    so the text's own line numbers do not move (the fast path's single-file check)."""
-    at = 0
-    while (match := _HEADER_TOKEN.match(text, at)) is not None and match.end() > at:
-        at = match.end()
-    return text[:at] + GRAFANA_PRELUDE.strip() + " " + text[at:]
-
-
 _started: list[tuple[tuple[str, Path], subprocess.Popen[str]]] = []  # at most one, see start_checker_early
 _started_lock = threading.Lock()
 
@@ -324,7 +281,12 @@ class _CheckerProcess:
     def _read(self) -> None:
         assert self.process.stdout is not None
         for line in self.process.stdout:
-            answer = json.loads(line)
+            try:
+                answer = json.loads(line)
+            except ValueError:
+                self._stderr_tail.append(f"unexpected output: {line.strip()[:200]}")
+                self.process.kill()
+                break
             with self._changed:
                 if isinstance(answer, dict):  # {"unavailable": why}, then exit 3
                     self._unavailable = str(answer.get("unavailable"))
@@ -341,9 +303,11 @@ class _CheckerProcess:
             if line.strip():
                 self._stderr_tail.append(line.strip())
 
-    def close(self) -> None:
-        """End the process: its stdin closes after the queued batches, then node exits."""
+    def close(self, abort: bool = False) -> None:
+        """End the process: its stdin closes after the queued batches, then node exits; with `abort`, killed."""
         self._outgoing.put(None)
+        if abort:
+            self.process.kill()
         try:
             self.process.wait(timeout=TIMEOUT_SECONDS)
         except subprocess.TimeoutExpired:
@@ -357,58 +321,84 @@ class _CheckerProcess:
 
 
 class FluxChecks:
-    """Flux queries checked as they arrive: each `add` sends its new shapes to node at once, so node checks
+    """Flux queries checked as they arrive: each `add` sends its new texts to node at once, so node checks
     them while the caller goes on (e.g. compiles the next dashboard); `results` waits for the answers.
+    Single use: `results` (or `close`) ends the node process.
 
-    Fast path first: queries that differ only in the text of plain string literals type-check alike, so
-    one text per such shape is checked, with Grafana's `v` record declared inline, by flux's own semantic
-    check (is_valid_flux: a yes or no, without the language server). Only the queries of a shape that
-    fails are checked again one by one, the exact way (the language server's diagnostics, `v` in a second
-    file of the package), so every reported message and position is the exact check's.
+    Fast path first (airflow_dash.validate.flux_fast_path): one text per string-literal shape, with Grafana's
+    `v` record declared inline, judged by flux's own semantic check (is_valid_flux: a yes or no, without
+    the language server). The queries of a shape that fails, and those with no certain shape, get the exact
+    check (the language server's diagnostics, `v` in a second file of the package), so every reported
+    message and position is the exact check's.
     """
 
     def __init__(self) -> None:
         self._substitutions: dict[str, Substitution] = {}
-        self._shape_of: dict[str, str] = {}
-        self._shape_batch: dict[str, tuple[int, int]] = {}  # shape -> (batch, index in it)
+        self._shape_of: dict[str, str] = {}  # query -> its shape, for queries on the fast path
+        self._fast_answer: dict[str, tuple[int, int]] = {}  # shape -> (batch, index in it)
+        self._exact_answer: dict[str, tuple[int, int]] = {}  # query -> (batch, index): no fast path for it
         self._checker: _CheckerProcess | None = None
+        self._ended = False
 
     def add(self, queries: Iterable[str]) -> None:
         """Start checking `queries` (texts seen before are not sent again). Raises CheckerUnavailable."""
-        new_shapes: list[str] = []
-        for query in queries:
-            if query in self._shape_of:
+        if self._ended:
+            raise RuntimeError("FluxChecks is single-use: its node process has ended")
+        substitutions = {query: substitute_flux(query) for query in dict.fromkeys(queries)
+                         if query not in self._substitutions}
+        shapes: dict[str, str] = {}
+        fast_texts: dict[str, str] = {}  # new shape -> the text the fast check runs
+        exact: list[str] = []
+        for query, substitution in substitutions.items():
+            shape = flux_shape(substitution.text)
+            fast = with_inline_prelude(shape, GRAFANA_PRELUDE) if shape is not None else None
+            if shape is None or fast is None:
+                exact.append(query)
                 continue
-            substitution = self._substitutions[query] = substitute_flux(query)
-            shape = self._shape_of[query] = flux_shape(substitution.text)
-            if shape not in self._shape_batch and shape not in new_shapes:
-                new_shapes.append(shape)
-        if new_shapes:
-            if self._checker is None:
-                self._checker = _CheckerProcess()
-            batch = self._checker.send([with_inline_prelude(shape) for shape in new_shapes], valid_only=True)
-            for index, shape in enumerate(new_shapes):
-                self._shape_batch[shape] = (batch, index)
+            shapes[query] = shape
+            if shape not in self._fast_answer:
+                fast_texts.setdefault(shape, fast)
+        if not substitutions:
+            return
+        checker = self._checker = self._checker or _CheckerProcess()  # may raise: nothing is recorded before
+        if fast_texts:
+            batch = checker.send(list(fast_texts.values()), valid_only=True)
+            self._fast_answer.update((shape, (batch, index)) for index, shape in enumerate(fast_texts))
+        if exact:
+            batch = checker.send([substitutions[query].text for query in exact], GRAFANA_PRELUDE)
+            self._exact_answer.update((query, (batch, index)) for index, query in enumerate(exact))
+        self._substitutions.update(substitutions)
+        self._shape_of.update(shapes)
 
     def results(self, queries: Sequence[str]) -> list[list[QueryProblem]]:
         """One problem list per query (each added before, or added now); then the node process is ended."""
         try:
             self.add(queries)
-            deadline = time.monotonic() + TIMEOUT_SECONDS
-            diagnostics_of: dict[str, list[dict[str, Any]]] = {}
-            checker = self._checker
-            if checker is not None:
-                suspects = [query for query in dict.fromkeys(queries) if self._shape_fails(checker, query, deadline)]
-                if suspects:
-                    batch = checker.send([self._substitutions[query].text for query in suspects], GRAFANA_PRELUDE)
-                    diagnostics_of = dict(zip(suspects, checker.answer(batch, deadline)))
-        finally:
-            self.close()
+            diagnostics_of = self._diagnostics(list(dict.fromkeys(queries)), time.monotonic() + TIMEOUT_SECONDS)
+        except BaseException:
+            self.close(abort=True)
+            raise
+        self.close()
         return [self._problems(query, diagnostics_of.get(query, [])) for query in queries]
 
-    def _shape_fails(self, checker: _CheckerProcess, query: str, deadline: float) -> bool:
-        batch, index = self._shape_batch[self._shape_of[query]]
-        return not checker.answer(batch, deadline)[index]
+    def _diagnostics(self, queries: list[str], deadline: float) -> dict[str, list[dict[str, Any]]]:
+        checker = self._checker
+        if checker is None:
+            return {}
+        found: dict[str, list[dict[str, Any]]] = {}
+        failing_shape: list[str] = []
+        for query in queries:
+            if query in self._exact_answer:
+                batch, index = self._exact_answer[query]
+                found[query] = checker.answer(batch, deadline)[index]
+            else:
+                batch, index = self._fast_answer[self._shape_of[query]]
+                if not checker.answer(batch, deadline)[index]:
+                    failing_shape.append(query)
+        if failing_shape:
+            batch = checker.send([self._substitutions[query].text for query in failing_shape], GRAFANA_PRELUDE)
+            found.update(zip(failing_shape, checker.answer(batch, deadline)))
+        return found
 
     def _problems(self, query: str, diagnostics: list[dict[str, Any]]) -> list[QueryProblem]:
         found = []
@@ -420,11 +410,13 @@ class FluxChecks:
             found.append(QueryProblem(LANGUAGE, query, "empty query"))
         return found
 
-    def close(self) -> None:
-        """End the node process, if one was started (results does this itself)."""
+    def close(self, abort: bool = False) -> None:
+        """End the node process, if one was started: after its queued batches, or at once with `abort`
+        (an error or an interrupt: nobody waits for the answers). `results` does this itself."""
+        self._ended = True
         checker, self._checker = self._checker, None
         if checker is not None:
-            checker.close()
+            checker.close(abort)
 
 
 def check_flux(queries: Sequence[str]) -> list[list[QueryProblem]]:

@@ -17,8 +17,8 @@ import { setFlagsFromString } from "node:v8";
 
 // Liftoff (V8's baseline wasm compiler) only: a build checks a few dozen to a few hundred scripts, too few
 // for the optimizing tier to pay back its compile time, which competes with the build for the CPU.
-// Measured on the bundled dashboards' 40 shapes: 0.19 s of CPU instead of 0.29 s. Set before the wasm is
-// compiled; a V8 without the flag ignores it.
+// Measured with the language server on the bundled dashboards' 40 shapes: 0.18 s of CPU instead of 0.29 s,
+// and no slower on 1,060 scripts. Set before the wasm is compiled; a V8 without the flag ignores it.
 setFlagsFromString("--liftoff-only");
 
 const ERROR = 1; // LSP DiagnosticSeverity: 1 error, 2 warning, 3 information, 4 hint
