@@ -48,11 +48,12 @@ def check_options(kind: str, part: str, value: Mapping[str, Any], where: str | N
     What an author passes is partial (merged over our defaults), so fields the schema requires are not
     demanded; kinds without a published schema (logs, plugins) are not checked. Each problem names the field.
     """
-    from airflow_dash.schemas import MISSING, validate_panel
+    from airflow_dash.schemas import MISSING, clean_without_jsonschema, validate_panel
 
     schema_kind = kind.replace("-", "")  # state-timeline -> statetimeline
-    if part == "options":
-        problems = validate_panel(schema_kind, dict(value), None, where=where)
-    else:
-        problems = validate_panel(schema_kind, None, {"defaults": {"custom": dict(value)}, "overrides": []}, where=where)
+    options, field_config = ((dict(value), None) if part == "options"
+                             else (None, {"defaults": {"custom": dict(value)}, "overrides": []}))
+    if clean_without_jsonschema(schema_kind, options, field_config):
+        return []  # most options: decided without importing jsonschema
+    problems = validate_panel(schema_kind, options, field_config, where=where)
     return [str(p) if where else f"{p.path}: {p.message}" for p in problems if p.kind != MISSING]

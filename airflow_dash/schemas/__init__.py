@@ -24,6 +24,7 @@ Simple API for other layers (the panel library checks options at construction):
 from __future__ import annotations
 
 import json
+import operator
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -158,6 +159,147 @@ def validate_panel(kind: str, options: Mapping[str, Any] | None = None,
         problems += _problems(_validator("dashboard", "FieldConfigSource"), field_config, where, "fieldConfig")
     custom = _obj(_obj(field_config).get("defaults")).get("custom")
     return problems + _kind_problems(kind, options, custom, where)
+
+
+# --- deciding without jsonschema -----------------------------------------------------------------------------
+# Panels check their options at construction (airflow_dash.panel_schema): importing jsonschema and building its
+# validators costs more than a whole dashboard. Most options are clean, and that is decided here, on the
+# keywords these schemas use, with jsonschema's Draft 7 semantics; whatever this cannot decide for certain
+# (another keyword, a float where an integer is asked...) is left to jsonschema, which also words every problem.
+
+_ANNOTATIONS = frozenset({"description", "default", "$schema", "definitions", "title", "deprecated", "examples",
+                          "$comment", "readOnly", "writeOnly", "x-deprecation-message", "format"})  # format: not asserted
+_KEYWORDS = frozenset({"$ref", "type", "enum", "const", "properties", "additionalProperties", "required", "items",
+                       "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "allOf", "anyOf",
+                       "oneOf"}) | _ANNOTATIONS
+
+
+_BOUNDS = {"minimum": operator.ge, "maximum": operator.le, "exclusiveMinimum": operator.gt,
+           "exclusiveMaximum": operator.lt}
+
+
+def _is_type(instance: Any, name: str) -> bool | None:
+    if name == "object":
+        return isinstance(instance, dict)
+    if name == "array":
+        return isinstance(instance, list)
+    if name == "string":
+        return isinstance(instance, str)
+    if name == "boolean":
+        return isinstance(instance, bool)
+    if name == "null":
+        return instance is None
+    if isinstance(instance, bool) or not isinstance(instance, (int, float)):
+        return False if name in ("number", "integer") else None
+    if name == "number":
+        return True
+    if name == "integer":
+        return True if isinstance(instance, int) else None  # 2.0 is an integer to jsonschema: not decided here
+    return None
+
+
+def _same(value: Any, instance: Any) -> bool | None:
+    """jsonschema's equality for enum and const (True is not 1, 1 is 1.0), on scalars."""
+    if isinstance(instance, (dict, list)) or isinstance(value, (dict, list)):
+        return None
+    if isinstance(instance, bool) or isinstance(value, bool):
+        return type(value) is type(instance) and value == instance
+    if isinstance(instance, (int, float)) and isinstance(value, (int, float)):
+        return value == instance
+    return type(value) is type(instance) and value == instance
+
+
+def _any(results: Iterable[bool | None]) -> bool | None:
+    undecided = False
+    for result in results:
+        if result:
+            return True
+        undecided = undecided or result is None
+    return None if undecided else False
+
+
+def _all(results: Iterable[bool | None]) -> bool | None:
+    undecided = False
+    for result in results:
+        if result is False:
+            return False
+        undecided = undecided or result is None
+    return None if undecided else True
+
+
+def _decide(schema: Any, instance: Any, definitions: Mapping[str, Any], lenient: bool) -> bool | None:
+    """Whether jsonschema (Draft 7) finds no error in `instance`, None where not decided here. `lenient`: errors
+    of `required` do not count (they become MISSING problems, which panels do not report), except under anyOf
+    and oneOf, where they decide a branch."""
+    if schema is True or schema == {}:
+        return True
+    if schema is False:
+        return False
+    if not isinstance(schema, dict) or not schema.keys() <= _KEYWORDS:
+        return None
+    if "$ref" in schema:  # Draft 7: a $ref's siblings are ignored
+        ref = schema["$ref"]
+        if not isinstance(ref, str) or not ref.startswith("#/definitions/") or ref[14:] not in definitions:
+            return None
+        return _decide(definitions[ref[14:]], instance, definitions, lenient)
+    checks: list[bool | None] = []
+    if "type" in schema:
+        names = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+        checks.append(_any(_is_type(instance, n) for n in names))
+    if "enum" in schema:
+        checks.append(_any(_same(v, instance) for v in schema["enum"]))
+    if "const" in schema:
+        checks.append(_same(schema["const"], instance))
+    if isinstance(instance, dict):
+        properties = schema.get("properties", {})
+        for key, value in instance.items():
+            if key in properties:
+                checks.append(_decide(properties[key], value, definitions, lenient))
+            elif "additionalProperties" in schema:
+                checks.append(_decide(schema["additionalProperties"], value, definitions, lenient))
+        if "required" in schema and not lenient:
+            checks.append(all(name in instance for name in schema["required"]))
+    if isinstance(instance, list) and "items" in schema:
+        if not isinstance(schema["items"], (dict, bool)):
+            return None  # tuple validation
+        checks.extend(_decide(schema["items"], item, definitions, lenient) for item in instance)
+    if isinstance(instance, (int, float)) and not isinstance(instance, bool):
+        for keyword in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+            bound = schema.get(keyword)
+            if bound is None:
+                continue
+            if isinstance(bound, bool) or not isinstance(bound, (int, float)):
+                return None
+            checks.append(_BOUNDS[keyword](instance, bound))
+    if isinstance(instance, str) and "minLength" in schema:
+        checks.append(len(instance) >= schema["minLength"])
+    if "allOf" in schema:  # its branches' errors are reported as they are: lenient stays
+        checks.append(_all(_decide(branch, instance, definitions, lenient) for branch in schema["allOf"]))
+    if "anyOf" in schema:
+        checks.append(_any(_decide(branch, instance, definitions, False) for branch in schema["anyOf"]))
+    if "oneOf" in schema:
+        branches = [_decide(branch, instance, definitions, False) for branch in schema["oneOf"]]
+        checks.append(None if None in branches else branches.count(True) == 1)
+    return _all(checks)
+
+
+def clean_without_jsonschema(kind: str, options: Any = None, field_config: Any = None) -> bool:
+    """True when `validate_panel(kind, options, field_config)` certainly finds nothing but MISSING problems,
+    decided without importing jsonschema; False: ask `validate_panel`."""
+    parts: list[tuple[str, str, Any]] = []
+    if field_config is not None:
+        parts.append(("dashboard", "FieldConfigSource", field_config))
+    if kind in PANEL_KINDS:
+        if options is not None:
+            parts.append((kind, "Options", options))
+        custom = _obj(_obj(field_config).get("defaults")).get("custom")
+        if custom is not None and "FieldConfig" in _document(kind)["definitions"]:
+            parts.append((kind, "FieldConfig", custom))
+    for name, definition, instance in parts:
+        definitions = _document(name)["definitions"]
+        if _decide(definitions[definition], instance, definitions, lenient=True) is not True:
+            return False
+    return True
 
 
 def validate_target(target: Mapping[str, Any], where: str = "target") -> list[SchemaProblem]:
