@@ -19,7 +19,7 @@ EXPORTED = ["airflow_dash.compile:compile_all", "airflow_dash.compile:compile_da
             "airflow_dash.importing:normalized"]  # fmt: skip
 # Run as doctests too (examples elsewhere in the package must not rot either).
 DOCTESTED = [*LIBRARY, "airflow_dash", "airflow_dash.compile", "airflow_dash.escaping", "airflow_dash.importing",
-             "airflow_dash.panel_schema", "airflow_dash.backends"]  # fmt: skip
+             "airflow_dash.panel_schema", "airflow_dash.backends", "airflow_dash.validate.flux_fast_path"]  # fmt: skip
 
 
 def _public(module_name: str):

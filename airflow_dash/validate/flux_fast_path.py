@@ -20,10 +20,14 @@ import re
 # Tokens after which `/` divides; after anything else (an operator, `(`, `,`, a keyword...) it opens a
 # regex, as Flux's parser decides by what it expects next.
 _NAME = re.compile(r"[^\W\d]\w*")
-_NUMBER = re.compile(r"\d[\w.:-]*")  # ints, floats, durations, date-times: one literal token here
 _KEYWORDS = frozenset({"and", "or", "not", "exists", "if", "then", "else", "return", "import", "package",
                        "option", "builtin", "testcase", "with"})
-_PLAIN_CONTENT = re.compile(r"[^\"\\/\n]*")
+# One token at a time (whitespace runs are skipped in one step); a string ends at the next quote because
+# texts with backslashes or ${ never get here.
+# Numbers take in what durations and date-times hold (5m, 2024-01-01T00:00:00Z): one operand token here.
+_TOKEN = re.compile(r'(?P<space>\s+)|(?P<string>"[^"]*")|(?P<name>[^\W\d]\w*)|(?P<number>\d[\w.:-]*)'
+                    r'|(?P<slash>/)|(?P<other>[^"])')
+_PLAIN_REGEX = re.compile(r'/[^"\\/\n]*/')
 _GIVE_UP = ("//", "\\", "${")  # comments, escapes, interpolation: left to the exact check
 
 
@@ -31,8 +35,10 @@ def flux_shape(text: str) -> str | None:
     """`text` with each plain string literal's content replaced by `s`, or None when its tokens are not
     certain (see the module docstring) and the text must be checked exactly.
 
-    >>> flux_shape('from(bucket: "a") |> filter(fn: (r) => r["host"] == "h1" and r.x =~ /a"b/)')
-    'from(bucket: "s") |> filter(fn: (r) => r["host"] == "s" and r.x =~ /a"b/)'
+    >>> flux_shape('from(bucket: "a") |> filter(fn: (r) => r["host"] == "h1" and r.x =~ /^a$/)')
+    'from(bucket: "s") |> filter(fn: (r) => r["host"] == "s" and r.x =~ /^a$/)'
+    >>> flux_shape('x = /a"b/') is None  # a quote in a regex: no certain shape
+    True
     >>> flux_shape('x = "a" // a comment') is None
     True
     """
@@ -41,46 +47,50 @@ def flux_shape(text: str) -> str | None:
     pieces: list[str] = []
     cursor = 0
     divides = False  # whether a `/` here would be a division (the previous token ends an operand)
-    i = 0
-    while i < len(text):
-        char = text[i]
-        if char.isspace():
-            i += 1
+    before: tuple[str, str] = ("", "")  # the two tokens before this one (whitespace aside)
+    at = 0
+    while (token := _TOKEN.match(text, at)) is not None:
+        kind, word, at = token.lastgroup, token.group(), token.end()
+        if kind == "space":
             continue
-        if char == '"':
-            end = text.find('"', i + 1)
-            if end < 0:
-                return None
-            if _replaceable(text, i, end + 1):
-                pieces += [text[cursor:i], '"s"']
-                cursor = end + 1
-            i, divides = end + 1, True
-        elif char == "/" and not divides:
-            match = _PLAIN_CONTENT.match(text, i + 1)
-            assert match is not None  # the pattern matches the empty string
-            if not text.startswith("/", match.end()):
-                return None
-            i, divides = match.end() + 1, True
-        elif (name := _NAME.match(text, i)) is not None:
-            word = name.group()
+        if kind == "string":
+            if not _names_something(text, at, before):
+                pieces += [text[cursor : token.start()], '"s"']
+                cursor = at
+            divides = True
+        elif kind == "name":
             if word == "package":
                 return None
-            i, divides = name.end(), word not in _KEYWORDS
-        elif (number := _NUMBER.match(text, i)) is not None:
-            i, divides = number.end(), True
-        else:
-            i, divides = i + 1, char in ")]}"
+            divides = word not in _KEYWORDS
+        elif kind == "slash":
+            if not divides:  # a regex: plain content up to the closing slash, or no certain shape
+                regex = _PLAIN_REGEX.match(text, token.start())
+                if regex is None:
+                    return None
+                at, divides, word = regex.end(), True, regex.group()  # a regex is an operand
+            else:
+                divides = False  # a division sign: an operand follows
+        elif kind == "other":
+            divides = word in ")]}"
+        else:  # a number
+            divides = True
+        before = (before[1], word)
+    if at < len(text):
+        return None  # an unterminated string
     pieces.append(text[cursor:])
     return "".join(pieces)
 
 
-def _replaceable(text: str, start: int, end: int) -> bool:
-    """Whether the string literal text[start:end] is a plain value: not an import path or a label."""
-    before, after = text[:start].rstrip(), text[end:].lstrip()
-    if after.startswith(":") or (before.endswith("[") and after.startswith("]")):
-        return False  # {"a": ...} or x["a"] (dictionary keys ["a": 1] stay too: harmless)
-    name = re.search(r"(?:^|[^\w.])(import)(?:\s+[^\W\d]\w*)?$", before)
-    return name is None
+_NEXT_TOKEN_START = re.compile(r"\s*(.?)", re.S)
+
+
+def _names_something(text: str, end: int, before: tuple[str, str]) -> bool:
+    """Whether the string literal ending at `end`, after tokens `before`, is an import path or a label."""
+    following = _NEXT_TOKEN_START.match(text, end)
+    after = following.group(1) if following is not None else ""
+    if after == ":" or (before[1] == "[" and after == "]"):
+        return True  # {"a": ...} or x["a"] (dictionary keys ["a": 1] stay too: harmless)
+    return before[1] == "import" or (before[0] == "import" and _NAME.fullmatch(before[1]) is not None)
 
 
 _HEADER = re.compile(r'\s+|import(?:\s+[^\W\d]\w*)?\s*"[^"\n]*"')
