@@ -12,6 +12,7 @@ import bisect
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 # Grafana's own reference syntax: $name, [[name]] / [[name:format]], ${name} / ${name:format}.
 # The `${name.path}` field-path form is left out on purpose: in Flux `${r.host}` is string interpolation.
@@ -135,30 +136,57 @@ def string_and_regex_spans(
     `regex_allowed(text_before)` decides whether a `/` opens a regex (languages differ).
     Unterminated literals run to the end of the text.
     """
-    refs = {ref.start: ref.end for ref in find_variable_refs(text)}
+    refs = {match.start(): match.end() for match in VARIABLE_PATTERN.finditer(text)}
+    starts = sorted(refs)  # each scan jumps to the next character that matters, or the next reference
+    outer = _stops(quotes + ("/" if regex_allowed is not None else "") + (line_comment[0] if line_comment else ""))
     spans = []
+    length = len(text)
     i = 0
-    while i < len(text):
+    while i < length:
+        found = outer.search(text, i)
+        stop = found.start() if found else length
+        ref = bisect.bisect_left(starts, i)
+        if ref < len(starts) and starts[ref] < stop:
+            i = refs[starts[ref]]  # a reference is opaque: nothing inside it opens a literal
+            continue
+        if found is None:
+            break
+        i = stop
         char = text[i]
         if line_comment and text.startswith(line_comment, i):
             newline = text.find("\n", i)
-            i = len(text) if newline < 0 else newline
+            i = length if newline < 0 else newline
             continue
         opener = char if char in quotes else None
         if opener is None and char == "/" and regex_allowed is not None and regex_allowed(text[:i]):
             opener = "/"
         if opener is None:
-            i = refs.get(i, i + 1)
+            i += 1
             continue
+        inner = _stops(opener if opener == "`" else opener + "\\")
         j = i + 1
-        while j < len(text) and text[j] != opener:
-            if j in refs:
-                j = refs[j]
+        while j < length:
+            found = inner.search(text, j)
+            stop = found.start() if found else length
+            ref = bisect.bisect_left(starts, j)
+            if ref < len(starts) and starts[ref] < stop:
+                j = refs[starts[ref]]
                 continue
-            j += 2 if text[j] == "\\" and opener != "`" else 1
-        spans.append((i, min(j + 1, len(text)), opener))
+            j = stop
+            if j < length and text[j] == "\\" and opener != "`":
+                j += 2
+                continue
+            break
+        spans.append((i, min(j + 1, length), opener))
         i = j + 1
     return spans
+
+
+@lru_cache(maxsize=64)
+def _stops(characters: str) -> re.Pattern[str]:
+    if not characters:
+        return re.compile("(?!)")  # matches nowhere
+    return re.compile("[" + "".join(sorted({re.escape(c) for c in characters})) + "]")
 
 
 def span_containing(spans: list[tuple[int, int, str]], offset: int) -> tuple[int, int, str] | None:
