@@ -83,6 +83,7 @@ _NUMBER = re.compile(r"\d+(\.\d*)?|\.\d+")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _OPERATORS = ("=~", "!~", "!=", "<>", "<=", ">=", "::", "=", "<", ">", "+", "-", "*", "/", "%", "&", "|", "^",
               "(", ")", ",", ";", ".", ":")
+_OPERATOR = re.compile("|".join(map(re.escape, _OPERATORS)))  # the first of _OPERATORS that matches, in order
 COMPARISONS = frozenset({"=", "!=", "<>", "<", "<=", ">", ">=", "=~", "!~"})
 # Binary operator precedence, as InfluxDB's ast.Token.Precedence().
 PRECEDENCE = {"OR": 1, "AND": 2, **dict.fromkeys(COMPARISONS, 4), "+": 5, "-": 5, "|": 5, "^": 5,
@@ -162,9 +163,9 @@ def scan(text: str, pos: int, regex: bool = False) -> Token:
     if word:
         upper = word.group(0).upper()
         return Token("keyword", upper, pos) if upper in KEYWORDS else Token("ident", word.group(0), pos)
-    for operator in _OPERATORS:
-        if text.startswith(operator, pos):
-            return Token("op", operator, pos)
+    operator = _OPERATOR.match(text, pos)
+    if operator:
+        return Token("op", operator.group(0), pos)
     raise InfluxQLSyntaxError(f"invalid character {char!r}", pos)
 
 
@@ -202,13 +203,18 @@ class _Parser:
     def __init__(self, text: str):
         self.text = text
         self.pos = 0
+        self._scanned: dict[tuple[int, bool], Token] = {}  # scan is pure: each token is read once, peeked often
 
     # -- token helpers ------------------------------------------------------------------------
     def peek(self, regex: bool = False) -> Token:
-        return scan(self.text, self.pos, regex)
+        key = (self.pos, regex)
+        token = self._scanned.get(key)
+        if token is None:
+            token = self._scanned[key] = scan(self.text, self.pos, regex)
+        return token
 
     def next(self, regex: bool = False) -> Token:
-        token = scan(self.text, self.pos, regex)
+        token = self.peek(regex)
         self.pos = token.start + len(token.text) if token.kind != "eof" else token.start
         return token
 
