@@ -33,11 +33,25 @@ from yaml.representer import SafeRepresenter
 # PyYAML built without libyaml has no C emitter (tested in a subprocess).
 _CSafeDumper: Any = getattr(yaml, "CSafeDumper", None)
 
-# Anything but a line feed and the printable characters both emitters agree on.
-_UNSAFE_CHARACTER = re.compile("[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd]")
+# Anything but a line feed and printable ASCII. (A class with the non-ASCII ranges too takes milliseconds to
+# compile, more than all the documents take to check: non-ASCII strings are checked by `_unsafe_character`.)
+_UNSAFE_ASCII = re.compile("[^\n\x20-\x7e]")
 _SCALARS = (int, float, type(None))  # bool is an int
 _MAX_KEY_BYTES = 122
 _MAX_KEY_COLUMN = _MAX_KEY_BYTES + 8  # where a value after the longest key starts, indentation aside
+
+
+def _unsafe_character(text: str) -> bool:
+    """Whether `text` holds anything but a line feed and the printable characters both emitters agree on:
+    ASCII 0x20-0x7E and U+00A0-U+FFFD less the surrogates, U+2028, U+2029 and U+FEFF."""
+    if text.isascii():
+        return _UNSAFE_ASCII.search(text) is not None
+    for character in text:
+        code = ord(character)
+        if not (0x20 <= code <= 0x7E or code == 0x0A or 0xA0 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD) or (
+                code in (0x2028, 0x2029, 0xFEFF)):
+            return True
+    return False
 
 
 def has_libyaml() -> bool:
@@ -51,7 +65,7 @@ def libyaml_exact(document: Any, *, allow_unicode: bool = False, width: int | No
     if width is not None and width <= 4:
         return False  # PyYAML makes a width of 4 or less 80, libyaml a negative one unlimited
     best_width = width or 80
-    unsafe = _UNSAFE_CHARACTER.search
+    unsafe = _unsafe_character
     stack = [(document, 0)]
     while stack:
         value, depth = stack.pop()

@@ -186,3 +186,14 @@ def test_without_libyaml_the_pure_emitter_writes_the_same_files():
                                  alerts_dir=ROOT / "alerts")
     assert without == {**alerts.files(), "statsd": statsd_mapping_yaml()}
     assert len(without) == 4
+
+
+def test_the_character_check_is_the_character_class():
+    """`_unsafe_character` (a loop for non-ASCII text, quick to import) accepts exactly this class."""
+    import re
+
+    unsafe = re.compile("[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd]")
+    for code in range(0x110000):
+        character = chr(code)
+        assert fast_yaml._unsafe_character(character) == bool(unsafe.search(character)), hex(code)
+        assert fast_yaml._unsafe_character("é" + character + "a") == bool(unsafe.search(character)), hex(code)
