@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from airflow_dash.discovery import DashboardSource, SourceLike, as_source
 from airflow_dash.errors import UserError, writing
+from airflow_dash.gc_pause import cyclic_gc_paused
 
 # Imported where they are used: an unchanged re-build (see airflow_dash.build_cache) needs none of them.
 if TYPE_CHECKING:
@@ -310,7 +311,16 @@ def build_all(
 
     With `cache`, query check results of earlier builds are reused (airflow_dash.validate.cache), and a re-build
     of the same request over unchanged files, whose output is still in place, writes and checks nothing
-    (airflow_dash.build_cache)."""
+    (airflow_dash.build_cache). The cyclic garbage collector is paused meanwhile (airflow_dash.gc_pause)."""
+    with cyclic_gc_paused():
+        return _build_all(names, backends, out, dashboards_dir, validate, alerts_dir, datasource_uids,
+                          datasource_regexes, cache)
+
+
+def _build_all(names: Sequence[str] | None, backends: Sequence[str] | None, out: Path | str,
+               dashboards_dir: SourceLike, validate: bool, alerts_dir: Path | str | None,
+               datasource_uids: Mapping[str, str] | None, datasource_regexes: Mapping[str, str] | None,
+               cache: bool) -> BuildResult:
     from airflow_dash import build_cache
 
     recorder = None

@@ -8,15 +8,13 @@ grafanalib still emits (`span`, `height`, `rows`, `sharedCrosshair`, old thresho
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import gc
 import hashlib
 import json
 import math
 from collections import ChainMap
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator, Mapping, MutableMapping, Sequence
+from typing import Any, Iterable, Mapping, MutableMapping, Sequence
 
 import orjson
 
@@ -25,6 +23,7 @@ from airflow_dash.catalog.model import Unsupported
 from airflow_dash.dashboard import BUNDLED_KEYS, Annotation, Dashboard, DashboardLink, RawAnnotation, RawLink, RawVariable, DimensionVariable
 from airflow_dash.fast_json import orjson_when_exact
 from airflow_dash.frozen import thaw
+from airflow_dash.gc_pause import cyclic_gc_paused
 from airflow_dash.layout import layout_rows
 from airflow_dash.query.values import Variable
 from airflow_dash.panels import AnyPanel, LibraryPanel, Panel, PanelLink, Query, RawPanel, Row, UrlLink
@@ -754,27 +753,13 @@ def compile_all(
     chosen = [BACKENDS[name] for name in (backends or list(BACKENDS))]
     result = []
     linked = {d.key: d for d in dashboards}
-    with _cyclic_gc_paused():
+    with cyclic_gc_paused():
         for backend in chosen:
             uids = {d.key: dashboard_uid(d.key, backend) for d in dashboards}
             for dashboard in dashboards:
                 result.append(compile_dashboard(dashboard, backend, uids, (datasource_uids or {}).get(backend.name),
                                                 (datasource_regexes or {}).get(backend.name), linked=linked))
     return result
-
-
-@contextlib.contextmanager
-def _cyclic_gc_paused() -> Iterator[None]:
-    """Compile builds only acyclic JSON (a test proves it leaves no cyclic garbage), yet the cyclic collector
-    would walk every model compiled so far again and again: with it, compiling 5,000 dashboards cost 1.2x per
-    dashboard what 100 did. Reference counting still frees everything; the collector resumes afterwards."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 # schemaVersion 42 ("the final version for the v1 dashboard API") is known from Grafana 12.2; its only step

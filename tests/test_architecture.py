@@ -11,7 +11,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "airflow_dash"
 
 RANKS = {
     "airflow_dash": 0, "airflow_dash.errors": 0, "airflow_dash.escaping": 0, "airflow_dash.scrub": 0, "airflow_dash.frozen": 0,
-    "airflow_dash.schemas": 0, "airflow_dash.fast_json": 0, "airflow_dash.fast_yaml": 0,
+    "airflow_dash.schemas": 0, "airflow_dash.fast_json": 0, "airflow_dash.fast_yaml": 0, "airflow_dash.gc_pause": 0,
     "airflow_dash.query": 1,
     "airflow_dash.catalog": 2,
     "airflow_dash.backends": 3, "airflow_dash.panel_schema": 3, "airflow_dash._panel_schema_data": 0,
