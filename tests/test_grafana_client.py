@@ -187,3 +187,94 @@ def test_bad_url_is_a_user_error_that_does_not_echo_credentials():
     with pytest.raises(UserError) as caught:
         GrafanaClient("ftp://user:pw-secret@host")
     assert "pw-secret" not in str(caught.value)
+
+
+# --- redirects are reported, not followed; credentials a header cannot carry are refused ------------------------
+
+
+class _Recorder:
+    """A loopback HTTP server answering every request with `status` and `headers`; it keeps what it got."""
+
+    def __init__(self, status: int = 200, headers: dict | None = None, body: bytes = b"{}"):
+        import http.server
+        import threading
+
+        self.seen: list[tuple[str, str, bytes, str | None]] = []
+        recorder = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _answer(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                recorder.seen.append((self.command, self.path, self.rfile.read(length) if length else b"",
+                                      self.headers.get("Authorization")))
+                self.send_response(status)
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = do_PUT = do_DELETE = _answer
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_a_redirect_is_reported_in_one_line_and_no_write_or_token_goes_to_its_target(status):
+    elsewhere = _Recorder()
+    grafana = _Recorder(status, {"Location": f"{elsewhere.url.replace('http://', 'http://u:' + SECRET + '@')}"
+                                             f"/api/datasources?token={SECRET}"})
+    try:
+        client = GrafanaClient(grafana.url, token=SECRET, retries=0)
+        with pytest.raises(GrafanaHTTPError) as raised:
+            client.create_datasource({"name": "influx", "secureJsonData": {"token": "INFLUX-SECRET-123"}})
+        message = str(raised.value)
+        assert message == (f"creating datasource 'influx' failed: Grafana at {grafana.url} answered HTTP {status}, "
+                           f"a redirect to {elsewhere.url}/api/datasources: set GRAFANA_URL to the address Grafana "
+                           "answers on (redirects are not followed)")
+        assert elsewhere.seen == [] and len(grafana.seen) == 1
+    finally:
+        grafana.close()
+        elsewhere.close()
+
+
+def test_a_relative_redirect_is_shown_against_the_grafana_url():
+    grafana = _Recorder(302, {"Location": "/login?redirect=%2Fapi"})
+    try:
+        with pytest.raises(GrafanaHTTPError, match=rf"a redirect to {grafana.url}/login: set GRAFANA_URL"):
+            GrafanaClient(grafana.url, token=SECRET, retries=0).health()
+    finally:
+        grafana.close()
+
+
+@pytest.mark.parametrize("credentials", [
+    {"token": SECRET + "\n"}, {"token": SECRET + "\r\n"}, {"token": "glsa_\x00x"}, {"token": "glsa_é"},
+    {"user": "admin", "password": "pa\nss"}, {"user": "adm\tin", "password": "x"}, {"user": "admin", "password": "p€"},
+])
+def test_credentials_a_header_cannot_carry_are_refused_in_one_line(credentials):
+    with pytest.raises(UserError) as raised:
+        GrafanaClient("http://127.0.0.1:3000", **credentials)
+    message = str(raised.value)
+    assert "\n" not in message and SECRET not in message and "pa" not in message.split("Grafana")[0]
+    assert message.startswith("the Grafana ")
+
+
+def test_a_token_with_a_trailing_newline_is_one_line_exit_2_from_the_cli(tmp_path):
+    import os
+
+    from tests.cli import assert_one_line_error, run_cli
+
+    env = {**os.environ, "GRAFANA_URL": "http://127.0.0.1:9", "GRAFANA_TOKEN": SECRET + "\n"}
+    line = assert_one_line_error(run_cli("pull", "some-uid", "--out", str(tmp_path / "out"), cwd=tmp_path, env=env),
+                                 "line break")
+    assert SECRET not in line and not (tmp_path / "out").exists()

@@ -549,7 +549,7 @@ def test_slow_next_exceeds_read_timeout_but_is_applied(emulator, api):
     assert api.get("/api/dashboards/uid/s").status_code == 200
 
 
-def test_latency_is_added_to_every_request(emulator, api):
+def test_every_answer_waits_at_least_the_latency(emulator, api):
     emulator.faults.latency = 0.15
     started = time.monotonic()
     api.get("/api/health")
@@ -621,8 +621,9 @@ def test_concurrent_saves_of_one_version_let_exactly_one_win(emulator):
 def test_requests_are_recorded(emulator, api):
     requests.get(emulator.url + "/api/health", timeout=TIMEOUT)
     api.get("/api/search", params={"tag": ["a", "b"]})
-    method, path, query, status, had_auth = emulator.requests[-1]
+    method, path, query, status, had_auth, arrived = emulator.requests[-1]
     assert (method, path, query, status, had_auth) == ("GET", "/api/search", {"tag": ["a", "b"]}, 200, True)
+    assert emulator.requests[0].arrived <= arrived <= time.monotonic()
     assert emulator.requests[0].had_auth is False
     emulator.reset_requests()
     assert emulator.requests == []

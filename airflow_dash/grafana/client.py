@@ -34,7 +34,7 @@ import json as stdlib_json
 import os
 import threading
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
-from urllib.parse import quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import quote, urlencode, urljoin, urlsplit, urlunsplit
 
 import orjson
 
@@ -90,6 +90,21 @@ class GrafanaUnreachable(OperationError):
         self.maybe_applied = maybe_applied
 
 
+def _check_header_safe(token: str | None, user: str | None, password: str | None) -> None:
+    """Refuse credentials an HTTP header cannot carry (UserError, naming none of them): a token read from a
+    file with its trailing newline is the usual one, and would fail deep inside http.client instead."""
+    for name, value in (("token", token), ("user", user), ("password", password)):
+        if not value:
+            continue
+        if any(ord(char) < 32 or ord(char) == 127 for char in value):
+            raise UserError(f"the Grafana {name} holds a line break or another control character "
+                            "(a trailing newline from a file or `echo`?): remove it")
+        if name != "token" and not all(ord(char) < 256 for char in value):
+            raise UserError(f"the Grafana {name} has characters Basic authentication cannot send (it is Latin-1)")
+        if name == "token" and not value.isascii():
+            raise UserError("the Grafana token has non-ASCII characters: service-account tokens are ASCII")
+
+
 def _one_line(text: str, limit: int = 300) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
@@ -114,6 +129,21 @@ def _strip_userinfo(url: str) -> tuple[str, str | None, str | None]:
         netloc += f":{parts.port}"
     clean = urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
     return clean, parts.username, parts.password
+
+
+def _shown_location(base: str, location: str) -> str:
+    """A redirect's target as it may be shown: absolute, without user:password, query or fragment (either
+    could carry a secret); "" when it is not an http(s) address."""
+    try:
+        parts = urlsplit(urljoin(base + "/", location.strip()))
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            return ""
+        netloc = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
+        if parts.port:
+            netloc += f":{parts.port}"
+    except ValueError:  # e.g. a port that is not a number
+        return ""
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def _make_retry(retries: int, backoff: float) -> Retry:
@@ -148,7 +178,8 @@ class GrafanaClient:
     Thread-safe: every thread sends through one urllib3 pool that keeps up to `pool_size` connections open
     (see `_pool` for why sharing it is safe); `use_concurrency` grows it.
     Authentication: a service-account `token` (Bearer) or `user`/`password` (Basic); `org_id` sets
-    X-Grafana-Org-Id. `verify` is True (system CAs), a CA bundle path, or False (only on `--insecure`).
+    X-Grafana-Org-Id. `verify` is True (certifi's CA bundle, as requests uses), a CA bundle file or
+    directory, or False (only on `--insecure`).
     `timeout` is (connect, read) seconds.
 
     Dashboards and folders go through `self.api` (`airflow_dash.grafana.api.DashboardApi`), chosen on first
@@ -174,6 +205,7 @@ class GrafanaClient:
         self._token = token or None
         self._user = user or url_user
         self._password = password if password is not None else url_password
+        _check_header_safe(self._token, self._user, self._password)
         from airflow_dash.scrub import register_secret
 
         register_secret(self._token)
@@ -303,7 +335,10 @@ class GrafanaClient:
             pairs = params.items() if isinstance(params, Mapping) else params
             url += "?" + urlencode([(k, v) for k, v in pairs if v is not None], doseq=True)
         try:
-            response = self._pool().urlopen(method, url, body=data, headers=headers, preload_content=False)
+            # No redirect is followed: urllib3 would re-send a write's body (secrets included) to wherever
+            # Location points, and the write would count as done; a 3xx is reported below instead.
+            response = self._pool().urlopen(method, url, body=data, headers=headers, preload_content=False,
+                                            redirect=False)
             try:
                 content = response.read(decode_content=True)
             except BaseException:
@@ -320,7 +355,17 @@ class GrafanaClient:
         status = response.status
         if 200 <= status < 300 or status in set(allow):
             return status, body
+        if 300 <= status < 400:
+            raise self._redirected(what, status, response.headers.get("Location") or "")
         raise self._error(what, status, body, response)
+
+    def _redirected(self, what: str, status: int, location: str) -> GrafanaHTTPError:
+        """A redirect, not followed (see request): the address to use instead, its credentials masked."""
+        target = _shown_location(self.url, location)
+        where = f" to {_one_line(self._scrub(target), 150)}" if target else ""
+        return GrafanaHTTPError(f"{what} failed: Grafana at {self.url} answered HTTP {status}, a redirect{where}: "
+                                "set GRAFANA_URL to the address Grafana answers on (redirects are not followed)",
+                                status=status)
 
     def _unreachable(self, what: str, reason: BaseException, raised: BaseException) -> GrafanaUnreachable:
         """No HTTP answer: `reason` is the failure, `raised` what urllib3 raised (its text names the cause)."""
@@ -331,7 +376,7 @@ class GrafanaClient:
         text = str(raised)
         if isinstance(reason, SSLError):
             return GrafanaUnreachable(self._scrub(
-                f"{what} failed: TLS verification failed for {self.host} ({connection_cause(raised)}); "
+                f"{what} failed: TLS verification failed for {self.host} ({connection_cause(reason)}); "
                 "pass --ca-cert FILE, or --insecure to skip verification"))
         if isinstance(reason, ConnectTimeoutError) and not isinstance(reason, NewConnectionError):
             return GrafanaUnreachable(
@@ -341,7 +386,7 @@ class GrafanaClient:
                 f"{what} failed: Grafana at {self.host} did not answer within {self.timeout[1]:g}s",
                 maybe_applied=True)
         if isinstance(reason, ResponseError):  # pragma: no cover - raise_on_status=False avoids it
-            return GrafanaUnreachable(self._scrub(f"{what} failed: {self.host}: {_one_line(text, 150)}"))
+            return GrafanaUnreachable(f"{what} failed: {self.host}: {_one_line(self._scrub(text), 150)}")
         if isinstance(reason, (NewConnectionError, ProtocolError, OSError)):
             cause = connection_cause(raised)
             # Refused, unresolvable or unroutable: the request never left. Anything else (reset, closed
@@ -349,8 +394,9 @@ class GrafanaClient:
             never_sent = isinstance(reason, NewConnectionError) or cause in _NEVER_SENT
             return GrafanaUnreachable(self._scrub(f"{what} failed: cannot reach Grafana at {self.host} ({cause})"),
                                       maybe_applied=not never_sent)
-        return GrafanaUnreachable(self._scrub(
-            f"{what} failed: {self.host}: {_one_line(type(reason).__name__ + ': ' + text, 150)}"), maybe_applied=True)
+        return GrafanaUnreachable(  # scrub first: a cut could split a secret
+            f"{what} failed: {self.host}: {_one_line(self._scrub(type(reason).__name__ + ': ' + text), 150)}",
+            maybe_applied=True)
 
     @staticmethod
     def _parse(content: bytes) -> Any:

@@ -52,6 +52,7 @@ class RecordedRequest(NamedTuple):
     query: dict[str, list[str]]
     status: int | None
     had_auth: bool
+    arrived: float = 0.0  # time.monotonic() when its body had been read (before any latency)
 
 
 @dataclass(frozen=True)
@@ -222,7 +223,7 @@ class EmulatorHandler(BaseHTTPRequestHandler):
 
         def record(status: int | None) -> None:
             emulator._record(RecordedRequest(method, split.path, parse_qs(split.query, keep_blank_values=True),
-                                             status, bool(self.headers.get("Authorization"))))
+                                             status, bool(self.headers.get("Authorization")), arrived))
 
         latency = emulator.faults.latency
 
