@@ -39,6 +39,8 @@ _UNSAFE_ASCII = re.compile("[^\n\x20-\x7e]")
 _SCALARS = (int, float, type(None))  # bool is an int
 _MAX_KEY_BYTES = 122
 _MAX_KEY_COLUMN = _MAX_KEY_BYTES + 8  # where a value after the longest key starts, indentation aside
+_MAX_WIDTH = 2**31 - 1  # libyaml keeps the width in a C int
+_MAX_DEPTH = 500
 
 
 def _unsafe_character(text: str) -> bool:
@@ -62,14 +64,23 @@ def has_libyaml() -> bool:
 def libyaml_exact(document: Any, *, allow_unicode: bool = False, width: int | None = None) -> bool:
     """Whether libyaml's emitter writes `document` with these options byte for byte as the pure-Python one
     (see the module doc)."""
-    if width is not None and width <= 4:
-        return False  # PyYAML makes a width of 4 or less 80, libyaml a negative one unlimited
+    if width is not None and not 4 < width < _MAX_WIDTH:
+        return False  # PyYAML makes a width of 4 or less 80, libyaml a negative one unlimited; a C int's end
+    if type(document) not in (dict, list):
+        return False  # a bare scalar: PyYAML ends its document with `...`, libyaml does not
     best_width = width or 80
     unsafe = _unsafe_character
     stack = [(document, 0)]
+    walked: set[tuple[int, int]] = set()  # (container, depth): a shared one is walked once per depth
     while stack:
         value, depth = stack.pop()
         kind = type(value)
+        if kind is dict or kind is list:
+            if depth > _MAX_DEPTH:
+                return False  # a recursive document: the pure emitter says what is wrong
+            if (id(value), depth) in walked:
+                continue
+            walked.add((id(value), depth))
         if kind is str:
             if unsafe(value) or value.endswith("\n\n") or value == "\n":
                 return False
@@ -99,25 +110,40 @@ def _literal_multiline(dumper: SafeRepresenter, value: str) -> yaml.ScalarNode:
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|" if "\n" in value else None)
 
 
-class _PureLiteral(yaml.SafeDumper):
+class _NoAliases:
+    """A dict or list used twice is written twice, not as `&id001` and `*id001`: what a config's reader expects
+    (a recursive document then fails, as it cannot be written out)."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+class _Pure(_NoAliases, yaml.SafeDumper):
+    pass
+
+
+class _PureLiteral(_Pure):
     pass
 
 
 _PureLiteral.add_representer(str, _literal_multiline)
-_DUMPERS: dict[tuple[bool, bool], Any] = {(False, False): yaml.SafeDumper, (True, False): _PureLiteral}
+_DUMPERS: dict[tuple[bool, bool], Any] = {(False, False): _Pure, (True, False): _PureLiteral}
 if _CSafeDumper is not None:
 
-    class _CLiteral(_CSafeDumper):  # type: ignore[misc]
+    class _C(_NoAliases, _CSafeDumper):  # type: ignore[misc]
+        pass
+
+    class _CLiteral(_C):
         pass
 
     _CLiteral.add_representer(str, _literal_multiline)
-    _DUMPERS.update({(False, True): _CSafeDumper, (True, True): _CLiteral})
+    _DUMPERS.update({(False, True): _C, (True, True): _CLiteral})
 
 
 def safe_dump(document: Mapping[str, Any] | list[Any], *, literal_multiline: bool = False, sort_keys: bool = True,
               allow_unicode: bool = False, width: int | None = None) -> str:
     """`yaml.safe_dump(document, sort_keys=..., allow_unicode=..., width=...)`'s text (the pure-Python emitter's),
-    by libyaml where that is exact. `literal_multiline`: strings with a line break as `|` literal blocks (where
+    by libyaml where that is exact, with no anchors or aliases (see _NoAliases). `literal_multiline`: strings with a line break as `|` literal blocks (where
     the emitter allows one)."""
     fast = _CSafeDumper is not None and libyaml_exact(document, allow_unicode=allow_unicode, width=width)
     text: str = yaml.dump(document, Dumper=_DUMPERS[literal_multiline, fast], sort_keys=sort_keys,

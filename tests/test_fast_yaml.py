@@ -30,12 +30,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def pure(document, literal_multiline=False, **options) -> str:
     """The reference: PyYAML's pure-Python emitter."""
-    dumper = fast_yaml._PureLiteral if literal_multiline else yaml.SafeDumper
+    dumper = fast_yaml._PureLiteral if literal_multiline else fast_yaml._Pure
     return yaml.dump(document, Dumper=dumper, **options)
 
 
 def libyaml(document, literal_multiline=False, **options) -> str:
-    dumper = fast_yaml._CLiteral if literal_multiline else yaml.CSafeDumper
+    dumper = fast_yaml._CLiteral if literal_multiline else fast_yaml._C
     return yaml.dump(document, Dumper=dumper, **options)
 
 
@@ -197,3 +197,38 @@ def test_the_character_check_is_the_character_class():
         character = chr(code)
         assert fast_yaml._unsafe_character(character) == bool(unsafe.search(character)), hex(code)
         assert fast_yaml._unsafe_character("é" + character + "a") == bool(unsafe.search(character)), hex(code)
+
+
+def test_scalar_recursive_documents_and_huge_widths_take_the_pure_emitter():
+    """From review: a bare scalar ends with `...` in PyYAML only; a recursive document looped forever in the
+    check; libyaml keeps the width in a C int."""
+    recursive: list = []
+    recursive.append(recursive)
+    for document, width in (("abc", None), (None, None), ({"k": recursive}, None), ({"a": 1}, 2**31)):
+        assert not fast_yaml.libyaml_exact(document, width=width)
+    assert fast_yaml.safe_dump({"a": 1}, width=2**31) == yaml.safe_dump({"a": 1}, width=2**31)
+    assert fast_yaml.safe_dump("abc") == yaml.safe_dump("abc")
+    with pytest.raises(RecursionError):
+        fast_yaml.safe_dump({"k": recursive})
+
+
+def test_a_container_used_twice_is_written_twice_without_anchors_and_checked_once_per_depth():
+    shared = {"instance": "airflow-host"}
+    document = {"a": [{"labels": shared}], "b": [{"labels": shared}]}
+    assert fast_yaml.libyaml_exact(document)
+    assert libyaml(document) == pure(document) == fast_yaml.safe_dump(document)
+    assert "&id" not in fast_yaml.safe_dump(document) and fast_yaml.safe_dump(document).count("instance") == 2
+    deep: list = ["leaf"]
+    for _ in range(22):  # 4 million paths, 23 containers
+        deep = [deep, deep]
+    assert fast_yaml.libyaml_exact({"k": deep})
+
+
+def test_generated_configs_hold_no_yaml_anchors(tmp_path):
+    from tests.cli import run_cli
+
+    for mode in ("names", "tags"):
+        result = run_cli("collectors", "--statsd-mode", mode, "--out", str(tmp_path / mode), cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        texts = {p.name: p.read_text() for p in (tmp_path / mode).rglob("*") if p.is_file()}
+        assert texts and not [name for name, text in texts.items() if "&id0" in text or "*id0" in text]

@@ -115,7 +115,7 @@ def _problems(validator: Draft7Validator, instance: Any, where: str, prefix: str
             continue
         if error.validator == "additionalProperties":
             known = set((error.schema.get("properties") or {}))
-            for name in sorted(k for k in (error.instance or {}) if k not in known):
+            for name in sorted((k for k in (error.instance or {}) if k not in known), key=str):  # 1 beside 'a'
                 found.append(SchemaProblem(where, _path([path, name]) if path else name, UNKNOWN_FIELD,
                                            f"unknown field (not in Grafana's schema; known: {', '.join(sorted(known))})"
                                            if len(known) <= 12 else "unknown field (not in Grafana's schema)"))
