@@ -183,3 +183,15 @@ def test_texts_whose_tokens_are_uncertain_have_no_shape():
     assert flux_shape('x = a / b / "c"') == 'x = a / b / "s"'  # divisions, not a regex holding a string
     assert flux_shape('x = 1\nband = 4\ny = band / 2 / "c"') == 'x = 1\nband = 4\ny = band / 2 / "s"'
     assert flux_shape('y = r.x =~ /a/ and "b" == "c"') == 'y = r.x =~ /a/ and "s" == "s"'
+
+
+def test_the_warm_up_script_passes_flux_s_own_check():
+    """Node runs WARM_UP_SCRIPT before its first batch so that flux's one-time set-up is paid while it waits;
+    a script that failed would only warm up the error path."""
+    checker = flux_module._CheckerProcess()
+    try:
+        batch = checker.send([flux_module.WARM_UP_SCRIPT], valid_only=True)
+        assert checker.answer(batch, time.monotonic() + 120) == [True]
+    finally:
+        checker.close()
+    assert flux_module.WARM_UP_SCRIPT in flux_module._launch_command("node", flux_module.CHECKER_SCRIPT.parent)

@@ -1,11 +1,13 @@
 // Semantic check of Flux scripts with @influxdata/flux-lsp-browser, in plain Node (>= 18).
 //
-// Usage: node flux_check.mjs <node_modules dir>, then one batch per line on stdin, until it closes:
+// Usage: node flux_check.mjs <node_modules dir> [warm-up script], then one batch per line on stdin, until it closes:
 //   stdin:  {"scripts": ["from(...)", ...], "prelude": "v = {...}"}   (or a bare JSON array of scripts)
 //   stdout: [[{"message": "...", "line": 1, "column": 5}, ...], ...]   one line per batch, one list per
 //           script, errors only (from the language server's diagnostics)
 //   or:     {"scripts": [...], "valid": true}  ->  [true, false, ...]   whether each script passes flux's
 //           own semantic check (is_valid_flux: types, builtins), without the language server: the fast pass
+// The warm-up script, if given, is checked (its answer dropped) as soon as the wasm is loaded, while this
+// process waits for its first batch: flux's first check pays for one-time set-up.
 // Exit 3 with {"unavailable": "..."} on stdout when node or the package cannot be used.
 //
 // The package is a wasm-bindgen build for bundlers: its _bg.js does `import * as wasm from "./..._bg.wasm"`,
@@ -105,7 +107,15 @@ async function main() {
   console.log = console.info = console.debug = console.warn = (...args) => process.stderr.write(args.join(" ") + "\n");
   // Load and instantiate the wasm while the scripts arrive: a build can start this process before it has
   // compiled the queries it will send.
-  const bindings = loadFluxLsp(nodeModules);
+  const warmUp = process.argv[3];
+  const bindings = loadFluxLsp(nodeModules).then((loaded) => {
+    if (warmUp) {
+      try {
+        loaded.is_valid_flux(warmUp);
+      } catch {} // only a warm-up: a real failure shows on the first batch
+    }
+    return loaded;
+  });
   bindings.catch(() => {}); // a failure is reported where it is awaited, below
   let server; // the language server, started for the first batch that needs its diagnostics
   const checker = async () => {
