@@ -176,3 +176,19 @@ def test_help_lists_every_command():
     result = run("--help", cwd=ROOT)
     for command in ("build", "list", "publish", "diff", "pull", "lint", "preview", "collectors", "verify", "config"):
         assert command in result.stdout
+
+
+def test_the_command_line_freezes_its_objects_at_exit_only():
+    """The shutdown's cyclic collections would walk everything a build made just before the exit frees it:
+    the entry point freezes them at exit (atexit), and a caller running main in its own process keeps its
+    collector as it was until then."""
+    probe = ("import atexit, gc, sys\n"
+             "atexit.register(lambda: print('FROZEN', gc.get_freeze_count(), file=sys.__stderr__))\n"
+             "from airflow_dash.cli import main\n"
+             "try:\n    main(['--help'])\n"
+             "except SystemExit:\n    pass\n"
+             "print('BEFORE EXIT', gc.get_freeze_count(), file=sys.__stderr__)\n")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    lines = dict(line.rsplit(" ", 1) for line in result.stderr.splitlines() if line.startswith(("FROZEN", "BEFORE")))
+    assert int(lines["BEFORE EXIT"]) == 0
+    assert int(lines["FROZEN"]) > 10_000
