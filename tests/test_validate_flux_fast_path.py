@@ -9,6 +9,7 @@ tests put that to the real flux-lsp over the bundled queries, hand-picked traps 
 from __future__ import annotations
 
 import random
+import signal
 import shutil
 import time
 
@@ -195,3 +196,15 @@ def test_the_warm_up_script_passes_flux_s_own_check():
     finally:
         checker.close()
     assert flux_module.WARM_UP_SCRIPT in flux_module._launch_command("node", flux_module.CHECKER_SCRIPT.parent)
+
+
+def test_closing_waits_for_unanswered_batches_and_not_for_node_s_shutdown_after_the_last_answer():
+    pending = flux_module._CheckerProcess()
+    pending.send(["x = 1"], valid_only=True)
+    pending.close()  # the batch was never read: node answers it, then exits on its own
+    assert pending.process.returncode == 0 and pending._answers == [[True]]
+    answered = flux_module._CheckerProcess()
+    batch = answered.send(["x = 1"], valid_only=True)
+    assert answered.answer(batch, time.monotonic() + 120) == [True]
+    answered.close()  # nothing left to wait for: ended at once
+    assert answered.process.returncode == -signal.SIGKILL

@@ -259,6 +259,7 @@ class _CheckerProcess:
         self._sent = 0
         self._threads = [threading.Thread(target=target, name=f"flux-check-{target.__name__}", daemon=True)
                          for target in (self._write, self._read, self._drain_stderr)]
+        self._reader = self._threads[1]
         for thread in self._threads:
             thread.start()
 
@@ -326,15 +327,18 @@ class _CheckerProcess:
                 self._stderr_tail.append(line.strip())
 
     def close(self, abort: bool = False) -> None:
-        """End the process: its stdin closes after the queued batches, then node exits; with `abort`, killed."""
+        """End the process: its stdin closes after the queued batches, then node exits; with `abort`, killed.
+        Killed too once every batch has its answer: nothing is left to wait for but node's own shutdown."""
         self._outgoing.put(None)
-        if abort:
+        with self._changed:
+            answered = len(self._answers) == self._sent
+        if abort or answered:
             self.process.kill()
-        try:
-            self.process.wait(timeout=TIMEOUT_SECONDS)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        else:  # the reader ends when node closes its stdout, i.e. exits
+            self._reader.join(timeout=TIMEOUT_SECONDS)
+            if self._reader.is_alive():
+                self.process.kill()
+        self.process.wait()
         for thread in self._threads:
             thread.join()
         for stream in (self.process.stdout, self.process.stderr):
