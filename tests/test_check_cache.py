@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sqlite3
 import threading
 from pathlib import Path
 
@@ -307,3 +308,19 @@ def test_query_checks_are_single_use(monkeypatch):
     assert checks.results({"flux": ["x"]}) == {"flux": {"x": []}}
     with pytest.raises(RuntimeError, match="single-use"):
         checks.results({"flux": ["y"]})
+
+
+def test_one_build_uses_one_connection_to_the_cache_and_closes_it(monkeypatch):
+    """Opening a connection, and closing the last one (a WAL checkpoint), cost a few ms each: a build's
+    lookups and stores share one."""
+    opened = []
+    real_connect = sqlite3.connect
+    monkeypatch.setattr(sqlite3, "connect", lambda *a, **k: opened.append(real_connect(*a, **k)) or opened[-1])
+    cache = CheckCache()
+    check_all({"promql": ["up", "rate(up[5m])"], "influxql": ["SELECT value FROM cpu"]}, cache)
+    assert len(opened) == 1 and cache._connection is None
+    with pytest.raises(sqlite3.ProgrammingError):
+        opened[0].execute("SELECT 1")  # closed
+    again = CheckCache()
+    check_all({"promql": ["up", "rate(up[5m])"], "influxql": ["SELECT value FROM cpu"]}, again)
+    assert again.hits == 3 and len(opened) == 2

@@ -135,11 +135,14 @@ class QueryChecks:
 
     def close(self, abort: bool = False) -> None:
         """End the streaming checkers: after their queued work, or at once with `abort` (an error or an
-        interrupt: nobody waits for their answers). A caller that stops before `results` must call this."""
+        interrupt: nobody waits for their answers), and the cache's connection. A caller that stops before
+        `results` must call this."""
         self._ended = True
         streams, self._streams = list(self._streams.values()), {}
         for stream in streams:
             stream.close(abort)
+        if self._cache is not None:
+            self._cache.close()
 
     def _finish(self, language: str) -> None:
         pending = list(self._pending.pop(language))

@@ -90,16 +90,38 @@ class CheckCache:
         self.path = Path(directory if directory is not None else default_cache_dir()) / CACHE_FILE
         self.hits = 0
         self.misses = 0
+        # One connection for every lookup and store of a build (opening one, and closing the last one,
+        # which checkpoints the WAL, cost a few ms each); `close` ends it, the next use opens another.
+        self._connection: sqlite3.Connection | None = None
+        self._pruned = False
 
-    def _connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        connection = sqlite3.connect(self.path, timeout=10)
-        # WAL: readers never wait for a concurrent build's writer; NORMAL: no fsync per commit (a lost
-        # result after a power cut is only re-checked).
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute("PRAGMA synchronous=NORMAL")
-        connection.execute(_SCHEMA)
-        return connection
+    def _connected(self) -> sqlite3.Connection:
+        if self._connection is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(self.path, timeout=10)
+            try:
+                # WAL: readers never wait for a concurrent build's writer; NORMAL: no fsync per commit (a lost
+                # result after a power cut is only re-checked).
+                connection.execute("PRAGMA journal_mode=WAL")
+                connection.execute("PRAGMA synchronous=NORMAL")
+                connection.execute(_SCHEMA)
+            except BaseException:
+                connection.close()
+                raise
+            self._connection = connection
+        return self._connection
+
+    def close(self) -> None:
+        """End the connection, if one is open (the cache stays usable: the next lookup opens another)."""
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            try:
+                connection.close()
+            except sqlite3.Error:
+                pass
+
+    def _failed(self) -> None:
+        self.close()  # a damaged file or a vanished directory: the next use starts afresh
 
     @staticmethod
     def _key(fingerprint: str, language: str, text: str) -> bytes:
@@ -110,20 +132,18 @@ class CheckCache:
         keys = {self._key(fingerprint, language, text): text for text in texts}
         found: dict[str, list[QueryProblem]] = {}
         try:
-            connection = self._connect()
-            try:
-                items = list(keys)
-                for start in range(0, len(items), _BATCH):
-                    batch = items[start : start + _BATCH]
-                    rows = connection.execute(
-                        f"SELECT key, problems FROM checks WHERE key IN ({','.join('?' * len(batch))})", batch
-                    ).fetchall()
-                    for key, problems in rows:
-                        text = keys[key]
-                        found[text] = [_problem(language, text, p) for p in json.loads(problems)]
-            finally:
-                connection.close()
+            connection = self._connected()
+            items = list(keys)
+            for start in range(0, len(items), _BATCH):
+                batch = items[start : start + _BATCH]
+                rows = connection.execute(
+                    f"SELECT key, problems FROM checks WHERE key IN ({','.join('?' * len(batch))})", batch
+                ).fetchall()
+                for key, problems in rows:
+                    text = keys[key]
+                    found[text] = [_problem(language, text, p) for p in json.loads(problems)]
         except (sqlite3.Error, OSError, ValueError, KeyError, TypeError):
+            self._failed()
             found = {}
         self.hits += len(found)
         self.misses += len(keys) - len(found)
@@ -138,15 +158,14 @@ class CheckCache:
         if not rows:
             return
         try:
-            connection = self._connect()
-            try:
-                with connection:  # one transaction: a concurrent reader sees all of these or none
-                    connection.executemany("INSERT OR REPLACE INTO checks VALUES (?, ?, ?)", rows)
+            connection = self._connected()
+            with connection:  # one transaction: a concurrent reader sees all of these or none
+                connection.executemany("INSERT OR REPLACE INTO checks VALUES (?, ?, ?)", rows)
+                if not self._pruned:  # a full scan: once per CheckCache
                     connection.execute("DELETE FROM checks WHERE written < ?", (now - KEEP_SECONDS,))
-            finally:
-                connection.close()
+            self._pruned = True
         except (sqlite3.Error, OSError):
-            pass  # e.g. a read-only home: the next build checks again
+            self._failed()  # e.g. a read-only home: the next build checks again
 
 
 def _problem(language: str, text: str, stored: list[Any]) -> QueryProblem:
