@@ -17,11 +17,9 @@ from __future__ import annotations
 
 import re
 
-# Tokens after which `/` divides; after anything else (an operator, `(`, `,`, a keyword...) it opens a
-# regex, as Flux's parser decides by what it expects next.
+from airflow_dash.validate.flux_slash import divides_after
+
 _NAME = re.compile(r"[^\W\d]\w*")
-_KEYWORDS = frozenset({"and", "or", "not", "exists", "if", "then", "else", "return", "import", "package",
-                       "option", "builtin", "testcase", "with"})
 # One token at a time (whitespace runs are skipped in one step); a string ends at the next quote because
 # texts with backslashes or ${ never get here.
 # Numbers take in what durations and date-times hold (5m, 2024-01-01T00:00:00Z): one operand token here.
@@ -46,7 +44,7 @@ def flux_shape(text: str) -> str | None:
         return None
     pieces: list[str] = []
     cursor = 0
-    divides = False  # whether a `/` here would be a division (the previous token ends an operand)
+    divides = False  # whether a `/` here would be a division (flux_slash: the previous token ends an operand)
     before: tuple[str, str] = ("", "")  # the two tokens before this one (whitespace aside)
     at = 0
     while (token := _TOKEN.match(text, at)) is not None:
@@ -57,23 +55,14 @@ def flux_shape(text: str) -> str | None:
             if not _names_something(text, at, before):
                 pieces += [text[cursor : token.start()], '"s"']
                 cursor = at
-            divides = True
-        elif kind == "name":
-            if word == "package":
+        elif kind == "name" and word == "package":
+            return None
+        elif kind == "slash" and not divides:  # a regex: plain content up to the closing slash, or no certain shape
+            regex = _PLAIN_REGEX.match(text, token.start())
+            if regex is None:
                 return None
-            divides = word not in _KEYWORDS
-        elif kind == "slash":
-            if not divides:  # a regex: plain content up to the closing slash, or no certain shape
-                regex = _PLAIN_REGEX.match(text, token.start())
-                if regex is None:
-                    return None
-                at, divides, word = regex.end(), True, regex.group()  # a regex is an operand
-            else:
-                divides = False  # a division sign: an operand follows
-        elif kind == "other":
-            divides = word in ")]}"
-        else:  # a number
-            divides = True
+            at, word = regex.end(), regex.group()
+        divides = divides_after(word)
         before = (before[1], word)
     if at < len(text):
         return None  # an unterminated string
