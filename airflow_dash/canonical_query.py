@@ -29,12 +29,12 @@ import re
 import zlib
 from typing import Any
 
+from airflow_dash.validate.flux_slash import regex_may_open
 from airflow_dash.validate.grafana_vars import VariableRef, span_containing, string_and_regex_spans, substitute
 from airflow_dash.validate.promql import DURATION
 from airflow_dash.validate.promql import stand_in_value as promql_stand_in
 
 LANGUAGES = ("promql", "flux", "influxql")
-_FLUX_REGEX_AFTER = ("=~", "!~", "(", ",", ":", "=", "[", "{", "and", "or", "not", "return")
 _INFLUXQL_REGEX_AFTER = re.compile(r"(=~|!~|\bfrom|,|\()\s*$", re.IGNORECASE)
 
 
@@ -52,7 +52,7 @@ def canonical(text: str, language: str) -> str:
             return "promql:" + repr(tree)
         return _text_form(text, "\"'`", None, "#")
     if language == "flux":
-        return _text_form(text, '"', _flux_regex_allowed, "//")
+        return _text_form(text, '"', regex_may_open, "//")
     return _text_form(text, "'\"", lambda before: bool(_INFLUXQL_REGEX_AFTER.search(before)), "--", influxql=True)
 
 
@@ -68,11 +68,6 @@ def equivalent(a: str, b: str, language: str) -> bool:
 def _reference(ref: VariableRef) -> str:
     """One spelling of a variable reference: `${name}` or `${name:format}`."""
     return "${" + _key(ref) + "}"
-
-
-def _flux_regex_allowed(before: str) -> bool:
-    stripped = before.rstrip()
-    return not stripped or stripped.endswith(_FLUX_REGEX_AFTER)
 
 
 def _text_form(text: str, quotes: str, regex_allowed: Any, comment: str, influxql: bool = False) -> str:

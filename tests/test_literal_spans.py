@@ -11,8 +11,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from airflow_dash.canonical_query import _flux_regex_allowed
-from airflow_dash.validate.flux import _regex_allowed as flux_regex_allowed
+from airflow_dash.validate.flux_slash import regex_may_open as flux_regex_allowed
 from airflow_dash.validate.grafana_vars import find_variable_refs, string_and_regex_spans
 
 
@@ -48,7 +47,7 @@ PIECES = ['"', "'", "`", "\\", "\\\\", '\\"', "/", "//", "#", "\n", " ", "=~ ", 
           "$host", "${host}", "${host:regex}", "${a:'q'}", "${b:/x/}", "[[dc]]", "$__interval", "${__from:date}",
           "$", "${", "[[", "]]", "}", "and ", "return "]
 texts = st.lists(st.sampled_from(PIECES), max_size=40).map("".join) | st.text(max_size=30)
-SETTINGS = [("\"'`", None, "#"), ('"', flux_regex_allowed, "//"), ('"', _flux_regex_allowed, "//"),
+SETTINGS = [("\"'`", None, "#"), ('"', flux_regex_allowed, "//"),
             ("\"'", lambda before: True, None), ("'", None, None), ("", lambda before: True, "--"), ("", None, None)]
 
 

@@ -25,6 +25,7 @@ from typing import Any
 
 from airflow_dash.errors import OperationError, writing
 from airflow_dash.validate.flux_fast_path import flux_shape, with_inline_prelude
+from airflow_dash.validate.flux_slash import regex_may_open
 from airflow_dash.validate.grafana_vars import (
     Substitution,
     VariableRef,
@@ -67,8 +68,6 @@ WARM_UP_SCRIPT = (
     '  |> map(fn: (r) => ({r with _value: float(v: r.usage) * 2.0}))\n'
     '  |> keep(columns: ["_time", "_value", "host"])\n'
 )
-# Tokens after which a `/` starts a regex literal rather than a division.
-_REGEX_AFTER = ("=~", "!~", "(", ",", ":", "=", "[", "{", "and", "or", "not", "return")
 
 
 @dataclass
@@ -171,11 +170,6 @@ def install_checker(target: Path | None = None, timeout: float = 600) -> Path:
     return target / "node_modules"
 
 
-def _regex_allowed(before: str) -> bool:
-    stripped = before.rstrip()
-    return not stripped or stripped.endswith(_REGEX_AFTER)
-
-
 def _value_for(spans: list[tuple[int, int, str]], ref: VariableRef) -> str:
     if span_containing(spans, ref.start):
         return "x"
@@ -188,7 +182,7 @@ def _value_for(spans: list[tuple[int, int, str]], ref: VariableRef) -> str:
 
 def substitute_flux(query: str) -> Substitution:
     """The query with Grafana variables replaced by values Flux accepts at their positions."""
-    spans = string_and_regex_spans(query, '"', regex_allowed=_regex_allowed, line_comment="//")
+    spans = string_and_regex_spans(query, '"', regex_allowed=regex_may_open, line_comment="//")
     return substitute(query, lambda ref: _value_for(spans, ref))
 
 
