@@ -7,6 +7,7 @@ never leaves a half-written output directory.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import tempfile
@@ -151,7 +152,8 @@ def validate_or_fail(compiled: Sequence[CompiledDashboard], cache: bool = True, 
 
 
 def write_dashboards(compiled: Sequence[CompiledDashboard], out: Path | str, replace_all: bool) -> list[Path]:
-    """Write `OUT/<backend>/<uid>.json`. With `replace_all`, stale files of removed dashboards go too.
+    """Write `OUT/<backend>/<uid>.json`. With `replace_all`, stale files of removed dashboards go too: JSON
+    files an airflow-dash build wrote (tagged managed-by:airflow-dash), never anything else.
 
     Files are written to a temporary directory first and moved into place only when all are written; an
     output directory that cannot be written is a UserError.
@@ -163,7 +165,11 @@ def write_dashboards(compiled: Sequence[CompiledDashboard], out: Path | str, rep
 
 def _write_dashboards(compiled: Sequence[CompiledDashboard], out: Path, replace_all: bool) -> list[Path]:
     """A file that already holds exactly its dashboard's JSON is left alone (its mtime too, for make and
-    rsync); with `replace_all`, whatever else is in a backend's directory goes."""
+    rsync); with `replace_all`, the other dashboard files our builds wrote go, and every other file stays
+    (the output directory may be shared with other tools' files)."""
+    for backend in sorted({dashboard.backend for dashboard in compiled}):
+        if (out / backend).exists() and not (out / backend).is_dir():
+            raise UserError(f"{out / backend} is not a directory: move it away, or build to another --out")
     out.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".build-", dir=out))
     names: dict[str, set[str]] = defaultdict(set)  # backend -> file names of this build
@@ -180,10 +186,8 @@ def _write_dashboards(compiled: Sequence[CompiledDashboard], out: Path, replace_
         for backend in sorted(names):
             final = out / backend
             if replace_all and final.is_dir():
-                for stale in [p for p in final.iterdir() if p.name not in names[backend]]:
-                    shutil.rmtree(stale) if stale.is_dir() and not stale.is_symlink() else stale.unlink()
-            elif replace_all and final.exists():
-                final.unlink()
+                for stale in [p for p in final.iterdir() if p.name not in names[backend] and _built_dashboard(p)]:
+                    stale.unlink()
             final.mkdir(exist_ok=True)
             if (staging / backend).is_dir():
                 for file in sorted((staging / backend).iterdir()):
@@ -191,6 +195,21 @@ def _write_dashboards(compiled: Sequence[CompiledDashboard], out: Path, replace_
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return [out / backend / name for backend in sorted(names) for name in sorted(names[backend])]
+
+
+def _built_dashboard(path: Path) -> bool:
+    """Whether `path` is a dashboard file an airflow-dash build wrote: a regular .json file of a dashboard
+    tagged managed-by:airflow-dash (what publish's prune keys on too)."""
+    from airflow_dash.compile import MANAGED_TAG
+
+    if path.suffix != ".json" or path.is_symlink() or not path.is_file():
+        return False
+    try:
+        model = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    tags = model.get("tags") if isinstance(model, dict) else None
+    return isinstance(tags, list) and MANAGED_TAG in tags
 
 
 def _holds(path: Path, text: str) -> bool:
@@ -251,43 +270,45 @@ def _raise_alert_problems(alerts: CompiledAlerts, results: Mapping[str, Any]) ->
 
 
 def write_alerts(alerts: CompiledAlerts, out: Path | str) -> list[Path]:
-    """Replace `OUT/alerts/` with the compiled rule files (written aside first, swapped in at the end)."""
+    """Write the compiled rule files to `OUT/alerts/<backend>/` (all written aside first, then moved in), and
+    remove rule files of earlier builds that this one no longer makes; every other file there stays."""
+    from airflow_dash.alert_rules import rule_file_names
+
     target = Path(out) / ALERTS_OUT
     files = alerts.files()  # renders every rule file as YAML: once, it is most of an unchanged re-build
-    if not files and not target.exists():
-        return []
-    if _tree_holds(target, files):
-        return [target / relative for relative in files]  # already exactly these files: nothing to swap
-    with writing("alert rules", target):
-        return _swap_in(target, files)
+    ours = rule_file_names()
+    stale = [path for path in (target.glob("*/*") if target.is_dir() else ())
+             if path.name in ours and path.relative_to(target).as_posix() not in files
+             and path.is_file() and not path.is_symlink()]
+    changed = {relative: text for relative, text in files.items() if not _holds(target / relative, text)}
+    if changed or stale:
+        with writing("alert rules", target):
+            _move_in(target, changed)
+            for path in stale:
+                path.unlink()
+    return [target / relative for relative in files]
 
 
-def _tree_holds(target: Path, files: Mapping[str, str]) -> bool:
-    """Whether `target` holds exactly `files` (relative path -> text) and nothing else."""
-    if not target.is_dir() or target.is_symlink():
-        return False
-    present = {p.relative_to(target) for p in target.rglob("*")}
-    wanted = {Path(relative) for relative in files}
-    wanted |= {parent for relative in wanted for parent in relative.parents if parent != Path(".")}
-    return present == wanted and all(_holds(target / relative, text) for relative, text in files.items())
-
-
-def _swap_in(target: Path, files: Mapping[str, str]) -> list[Path]:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".alerts-", dir=target.parent))
-    old = target.parent / (staging.name + ".old")
+def _move_in(target: Path, files: Mapping[str, str]) -> None:
+    """Write `files` (relative path -> text) under `target`: all to a staging directory first, so a failure
+    leaves `target` as it was, then each moved into place."""
+    if not files:
+        return
+    target.mkdir(parents=True, exist_ok=True)
+    for relative in files:
+        if (target / relative).parent.exists() and not (target / relative).parent.is_dir():
+            raise UserError(f"{(target / relative).parent} is not a directory: move it away, or build to another --out")
+    staging = Path(tempfile.mkdtemp(prefix=".alerts-", dir=target))
     try:
         for relative, text in files.items():
             path = staging / relative
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
-        if target.exists():
-            os.replace(target, old)
-        os.replace(staging, target)
+        for relative in files:
+            (target / relative).parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staging / relative, target / relative)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-        shutil.rmtree(old, ignore_errors=True)
-    return [target / relative for relative in files]
 
 
 @dataclass(frozen=True)

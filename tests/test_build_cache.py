@@ -143,7 +143,7 @@ def test_an_edited_deleted_or_added_output_file_is_put_right(project):
     assert build(project) == "compiled" and output(project) == built
     target.unlink()
     assert build(project) == "compiled" and output(project) == built
-    (project / "out" / "prometheus" / "stale.json").write_text("{}\n")  # a full build removes what it did not write
+    (project / "out" / "prometheus" / "stale.json").write_bytes(built["prometheus/airflow-dash-mini-prom.json"])  # ours: removed
     assert build(project) == "compiled" and output(project) == built
     assert build(project) == "unchanged"
 
@@ -300,9 +300,10 @@ def test_alert_rule_files_already_in_place_are_left_alone(tmp_path, monkeypatch)
     stats = {p: identity(p) for p in (tmp_path / "alerts").rglob("*")}
     assert write_alerts(alerts, tmp_path) == first
     assert {p: identity(p) for p in (tmp_path / "alerts").rglob("*")} == stats
-    (tmp_path / "alerts" / "stray.yml").write_text("x: 1\n")  # anything else there: the whole directory is replaced
+    (tmp_path / "alerts" / "stray.yml").write_text("x: 1\n")  # someone else's file: left alone, as are ours
     assert write_alerts(alerts, tmp_path) == first
-    assert not (tmp_path / "alerts" / "stray.yml").exists()
+    assert (tmp_path / "alerts" / "stray.yml").read_text() == "x: 1\n"
+    assert {p: identity(p) for p in first} == {p: stats[p] for p in first}
     first[0].write_text("edited\n")
     write_alerts(alerts, tmp_path)
     assert first[0].read_text() != "edited\n"

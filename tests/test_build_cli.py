@@ -192,3 +192,43 @@ def test_the_command_line_freezes_its_objects_at_exit_only():
     lines = dict(line.rsplit(" ", 1) for line in result.stderr.splitlines() if line.startswith(("FROZEN", "BEFORE")))
     assert int(lines["BEFORE EXIT"]) == 0
     assert int(lines["FROZEN"]) > 10_000
+
+
+def test_a_full_build_removes_only_files_airflow_dash_wrote(tmp_path):
+    """The output directory may hold other tools' files (a monorepo's prometheus/prometheus.yml): a full
+    build removes the dashboards and rule files earlier builds wrote that it no longer makes, nothing else."""
+    project = tmp_path / "project"
+    (project / "dashboards").mkdir(parents=True)
+    (project / "dashboards" / "mini.py").write_text(GOOD_MODULE)
+    assert run("build", "--backend", "prometheus", "--out", "out", cwd=project).returncode == 0
+    built = project / "out" / "prometheus" / "airflow-dash-mini-prom.json"
+    rules = project / "out" / "alerts" / "prometheus" / "airflow-dash.rules.yml"
+    assert built.is_file() and rules.is_file()
+    foreign = {
+        project / "out" / "prometheus" / "prometheus.yml": "global: {}\n",
+        project / "out" / "prometheus" / "rules" / "team.yml": "groups: []\n",
+        project / "out" / "prometheus" / "theirs.json": '{"title": "not ours", "tags": ["team"]}\n',
+        project / "out" / "alerts" / "prometheus" / "my.rules.yml": "groups: []\n",
+        project / "out" / "alerts" / "flux" / "notes.txt": "mine\n",
+    }
+    for path, text in foreign.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    stale = project / "out" / "prometheus" / "airflow-dash-gone-prom.json"
+    stale.write_bytes(built.read_bytes())  # a dashboard an earlier build wrote, since removed
+    stale_rules = project / "out" / "alerts" / "flux" / "grafana-alert-rules.yaml"
+    stale_rules.write_text("apiVersion: 1\n")
+    assert run("build", "--backend", "prometheus", "--out", "out", "--no-cache", cwd=project).returncode == 0
+    assert {path: path.read_text() for path in foreign} == foreign
+    assert built.is_file() and rules.is_file() and not stale.exists() and not stale_rules.exists()
+
+
+def test_a_file_where_a_backend_directory_goes_is_refused_not_deleted(tmp_path):
+    project = tmp_path / "project"
+    (project / "dashboards").mkdir(parents=True)
+    (project / "dashboards" / "mini.py").write_text(GOOD_MODULE)
+    (project / "out").mkdir()
+    (project / "out" / "prometheus").write_text("someone's file\n")
+    result = run("build", "--backend", "prometheus", "--out", "out", cwd=project)
+    assert_one_line_error(result, "is not a directory")
+    assert (project / "out" / "prometheus").read_text() == "someone's file\n"

@@ -107,8 +107,18 @@ class CompiledAlerts:
         if self.prometheus is not None:
             result[f"prometheus/{RULE_FILE}"] = self.prometheus.to_yaml()
         for backend, rules in sorted(self.grafana.items()):
-            result[f"{backend}/grafana-alert-rules.yaml"] = rules.provisioning_yaml()
+            result[f"{backend}/{GRAFANA_RULE_FILE}"] = rules.provisioning_yaml()
         return result
+
+
+GRAFANA_RULE_FILE = "grafana-alert-rules.yaml"
+
+
+def rule_file_names() -> frozenset[str]:
+    """The names of every rule file a build writes (in `<backend>/`): what a later build may remove."""
+    from airflow_dash.alert_rules.prometheus import RULE_FILE
+
+    return frozenset({RULE_FILE, GRAFANA_RULE_FILE})
 
 
 def compile_alerts(

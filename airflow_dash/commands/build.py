@@ -36,7 +36,8 @@ def build(backends: tuple[str, ...], out: Path, dashboards_dir: Path | None, ale
     (${XDG_CACHE_HOME:-~/.cache}/airflow-dash, or $AIRFLOW_DASH_CHECK_CACHE), keyed by checker version and text,
     and so is each build: a re-build whose files, settings, environment and checkers are unchanged, and whose
     output is still in place, checks and writes nothing. Output files that already hold their bytes are left
-    alone.
+    alone; a full build removes the dashboard and rule files earlier builds wrote that it no longer makes, and
+    never other files.
     """
     from airflow_dash.build import build_all
 
