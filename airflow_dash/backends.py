@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, Mapping, cast
+from typing import Any, Callable, Mapping, cast
 
 from airflow_dash import escaping
 from airflow_dash.catalog.model import (
@@ -196,7 +196,8 @@ class PrometheusBackend(Backend):
         if isinstance(definition, (Unsupported, RawQuery, promql.Expr)):
             return definition
         filters = {d.prometheus_label: scope[d.name] for d in signal.dimensions if d.name in scope}
-        return definition(PromScope(filters, tuple(d.prometheus_label for d in signal.group_by)))
+        return call_definition(signal, "prometheus", definition,
+                               PromScope(filters, tuple(d.prometheus_label for d in signal.group_by)))
 
     def render(self, signal: Signal, scope: Scope, legend: str | None = None) -> Target | Unsupported:
         result = self.expression(signal, scope)
@@ -274,9 +275,10 @@ class _TelegrafBackend(Backend):
             filters = self._dashboard_filters(signal, scope)
             by = tuple(d.telegraf_tag for d in signal.group_by)
             if self.language == "flux":
-                result = cast(FluxDefinition, definition)(FluxScope(filters, by))
+                result = call_definition(signal, "flux", cast(FluxDefinition, definition), FluxScope(filters, by))
             else:
-                result = cast(InfluxQLDefinition, definition)(InfluxQLScope(filters, by))
+                result = call_definition(signal, "influxql", cast(InfluxQLDefinition, definition),
+                                         InfluxQLScope(filters, by))
         return _custom_target(signal, result, self.language, legend_text)
 
     legend_placeholder: str
@@ -285,6 +287,36 @@ class _TelegrafBackend(Backend):
     def _render_series(self, signal: Signal, scope: Scope, series: TelegrafSeries) -> str:
         """The query for a `TelegrafSeries` (the catalog's usual Telegraf definition)."""
 
+
+
+def call_definition(signal: Signal, language: str, definition: Callable[[Any], object], scope: object) -> object:
+    """`definition(scope)`. What goes wrong inside it (a name its module forgot to import, a wrong argument to a
+    builder) is a ValueError naming the signal, the language and the definition's own line: compile reports
+    it as one line, where the exception itself would end the command in a traceback."""
+    try:
+        return definition(scope)
+    except Exception as exc:  # user code: anything it raises is a definition error
+        raise ValueError(f"{_definition_line(definition, exc)}signal {signal.key!r} ({language}): "
+                         f"{type(exc).__name__}: {exc}") from exc
+
+
+def _definition_line(definition: Callable[[Any], object], exc: BaseException) -> str:
+    """`file:line: ` of the innermost traceback frame in the definition's own file ("" when there is none)."""
+    code = getattr(definition, "__code__", None)
+    where = ""
+    frame = exc.__traceback__
+    while frame is not None and code is not None:
+        if frame.tb_frame.f_code.co_filename == code.co_filename:
+            where = f"{_shown_path(code.co_filename)}:{frame.tb_lineno}: "
+        frame = frame.tb_next
+    return where
+
+
+def _shown_path(filename: str) -> str:
+    import os
+
+    relative = os.path.relpath(filename)
+    return filename if relative.startswith("..") else relative
 
 class InfluxQLBackend(_TelegrafBackend):
     name = "influxql"
