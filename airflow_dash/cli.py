@@ -139,9 +139,12 @@ def main(argv: list[str] | None = None) -> None:
             click.echo(f"error: {_one_line_click_error(exc)}", err=True)
         sys.exit(2 if exc.exit_code == 2 else exc.exit_code)
     except AirflowDashError as exc:
-        if debug:
-            raise
-        click.echo(f"error: {exc}", err=True)
+        if debug:  # the traceback, and the exit code the command has without --debug
+            import traceback
+
+            traceback.print_exc()
+        else:
+            click.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)

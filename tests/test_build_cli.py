@@ -232,3 +232,35 @@ def test_a_file_where_a_backend_directory_goes_is_refused_not_deleted(tmp_path):
     result = run("build", "--backend", "prometheus", "--out", "out", cwd=project)
     assert_one_line_error(result, "is not a directory")
     assert (project / "out" / "prometheus").read_text() == "someone's file\n"
+
+
+LAMBDA_ERROR_MODULE = '''
+from airflow_dash.catalog.model import Signal, TelegrafSeries
+from airflow_dash.dashboard import Dashboard
+from airflow_dash.panels import Row, timeseries
+
+broken = Signal("t.broken", "Broken", "short", "d", lambda s: P.metric("up"), TelegrafSeries("cpu", "usage_idle"),
+                flux=lambda s: s.source("cpu", "usage_idle", nosuch=1), influxql=lambda s: Q.select("x"))
+dashboard = Dashboard("broken", "Broken", [Row("R", [timeseries("Broken", broken)])])
+'''
+
+
+@pytest.mark.parametrize("backend, line, error", [("prometheus", 6, "NameError: name 'P' is not defined"),
+                                                  ("flux", 7, "TypeError"),
+                                                  ("influxql", 7, "NameError: name 'Q' is not defined")])
+def test_an_error_inside_a_signal_s_definition_is_one_line_naming_its_line(tmp_path, backend, line, error):
+    project = tmp_path / "project"
+    (project / "dashboards").mkdir(parents=True)
+    (project / "dashboards" / "broken.py").write_text(LAMBDA_ERROR_MODULE)
+    for command in (["build", "--out", "out"], ["list"], ["lint"]):
+        result = run(*command, "--backend", backend, cwd=project)
+        shown = assert_one_line_error(result, f"dashboards/broken.py:{line}:", "'t.broken'", f"({backend})", error)
+        assert shown.startswith("error: ")
+    assert not (project / "out").exists()
+
+
+def test_debug_shows_the_traceback_and_keeps_the_exit_code(tmp_path):
+    plain = run("build", "no-such-dashboard", "--out", "out", cwd=tmp_path)
+    debug = run("--debug", "build", "no-such-dashboard", "--out", "out", cwd=tmp_path)
+    assert plain.returncode == debug.returncode == 2
+    assert "Traceback" in debug.stderr and "Traceback" not in plain.stderr
