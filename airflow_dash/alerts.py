@@ -68,6 +68,7 @@ class Threshold:
     def __post_init__(self) -> None:
         _check_op(self.op)
         _check_reduce(self.reduce)
+        _check_where(self.signals, self.where)
 
     @property
     def signals(self) -> tuple[Signal, ...]:
@@ -90,6 +91,7 @@ class Ratio:
 
     def __post_init__(self) -> None:
         _check_op(self.op)
+        _check_where(self.signals, self.where)
         if self.numerator.group_by != self.denominator.group_by:
             raise ValueError(
                 f"ratio {self.numerator.key} / {self.denominator.key}: both must split by the same dimensions"
@@ -119,6 +121,7 @@ class Forecast:
 
     def __post_init__(self) -> None:
         _check_op(self.op)
+        _check_where(self.signals, self.where)
         seconds(self.horizon)
         if is_rate(self.signal):
             raise ValueError(f"forecast of {self.signal.key}: forecast a level (gauge), not a rate")
@@ -135,9 +138,23 @@ class Absent:
     signal: Signal
     where: Mapping[str, MatchValue] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        _check_where(self.signals, self.where)
+
     @property
     def signals(self) -> tuple[Signal, ...]:
         return (self.signal,)
+
+
+def _check_where(signals: tuple[Signal, ...], where: Mapping[str, MatchValue]) -> None:
+    """Every `where` key must be a dimension of every signal the condition reads: the backends filter by
+    dimensions only, so an unknown key (a typo) would be dropped and the alert would cover every series."""
+    for signal in signals:
+        known = [dimension.name for dimension in signal.dimensions]
+        for key in where:
+            if key not in known:
+                raise ValueError(f"where: {key!r} is not a dimension of {signal.key} "
+                                 f"(known: {', '.join(known) or 'none'})")
 
 
 Condition = Union[Threshold, Ratio, Forecast, Absent]

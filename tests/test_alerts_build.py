@@ -151,3 +151,21 @@ def test_bundled_alerts_build_for_all_backends(tmp_path):
     files = sorted(p.relative_to(tmp_path / "out/alerts").as_posix() for p in (tmp_path / "out/alerts").rglob("*.y*ml"))
     assert files == ["flux/grafana-alert-rules.yaml", "influxql/grafana-alert-rules.yaml",
                      "prometheus/airflow-dash.rules.yml"]
+
+
+@pytest.mark.parametrize("where", [{"pol": "default_pool"}, {"state": "failed"}])
+def test_a_where_key_that_is_not_a_dimension_of_the_signal_is_refused(where):
+    """The backends filter by the signal's dimensions only: an unknown key would be dropped, and the alert
+    would cover every pool."""
+    assert Threshold(af.pool_starving_tasks, ">", 0, where={"pool": "default_pool"}).where
+    with pytest.raises(ValueError, match=f"'{next(iter(where))}' is not a dimension of .*known: pool"):
+        Threshold(af.pool_starving_tasks, ">", 0, where=where)
+    with pytest.raises(ValueError, match="is not a dimension"):
+        Absent(af.pool_starving_tasks, where=where)
+
+
+def test_a_where_typo_in_an_alerts_module_is_one_line_and_exit_2(project):
+    (project / "alerts" / "mini.py").write_text(ALERT.format(threshold=90, panel="CPU").replace(
+        'Threshold(host.cpu_busy, ">", 90)', 'Threshold(host.cpu_busy, ">", 90, where={"hots": "a"})'))
+    assert_one_line_error(run("build", "--out", "out", cwd=project), "'hots' is not a dimension")
+    assert not (project / "out").exists()
