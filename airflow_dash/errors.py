@@ -25,6 +25,13 @@ class OperationError(AirflowDashError):
     exit_code = 1
 
 
+class DiffTrouble(OperationError):
+    """`diff` could not compare (Grafana unreachable, an error answer): exit 2, as diff(1) does, since its
+    exit 1 means "different"."""
+
+    exit_code = 2
+
+
 class Interrupted(AirflowDashError):
     """The user interrupted a run (Ctrl-C); what was and was not done has been reported."""
 

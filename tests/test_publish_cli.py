@@ -6,6 +6,7 @@ Each run checks the exit code, that errors are ONE line without a traceback, and
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -194,3 +195,13 @@ def test_config_masks_secrets_and_names_sources(grafana, tmp_path):
     assert "grafana_token" in result.stdout and "(env GRAFANA_TOKEN)" in result.stdout
     assert "folder" in result.stdout and "(env AIRFLOW_DASH_FOLDER)" in result.stdout
     assert "(pyproject.toml)" in result.stdout
+
+
+def test_diff_that_cannot_reach_grafana_exits_2_not_1_which_means_different(tmp_path):
+    """diff(1)'s convention: 1 is "different", so a CI job must not read a dead Grafana as changes."""
+    root = project(tmp_path, "unreachable")
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("GRAFANA_")},
+           "GRAFANA_URL": f"http://127.0.0.1:{closed_port()}", "GRAFANA_TOKEN": SECRET_TOKEN}
+    result = run(["diff", "--from-dir", "compiled", "--retries", "0"], root, env)
+    assert result.returncode == 2, result.stderr
+    assert "cannot reach Grafana" in one_error_line(result)

@@ -21,7 +21,7 @@ import click
 
 from airflow_dash.backends import BACKENDS
 from airflow_dash.commands.common import Command
-from airflow_dash.errors import Interrupted, OperationError, UserError
+from airflow_dash.errors import DiffTrouble, Interrupted, OperationError, UserError
 
 if TYPE_CHECKING:  # imported where used: `--help` and `config` load no Grafana code
     from airflow_dash.alert_rules.grafana import GrafanaRule
@@ -394,9 +394,12 @@ def diff(names: tuple[str, ...], against: str, backends: tuple[str, ...], folder
         raise UserError("--from-dir works with --against live only")
     dashboards, local = _dashboards(settings, names, backends, from_dir)
     if against == "live":
-        with settings.client() as client:
-            diffs = diff_against_live(client, dashboards, settings.folder, settings.concurrency,
-                                      defined_locally=local.uids)
+        try:
+            with settings.client() as client:
+                diffs = diff_against_live(client, dashboards, settings.folder, settings.concurrency,
+                                          defined_locally=local.uids)
+        except OperationError as exc:  # exit 1 means "different" here (diff(1)): trouble is 2, as there
+            raise DiffTrouble(str(exc)) from exc
         heading = f"Dashboard changes against Grafana {client.url}"
     else:
         chosen = settings.chosen_backends(backends)
