@@ -408,7 +408,7 @@ def effective_settings(cli: Mapping[str, Any] | None = None, env: Mapping[str, s
             if label is None:
                 raw[name] = value
             elif label == "cli":
-                raw[name] = (value, f"--{name.replace('_', '-')}")
+                raw[name] = (value, _OPTIONS.get(name, f"--{name.replace('_', '-')}"))
             else:
                 raw[name] = (value, label)
 
@@ -554,6 +554,10 @@ def _insecure_warning(url: str) -> None:
                          "the path can read the token and change what is published (--ca-cert FILE verifies "
                          "a private CA)\n")
         sys.stderr.flush()
+
+
+# Settings whose command-line option is not named after them (for messages: "from --timeout").
+_OPTIONS = {"read_timeout": "--timeout"}
 
 
 def load_settings(cli: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None,

@@ -205,3 +205,9 @@ def test_diff_that_cannot_reach_grafana_exits_2_not_1_which_means_different(tmp_
     result = run(["diff", "--from-dir", "compiled", "--retries", "0"], root, env)
     assert result.returncode == 2, result.stderr
     assert "cannot reach Grafana" in one_error_line(result)
+
+
+def test_a_bad_option_value_is_reported_under_the_option_s_own_name(tmp_path):
+    result = run(["publish", "--timeout", "-1", "--dry-run", "--from-dir", "compiled"], project(tmp_path, "t"),
+                 {**os.environ, "GRAFANA_URL": "http://127.0.0.1:1", "GRAFANA_TOKEN": SECRET_TOKEN})
+    assert result.returncode == 2 and "from --timeout:" in one_error_line(result)
