@@ -340,7 +340,7 @@ def _stop_on_interrupt() -> Iterator[threading.Event]:
         cancel.set()
         try:
             sys.stderr.write("\ninterrupted: no new writes; waiting for the ones in flight, then the report "
-                             "(Ctrl-C again to quit at once)\n")
+                             "(Ctrl-C again to quit without the report, once the writes in flight end)\n")
             sys.stderr.flush()
         except (OSError, ValueError, RuntimeError):  # a signal during another write to stderr
             pass
