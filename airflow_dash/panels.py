@@ -210,6 +210,8 @@ class Panel:
             raise ValueError(f"{name} has no queries")
         if self.unit is not None and check_unit(self.unit):
             raise ValueError(f"{name}: {check_unit(self.unit)}")
+        if not self.unit and self.queries and check_unit(self.effective_unit):  # the catalog's unit, shown here
+            raise ValueError(f"{name}: signal {self.queries[0].signal.key}: {check_unit(self.effective_unit)}")
         for key in ("min", "max"):
             value = getattr(self, key)
             if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):

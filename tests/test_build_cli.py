@@ -264,3 +264,12 @@ def test_debug_shows_the_traceback_and_keeps_the_exit_code(tmp_path):
     debug = run("--debug", "build", "no-such-dashboard", "--out", "out", cwd=tmp_path)
     assert plain.returncode == debug.returncode == 2
     assert "Traceback" in debug.stderr and "Traceback" not in plain.stderr
+
+
+def test_a_signal_s_unit_is_checked_where_a_panel_shows_it(tmp_path):
+    project = tmp_path / "project"
+    (project / "dashboards").mkdir(parents=True)
+    (project / "dashboards" / "units.py").write_text(INVALID_QUERY_MODULE.replace(
+        'Signal("t.broken", "Broken", "short"', 'Signal("t.broken", "Broken", "shrt"'))
+    result = run("build", "--backend", "prometheus", "--out", "out", cwd=project)
+    assert_one_line_error(result, "signal t.broken", "'shrt' is not a Grafana unit", "did you mean short")
