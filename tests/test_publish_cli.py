@@ -211,3 +211,11 @@ def test_a_bad_option_value_is_reported_under_the_option_s_own_name(tmp_path):
     result = run(["publish", "--timeout", "-1", "--dry-run", "--from-dir", "compiled"], project(tmp_path, "t"),
                  {**os.environ, "GRAFANA_URL": "http://127.0.0.1:1", "GRAFANA_TOKEN": SECRET_TOKEN})
     assert result.returncode == 2 and "from --timeout:" in one_error_line(result)
+
+
+def test_a_missing_datasources_directory_says_how_to_go_on(tmp_path):
+    root = project(tmp_path, "nods", datasources_dir=tmp_path / "no-such-dir")
+    result = run(["publish", "--dry-run", "--from-dir", "compiled"], root,
+                 {**os.environ, "GRAFANA_URL": "http://127.0.0.1:1", "GRAFANA_TOKEN": SECRET_TOKEN})
+    line = one_error_line(result)
+    assert result.returncode == 2 and "does not exist" in line and "--no-datasources" in line

@@ -156,7 +156,8 @@ def load_datasources(directory: Path, env: Mapping[str, str] | None = None,
     env = os.environ if env is None else env
     directory = Path(directory)
     if not directory.is_dir():
-        raise UserError(f"datasources directory {directory} does not exist")
+        raise UserError(f"datasources directory {directory} does not exist: point the datasources_dir setting at "
+                        "yours, or publish without datasources (--no-datasources, or publish_datasources = false)")
     raws: list[_RawDatasource] = []
     for path in sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")]):
         raws.extend(_read_file(path))
