@@ -158,3 +158,27 @@ def test_deleting_a_folder_takes_its_nested_folders_and_their_dashboards(grafana
     assert call(grafana13, "GET", "/api/dashboards/uid/deep").status_code == 404
     assert call(grafana13, "GET", "/api/folders/other").status_code == 200
     assert call(grafana13, "GET", "/api/dashboards/uid/kept").status_code == 200
+
+
+def test_the_emulator_runs_from_the_command_line_until_sigterm(tmp_path):
+    """`python -m airflow_dash.testing`: what a user runs to try publish without a Grafana."""
+    import signal as signals
+    import subprocess
+    import sys
+    import urllib.request
+
+    process = subprocess.Popen([sys.executable, "-m", "airflow_dash.testing", "--flavor", "grafana13", "--token", "t0k"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = process.stdout.readline().strip()
+        assert line.startswith("export GRAFANA_URL=http://127.0.0.1:"), line
+        url = line.split("=", 1)[1]
+        request = urllib.request.Request(url + "/api/search", headers={"Authorization": "Bearer t0k"})
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            assert answer.status == 200
+        process.send_signal(signals.SIGTERM)
+        assert process.wait(timeout=10) == 0
+        assert "t0k" not in process.stdout.read() + process.stderr.read()
+    finally:
+        process.kill()
+        process.wait()
