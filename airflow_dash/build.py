@@ -315,6 +315,7 @@ def _move_in(target: Path, files: Mapping[str, str]) -> None:
 class BuildResult:
     dashboards: list[Path]
     alerts: list[Path]
+    up_to_date: bool = False  # an unchanged re-build: the recorded output was still in place, nothing written
 
 
 def build_all(
@@ -349,7 +350,8 @@ def _build_all(names: Sequence[str] | None, backends: Sequence[str] | None, out:
         request = _build_request(names, backends, out, dashboards_dir, alerts_dir, datasource_uids, datasource_regexes)
         hit = build_cache.lookup(request, validate)
         if hit is not None:
-            return BuildResult([Path(out) / p for p in hit.dashboards], [Path(out) / p for p in hit.alerts])
+            return BuildResult([Path(out) / p for p in hit.dashboards], [Path(out) / p for p in hit.alerts],
+                               up_to_date=True)
         source = as_source(dashboards_dir)
         recorder = build_cache.BuildRecorder(request, [d for d in (request["dashboards_dir"], request["alerts_dir"]) if d]
                                              + _bundled_dirs(source))

@@ -52,8 +52,10 @@ def build(project: Path, *options: str, env: dict | None = None) -> str:
     result = subprocess.run([sys.executable, "-c", PROBE, "build", "--out", "out", *options], cwd=project,
                             capture_output=True, text=True, timeout=300, env=env)
     assert result.returncode == 0, result.stderr
-    assert "wrote 1 dashboard(s) to out/" in result.stdout
-    return result.stderr.strip().splitlines()[-1].removeprefix("PROBE ")
+    outcome = result.stderr.strip().splitlines()[-1].removeprefix("PROBE ")
+    said = "1 dashboard(s) in out/ and" if outcome == "unchanged" else "wrote 1 dashboard(s) to out/"
+    assert said in result.stdout and ("already up to date" in result.stdout) == (outcome == "unchanged")
+    return outcome
 
 
 def output(project: Path) -> dict[str, bytes]:

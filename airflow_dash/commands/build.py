@@ -45,6 +45,10 @@ def build(backends: tuple[str, ...], out: Path, dashboards_dir: Path | None, ale
     chosen = settings.chosen_backends(backends)
     result = build_all(names, chosen, out, settings.dashboard_source(), validate=not no_validate, cache=not no_cache,
                        alerts_dir=alerts_dir, **settings.compile_options(chosen))
+    if result.up_to_date:
+        click.echo(f"{len(result.dashboards)} dashboard(s) in {out}/ and {len(result.alerts)} alert rule file(s) "
+                   f"in {out}/alerts/ already up to date")
+        return
     click.echo(f"wrote {len(result.dashboards)} dashboard(s) to {out}/")
     if result.alerts:
         click.echo(f"wrote {len(result.alerts)} alert rule file(s) to {out}/alerts/")
