@@ -83,3 +83,30 @@ def test_a_publish_hashes_each_dashboard_once_and_each_live_copy_once(grafana, m
     plan, report = publish(grafana, dashboards)
     assert report.ok and {s.action for s in plan.dashboards} == {"unchanged"}
     assert len(hashed) == 24  # ours and the live copy's (drift and equality both use it)
+
+
+def test_stamp_encodes_once_and_never_decodes(monkeypatch):
+    """stamp/desired_model hash the canonical bytes once and hand back the stamped dict itself: no
+    encode-then-decode round trip (the bytes were only ever needed for the hash)."""
+    import airflow_dash.grafana.model as model_module
+
+    calls = {"encode": 0, "decode": 0}
+    real_canonical = model_module._canonical
+
+    def counting_canonical(value):
+        calls["encode"] += 1
+        return real_canonical(value)
+
+    def counting_loads(real):
+        def loads(*args, **kwargs):
+            calls["decode"] += 1
+            return real(*args, **kwargs)
+        return loads
+
+    monkeypatch.setattr(model_module, "_canonical", counting_canonical)
+    monkeypatch.setattr(model_module.orjson, "loads", counting_loads(model_module.orjson.loads))
+    monkeypatch.setattr(model_module.json, "loads", counting_loads(model_module.json.loads))
+    model = {"uid": "u", "title": "T", "id": 3, "version": 9, "tags": ["x"], "panels": [{"id": 1}]}
+    stamped = stamp(model)
+    assert calls == {"encode": 1, "decode": 0}
+    assert stamped == reference_stamp(model)

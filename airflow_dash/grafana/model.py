@@ -140,8 +140,10 @@ class EncodedModel:
 
 
 def stamp(model: Mapping[str, Any]) -> dict[str, Any]:
-    """Our model as it will be posted: managed tag added, `id`/`version` dropped, marker (re)computed."""
-    return EncodedModel.of(model).model()
+    """Our model as it will be posted: managed tag added, `id`/`version` dropped, marker (re)computed.
+    Encoded once, for the hash, and not read back: a new top-level dict whose nested values are `model`'s
+    (not to be mutated; publish posts the same dict, see `encoded_desired_model`)."""
+    return EncodedModel.stamped(model)[1]
 
 
 def _retargeted(dashboard: "DashboardLike", schema_version: int | None) -> dict[str, Any]:
