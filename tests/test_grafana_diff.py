@@ -232,3 +232,31 @@ def test_markdown_fits_a_pr_comment_however_much_changed():
             assert "run `airflow-dash diff`" in markdown or "more line(s)" in markdown
     added = render_markdown(compare({}, {compiled[0].uid: compiled[0].model}, "live", "local"))
     assert '"targets"' not in added and 'row "' in added  # an added dashboard lists its panels, not JSON
+
+
+def test_diff_against_live_reads_through_the_shared_each(monkeypatch):
+    """diff's live reads go through `parallel.each`, the one mechanism publish uses too: one pool, sized
+    by min(concurrency, dashboards), and no thread pool of diff's own."""
+    from types import SimpleNamespace
+
+    import airflow_dash.grafana.diff as diff_module
+    import airflow_dash.grafana.parallel as parallel
+
+    pools = []
+    real_pool = parallel.ThreadPoolExecutor
+
+    class CountingPool(real_pool):
+        def __init__(self, max_workers=None, *args, **kwargs):
+            pools.append(max_workers)
+            super().__init__(max_workers, *args, **kwargs)
+
+    monkeypatch.setattr(parallel, "ThreadPoolExecutor", CountingPool)
+    assert not hasattr(diff_module, "ThreadPoolExecutor")
+    dashboards = [SimpleNamespace(uid=f"u{n}", title=f"T{n}", folder=None, backend="prometheus",
+                                  model={"panels": [], "tags": []}) for n in range(3)]
+    read = []
+    client = SimpleNamespace(server=SimpleNamespace(schema_version=None),
+                             get_dashboard=lambda uid: read.append(uid), search=lambda **kw: [])
+    diffs = diff_module.diff_against_live(client, dashboards, "Airflow", concurrency=8)
+    assert pools == [3] and sorted(read) == ["u0", "u1", "u2"]
+    assert [d.status for d in diffs] == ["added"] * 3

@@ -14,7 +14,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
@@ -308,8 +307,9 @@ def diff_against_live(client: GrafanaClient, dashboards: list[DashboardLike], ro
     schema_version = client.server.schema_version if dashboards else None
     ours = {d.uid: desired_model(d, schema_version) for d in dashboards}  # exactly what publish would store
     ours_folder = {d.uid: folder_uid(target_folder_path(root_folder, d.folder)) for d in dashboards}
-    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        lives = dict(zip(ours, pool.map(client.get_dashboard, ours)))
+    from airflow_dash.grafana.parallel import each
+
+    lives = dict(zip(ours, each(client.get_dashboard, list(ours), concurrency)))  # read as publish reads
     live_models = {uid: live.model for uid, live in lives.items() if live is not None}
     live_folders = {uid: live.folder_uid for uid, live in lives.items() if live is not None}
     keep = set(defined_locally)

@@ -32,16 +32,15 @@ report says why it could not be). Prune runs only when every write succeeded.
 
 from __future__ import annotations
 
-import sys
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Iterable, Mapping, Sequence, TypeGuard, TypeVar
+from typing import Any, Callable, Iterable, Mapping, Sequence, TypeGuard
 
 from airflow_dash.errors import UserError
 from airflow_dash.grafana.api import LiveDashboard
 from airflow_dash.grafana.client import GrafanaAuthError, GrafanaClient, GrafanaHTTPError, GrafanaUnreachable
 from airflow_dash.grafana.datasources import DatasourcePlan, apply_datasource
+from airflow_dash.grafana.parallel import each
 from airflow_dash.grafana.model import (
     MANAGED_TAG, DashboardLike, EncodedModel, content_hash, encoded_desired, encoded_desired_model, folder_uid,
     has_drifted, is_managed, recorded_hash, target_folder_path,
@@ -199,57 +198,6 @@ class PublishReport:
 
 
 # -- planning -----------------------------------------------------------------------------------------------
-
-T = TypeVar("T")
-R = TypeVar("R")
-
-
-def each(function: Callable[[T], R], items: Sequence[T], concurrency: int,
-         stop: threading.Event | None = None, threads: bool = False) -> list[R]:
-    """`function(item)` for every item, on up to `concurrency` threads (in this thread for 1, unless
-    `threads`), results in the order of `items`. Each worker takes the next item itself: no future, no wake-up of this thread per item.
-    An exception in `function` stops every worker from taking more and is raised here; so does `stop`
-    being set (set too when this thread is interrupted: items not yet taken are dropped, running ones finish)."""
-    results: list[Any] = [None] * len(items)
-    if not items:
-        return results
-    if not threads and (concurrency <= 1 or len(items) <= 1):
-        for index, item in enumerate(items):
-            if stop is not None and stop.is_set():
-                break
-            results[index] = function(item)
-        return results
-    stop = stop or threading.Event()
-    positions = iter(range(len(items)))
-    take = threading.Lock()
-    errors: list[BaseException] = []
-
-    def worker() -> None:
-        while not stop.is_set():
-            with take:
-                index = next(positions, None)
-            if index is None:
-                return
-            try:
-                results[index] = function(items[index])
-            except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread
-                errors.append(exc)
-                stop.set()
-                return
-
-    workers = max(1, min(concurrency, len(items)))
-    pool = ThreadPoolExecutor(max_workers=workers)
-    try:
-        for future in [pool.submit(worker) for _ in range(workers)]:
-            future.result()
-    finally:
-        if sys.exc_info()[0] is not None:  # interrupted (a second Ctrl-C): take nothing more
-            stop.set()
-        pool.shutdown(wait=True)
-    if errors:
-        raise errors[0]
-    return results
-
 
 def _folder_steps(paths: Iterable[tuple[str, ...]], known: Mapping[tuple[str, ...], bool],
                   client: GrafanaClient, concurrency: int) -> tuple[FolderStep, ...]:
