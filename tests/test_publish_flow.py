@@ -256,3 +256,32 @@ def test_foreign_dashboard_with_our_uid_is_a_conflict(grafana):
     plan, report = publish(grafana, dashboards)
     assert [s.action for s in plan.blocked] == ["conflict"] and not report.ok
     assert client.get_dashboard(dashboards[0].uid).model["title"] == "Somebody else's"
+
+
+def test_one_publish_builds_its_connection_pool_once_and_apply_alone_still_sizes_it(grafana, monkeypatch):
+    """plan_publish and apply_plan each make room for their `concurrency` (either may be called alone, as
+    `publish --datasources-only` calls apply_plan), but within one publish the pool is sized, and built,
+    once: the second `use_concurrency` finds it big enough and keeps the warm connections."""
+    from airflow_dash.grafana.client import GrafanaClient
+    from airflow_dash.grafana.publish import apply_plan, plan_publish
+
+    built: list[int] = []
+    real_new_pool = GrafanaClient._new_pool
+
+    def counting_new_pool(self):
+        built.append(self.pool_size)
+        return real_new_pool(self)
+
+    monkeypatch.setattr(GrafanaClient, "_new_pool", counting_new_pool)
+    with grafana.client() as client:
+        client.server  # discovery builds the first (default-sized) pool
+        built.clear()
+        wanted = client.pool_size + 2
+        plan, report = publish(grafana, tree(grafana.prefix), client=client, concurrency=wanted)
+        assert report.ok, report
+        assert built == [wanted], built
+    with grafana.client() as fresh:
+        fresh.server
+        wanted = fresh.pool_size + 3
+        apply_plan(fresh, plan_publish(fresh, [], root_folder=grafana.root_folder), concurrency=wanted)
+        assert fresh.pool_size == wanted
