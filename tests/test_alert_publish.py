@@ -174,3 +174,25 @@ def test_publish_command_publishes_alert_rules_with_the_dashboards(grafana, tmp_
     assert "publish refused: 1 alert rule(s) changed in Grafana" in refused.stderr
     assert [r for r in emulator.requests if r.method != "GET"] == []
     assert emulator.alerting.rule(uid)["labels"]["severity"] == "info"
+
+
+def test_rule_hash_is_the_dashboard_content_hash_and_never_changes_for_a_published_rule(monkeypatch):
+    """Alert rules hash like dashboards (one canonical encoder, model.canonical_bytes), and the hash is still
+    the one rules were published with (stdlib compact sorted JSON), or every rule would look edited."""
+    import hashlib
+    import json
+
+    import airflow_dash.grafana.model as model_module
+    from airflow_dash.grafana import alert_publish
+
+    rule = {"uid": "r1", "title": "Ünïcode büsy", "condition": "C", "data": [{"refId": "A", "model": {"expr": "x>1"}}],
+            "labels": {"team": "ops"}, "annotations": {"summary": "hi", alert_publish.HASH_ANNOTATION: "old"},
+            "for": "5m", "orgID": 1, "id": 99, "updated": "now"}
+    text = json.dumps(alert_publish.comparable(rule), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert alert_publish.rule_hash(rule) == "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+    encodes = []
+    real = model_module.canonical_bytes
+    monkeypatch.setattr(model_module, "canonical_bytes", lambda v: encodes.append(1) or real(v))
+    monkeypatch.setattr(alert_publish, "canonical_bytes", model_module.canonical_bytes)
+    stamped = alert_publish.stamp(rule)
+    assert encodes == [1] and not alert_publish.has_drifted(stamped)

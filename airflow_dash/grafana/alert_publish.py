@@ -22,15 +22,13 @@ our rules carry `severity` and `alert_group` labels for the user's policies to r
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Sequence
 
 from airflow_dash.alert_rules import MANAGED_BY
 from airflow_dash.alert_rules.grafana import MANAGED_ANNOTATION, GrafanaRule
 from airflow_dash.grafana.client import GrafanaAuthError, GrafanaClient, GrafanaHTTPError, GrafanaUnreachable
-from airflow_dash.grafana.model import folder_uid, target_folder_path
+from airflow_dash.grafana.model import canonical_bytes, folder_uid, hash_of_canonical, target_folder_path
 from airflow_dash.grafana.publish import ItemResult
 
 RULES_PATH = "/api/v1/provisioning/alert-rules"
@@ -40,10 +38,6 @@ KIND = "alert rule"
 FIELDS = ("uid", "title", "condition", "data", "noDataState", "execErrState", "for", "labels", "annotations",
           "isPaused", "folderUID", "ruleGroup", "orgID")
 WRITES = ("create", "update", "drifted", "conflict", "delete")
-
-
-def _canonical(value: object) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def comparable(rule: dict[str, Any]) -> dict[str, Any]:
@@ -57,7 +51,9 @@ def comparable(rule: dict[str, Any]) -> dict[str, Any]:
 
 
 def rule_hash(rule: dict[str, Any]) -> str:
-    return "sha256:" + hashlib.sha256(_canonical(comparable(rule)).encode("utf-8")).hexdigest()
+    """The same content hash as a dashboard's (`model.hash_of_canonical` over `model.canonical_bytes`), taken
+    over the fields we own; it goes in an annotation, as a rule has no free top-level key."""
+    return hash_of_canonical(canonical_bytes(comparable(rule)))
 
 
 def stamp(body: dict[str, Any]) -> dict[str, Any]:
