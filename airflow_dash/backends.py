@@ -6,6 +6,7 @@ backend for targets, variable queries and the datasource picker. Adding a backen
 
 from __future__ import annotations
 
+import os
 import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -288,7 +289,6 @@ class _TelegrafBackend(Backend):
         """The query for a `TelegrafSeries` (the catalog's usual Telegraf definition)."""
 
 
-
 def call_definition(signal: Signal, language: str, definition: Callable[[Any], object], scope: object) -> object:
     """`definition(scope)`. What goes wrong inside it (a name its module forgot to import, a wrong argument to a
     builder) is a ValueError naming the signal, the language and the definition's own line: compile reports
@@ -313,10 +313,9 @@ def _definition_line(definition: Callable[[Any], object], exc: BaseException) ->
 
 
 def _shown_path(filename: str) -> str:
-    import os
-
     relative = os.path.relpath(filename)
     return filename if relative.startswith("..") else relative
+
 
 class InfluxQLBackend(_TelegrafBackend):
     name = "influxql"

@@ -168,8 +168,7 @@ def _write_dashboards(compiled: Sequence[CompiledDashboard], out: Path, replace_
     rsync); with `replace_all`, the other dashboard files our builds wrote go, and every other file stays
     (the output directory may be shared with other tools' files)."""
     for backend in sorted({dashboard.backend for dashboard in compiled}):
-        if (out / backend).exists() and not (out / backend).is_dir():
-            raise UserError(f"{out / backend} is not a directory: move it away, or build to another --out")
+        _refuse_non_directory(out / backend)
     out.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".build-", dir=out))
     names: dict[str, set[str]] = defaultdict(set)  # backend -> file names of this build
@@ -195,6 +194,12 @@ def _write_dashboards(compiled: Sequence[CompiledDashboard], out: Path, replace_
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return [out / backend / name for backend in sorted(names) for name in sorted(names[backend])]
+
+
+def _refuse_non_directory(path: Path) -> None:
+    """Where a build puts files: a file of someone else's in its place is refused, never deleted."""
+    if path.exists() and not path.is_dir():
+        raise UserError(f"{path} is not a directory: move it away, or build to another --out")
 
 
 def _built_dashboard(path: Path) -> bool:
@@ -296,8 +301,7 @@ def _move_in(target: Path, files: Mapping[str, str]) -> None:
         return
     target.mkdir(parents=True, exist_ok=True)
     for relative in files:
-        if (target / relative).parent.exists() and not (target / relative).parent.is_dir():
-            raise UserError(f"{(target / relative).parent} is not a directory: move it away, or build to another --out")
+        _refuse_non_directory((target / relative).parent)
     staging = Path(tempfile.mkdtemp(prefix=".alerts-", dir=target))
     try:
         for relative, text in files.items():

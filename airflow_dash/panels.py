@@ -208,10 +208,10 @@ class Panel:
                 raise TypeError(f"{name}: {_not_a_query(query)}")
         if self.type != "text" and not self.queries:
             raise ValueError(f"{name} has no queries")
-        if self.unit is not None and check_unit(self.unit):
-            raise ValueError(f"{name}: {check_unit(self.unit)}")
-        if not self.unit and self.queries and check_unit(self.effective_unit):  # the catalog's unit, shown here
-            raise ValueError(f"{name}: signal {self.queries[0].signal.key}: {check_unit(self.effective_unit)}")
+        if self.unit is not None and (problem := check_unit(self.unit)):
+            raise ValueError(f"{name}: {problem}")
+        if not self.unit and self.queries and (problem := check_unit(self.effective_unit)):  # the catalog's, shown
+            raise ValueError(f"{name}: signal {self.queries[0].signal.key}: {problem}")
         for key in ("min", "max"):
             value = getattr(self, key)
             if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):

@@ -120,9 +120,6 @@ class CheckCache:
             except sqlite3.Error:
                 pass
 
-    def _failed(self) -> None:
-        self.close()  # a damaged file or a vanished directory: the next use starts afresh
-
     @staticmethod
     def _key(fingerprint: str, language: str, text: str) -> bytes:
         return hashlib.sha256(f"{fingerprint}\0{language}\0{text}".encode("utf-8", "surrogatepass")).digest()
@@ -143,7 +140,7 @@ class CheckCache:
                     text = keys[key]
                     found[text] = [_problem(language, text, p) for p in json.loads(problems)]
         except (sqlite3.Error, OSError, ValueError, KeyError, TypeError):
-            self._failed()
+            self.close()  # a damaged file or a vanished directory: the next use starts afresh
             found = {}
         self.hits += len(found)
         self.misses += len(keys) - len(found)
@@ -165,7 +162,7 @@ class CheckCache:
                     connection.execute("DELETE FROM checks WHERE written < ?", (now - KEEP_SECONDS,))
             self._pruned = True
         except (sqlite3.Error, OSError):
-            self._failed()  # e.g. a read-only home: the next build checks again
+            self.close()  # e.g. a read-only home: the next build checks again
 
 
 def _problem(language: str, text: str, stored: list[Any]) -> QueryProblem:
